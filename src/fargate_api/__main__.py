@@ -1,0 +1,3 @@
+from fargate_api.cli import main
+
+main()

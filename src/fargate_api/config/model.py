@@ -1,0 +1,387 @@
+"""The typed, frozen model of `fargate-api.toml`.
+
+Every default is the reference pattern's value, except where the reference is unsafe or
+unreliable; those defaults fix the defect and say so next to the field. Cross-field rules
+live here too, so that a config that validates is one that synthesizes.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from ipaddress import IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from fargate_api.config.fargate_sizes import FARGATE_MEMORY_BY_CPU, describe_memory_choices
+from fargate_api.config.subnet_plan import (
+    LARGEST_VPC_PREFIX,
+    SMALLEST_VPC_PREFIX,
+    SubnetPlan,
+    SubnetPlanError,
+    plan_subnets,
+)
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+    2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# Fargate's stopTimeout upper bound.
+MAX_STOP_TIMEOUT = 120
+
+# Images whose official builds need root and a writable root filesystem (they bind port
+# 80 and write caches or pid files under /var). For them the hardening is left off, for
+# every other image it is on: "on where the image allows".
+ROOT_WRITABLE_IMAGES = (
+    "public.ecr.aws/docker/library/nginx",
+    "public.ecr.aws/nginx/nginx",
+    "nginx",
+    "docker.io/library/nginx",
+    "library/nginx",
+    "public.ecr.aws/docker/library/httpd",
+    "httpd",
+)
+
+NAME_PATTERN = r"^[a-zA-Z][a-zA-Z0-9-]{0,27}$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SECRET_ARN_PATTERN = (
+    r"^arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter/.+"
+    r"|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)$"
+)
+CERTIFICATE_ARN_PATTERN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$"
+PRIVATE_ECR_PATTERN = r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+
+
+class NatMode(StrEnum):
+    PER_AZ = "per-az"
+    SINGLE = "single"
+    NONE = "none"
+
+
+class Platform(StrEnum):
+    X86_64 = "X86_64"
+    ARM64 = "ARM64"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _check_name(value: str) -> str:
+    if not re.fullmatch(NAME_PATTERN, value):
+        raise ValueError(
+            f"{value!r} is not a usable name: start with a letter, then letters, digits "
+            "or '-', 28 characters at most (it prefixes stack and resource names)"
+        )
+    return value
+
+
+ResourceName = Annotated[str, AfterValidator(_check_name)]
+
+
+class NetworkConfig(_Section):
+    cidr: IPv4Network = Field(
+        default=IPv4Network("10.0.0.0/16"), description="The VPC's IPv4 range."
+    )
+    az_count: Annotated[int, Field(ge=2, le=6)] = 2
+    nat: NatMode = Field(
+        default=NatMode.PER_AZ,
+        description="per-az: one NAT gateway and EIP per AZ (no cross-AZ dependency); "
+        "single: one NAT gateway for all AZs (cheaper, one AZ failure domain); "
+        "none: no NAT, tasks reach AWS through VPC endpoints only.",
+    )
+    vpc_endpoints: bool = Field(
+        default=False,
+        description="S3 gateway endpoint plus ECR (api, dkr) and CloudWatch Logs interface "
+        "endpoints in the private subnets. Required when nat = 'none'.",
+    )
+    subnet_prefix: Annotated[int | None, Field(ge=17, le=28)] = None
+    public_subnets: tuple[IPv4Network, ...] = ()
+    private_subnets: tuple[IPv4Network, ...] = ()
+    flow_logs: bool = True  # the reference has none (FSBP EC2.6)
+    flow_logs_retention_days: int = 90
+
+    @field_validator("cidr")
+    @classmethod
+    def _vpc_size(cls, value: IPv4Network) -> IPv4Network:
+        if not LARGEST_VPC_PREFIX <= value.prefixlen <= SMALLEST_VPC_PREFIX:
+            raise ValueError(
+                f"a VPC range must be between /{LARGEST_VPC_PREFIX} and "
+                f"/{SMALLEST_VPC_PREFIX}, got /{value.prefixlen}"
+            )
+        return value
+
+    @field_validator("flow_logs_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return _check_retention(value)
+
+    @model_validator(mode="after")
+    def _subnets_fit(self) -> NetworkConfig:
+        try:
+            self.subnet_plan()
+        except SubnetPlanError as exc:
+            raise ValueError(str(exc)) from None
+        if self.nat is NatMode.NONE and not self.vpc_endpoints:
+            raise ValueError(
+                "nat = 'none' leaves the private subnets without a way to pull images "
+                "or send logs; set vpc_endpoints = true, or choose nat = 'single'"
+            )
+        return self
+
+    def subnet_plan(self) -> SubnetPlan:
+        return plan_subnets(
+            self.cidr,
+            self.az_count,
+            self.subnet_prefix,
+            self.public_subnets,
+            self.private_subnets,
+        )
+
+
+class ServiceConfig(_Section):
+    name: ResourceName = "web"
+    image: Annotated[str, Field(min_length=1)] = "public.ecr.aws/docker/library/nginx:latest"
+    port: Annotated[int, Field(ge=1, le=65535)] = 80
+    cpu: int = 256
+    memory: int = 512
+    desired_count: Annotated[int, Field(ge=0, le=1000)] = 2
+    command: tuple[str, ...] = ()
+    environment: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="Environment variable name -> SSM parameter or Secrets Manager ARN.",
+    )
+    health_check_path: Annotated[str, Field(pattern=r"^/\S*$")] = "/"
+    health_check_codes: Annotated[str, Field(pattern=r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")] = (
+        "200-399"
+    )
+    # The reference probes every 6 s but ejects only after 10 failures (60 s); 10 s x 2
+    # ejects a dead task in 20 s.
+    health_check_interval: Annotated[int, Field(ge=5, le=300)] = 10
+    health_check_timeout: Annotated[int, Field(ge=2, le=120)] = 5
+    healthy_threshold: Annotated[int, Field(ge=2, le=10)] = 2
+    unhealthy_threshold: Annotated[int, Field(ge=2, le=10)] = 2
+    health_check_grace_period: Annotated[int, Field(ge=0, le=2147483647)] = 30
+    # The reference's 0 s cuts in-flight requests on every deploy and scale-in.
+    deregistration_delay: Annotated[int, Field(ge=0, le=3600)] = 45
+    stop_timeout: Annotated[int, Field(ge=2, le=MAX_STOP_TIMEOUT)] = 60
+    platform: Platform = Platform.X86_64
+    spot: Annotated[int, Field(ge=0, le=100, description="Percent of tasks on Fargate Spot.")] = 0
+    read_only_root_filesystem: bool | Literal["auto"] = "auto"
+    user: str | None = Field(
+        default=None,
+        description="Run the container as this user (uid[:gid]); unset keeps the image's.",
+    )
+    log_retention_days: int = 30
+    container_insights: bool = True
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return _check_retention(value)
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, value: int) -> int:
+        if value not in FARGATE_MEMORY_BY_CPU:
+            allowed = ", ".join(str(c) for c in FARGATE_MEMORY_BY_CPU)
+            raise ValueError(f"{value} is not a Fargate CPU size; allowed: {allowed}")
+        return value
+
+    @field_validator("environment", "secrets")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not re.fullmatch(ENV_NAME_PATTERN, name):
+                raise ValueError(
+                    f"{name!r} is not a valid environment variable name "
+                    "(letters, digits and _, not starting with a digit)"
+                )
+        return dict(sorted(value.items()))
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_arns(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, arn in value.items():
+            if not re.fullmatch(SECRET_ARN_PATTERN, arn):
+                raise ValueError(
+                    f"secret {name} = {arn!r} is not an SSM parameter or Secrets Manager "
+                    "ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME or "
+                    "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
+                )
+        return value
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$", value):
+            raise ValueError(f"{value!r} is not uid, uid:gid, user or user:group")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> ServiceConfig:
+        allowed = FARGATE_MEMORY_BY_CPU[self.cpu]
+        if self.memory not in allowed:
+            raise ValueError(
+                f"memory = {self.memory} does not fit cpu = {self.cpu}; Fargate allows "
+                f"{describe_memory_choices(self.cpu)} MiB for it"
+            )
+        if self.health_check_timeout >= self.health_check_interval:
+            raise ValueError(
+                f"health_check_timeout ({self.health_check_timeout}) must be shorter than "
+                f"health_check_interval ({self.health_check_interval})"
+            )
+        shortest_stop = min(self.deregistration_delay + 1, MAX_STOP_TIMEOUT)
+        if self.stop_timeout < shortest_stop:
+            raise ValueError(
+                f"stop_timeout ({self.stop_timeout}) must be longer than "
+                f"deregistration_delay ({self.deregistration_delay}) so that a task "
+                f"finishes its drained requests before it is killed; use {shortest_stop} "
+                "or more"
+            )
+        clash = set(self.environment) & set(self.secrets)
+        if clash:
+            raise ValueError(
+                f"{', '.join(sorted(clash))} is set in both environment and secrets; keep it in one"
+            )
+        return self
+
+    def image_needs_root(self) -> bool:
+        repository = self.image.split("@", 1)[0].rsplit(":", 1)[0]
+        return repository in ROOT_WRITABLE_IMAGES
+
+    def effective_read_only_root(self) -> bool:
+        if self.read_only_root_filesystem == "auto":
+            return not self.image_needs_root()
+        return self.read_only_root_filesystem
+
+
+class AccessLogsConfig(_Section):
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9!_.*'()/-]*$")] = ""
+
+
+class LoadBalancerConfig(_Section):
+    certificate_arn: Annotated[str | None, Field(pattern=CERTIFICATE_ARN_PATTERN)] = None
+    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    http_port: Annotated[int, Field(ge=1, le=65535)] = 80
+    https_port: Annotated[int, Field(ge=1, le=65535)] = 443
+    idle_timeout: Annotated[int, Field(ge=1, le=4000)] = 30
+    deletion_protection: bool = False
+    access_logs: AccessLogsConfig | None = None
+    ingress_cidrs: tuple[IPv4Network, ...] = (IPv4Network("0.0.0.0/0"),)
+
+    @field_validator("ssl_policy")
+    @classmethod
+    def _tls12(cls, value: str) -> str:
+        weak = ("TLS-1-0", "TLS-1-1", "2015-05", "2016-08", "2015-04", "2015-03", "2014-")
+        if not value.startswith("ELBSecurityPolicy-") or any(w in value for w in weak):
+            raise ValueError(
+                f"{value!r} is not a TLS 1.2+ ELB security policy; use for example "
+                "ELBSecurityPolicy-TLS13-1-2-2021-06"
+            )
+        return value
+
+    @field_validator("ingress_cidrs")
+    @classmethod
+    def _some_ingress(cls, value: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
+        if not value:
+            raise ValueError("at least one range is needed, e.g. ['0.0.0.0/0']")
+        return value
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> LoadBalancerConfig:
+        if self.certificate_arn and self.http_port == self.https_port:
+            raise ValueError("http_port and https_port must differ")
+        return self
+
+    @property
+    def https(self) -> bool:
+        return self.certificate_arn is not None
+
+    def listener_ports(self) -> tuple[int, ...]:
+        return (self.http_port, self.https_port) if self.https else (self.http_port,)
+
+
+class AutoscalingConfig(_Section):
+    min: Annotated[int, Field(ge=1, le=1000)] = 2
+    max: Annotated[int, Field(ge=1, le=1000)] = 10
+    cpu_target: Annotated[float | None, Field(gt=0, le=100)] = None
+    requests_per_target: Annotated[int | None, Field(ge=1)] = None
+    scale_in_cooldown: Annotated[int, Field(ge=0, le=3600)] = 60
+    scale_out_cooldown: Annotated[int, Field(ge=0, le=3600)] = 60
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoscalingConfig:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is larger than max ({self.max})")
+        if self.cpu_target is None and self.requests_per_target is None:
+            raise ValueError("set cpu_target, requests_per_target or both")
+        return self
+
+
+class LocalConfig(_Section):
+    command: str | None = Field(
+        default=None,
+        description="How the local twin runs the image: a shell command; {port} is "
+        "replaced by the container port.",
+    )
+
+    @field_validator("command")
+    @classmethod
+    def _placeholders(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.strip():
+            raise ValueError("must not be empty; leave it out to use the built-in stand-in")
+        names = set(re.findall(r"\{([^{}]*)\}", value))
+        unknown = names - {"port"}
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder {{{sorted(unknown)[0]}}}; only {{port}} is replaced"
+            )
+        return value
+
+
+class Config(_Section):
+    name: ResourceName = "serverless-api-environment"
+    network: NetworkConfig = NetworkConfig()
+    service: ServiceConfig = ServiceConfig()
+    load_balancer: LoadBalancerConfig = LoadBalancerConfig()
+    autoscaling: AutoscalingConfig | None = None
+    local: LocalConfig = LocalConfig()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Config:
+        if self.network.nat is NatMode.NONE and not re.fullmatch(
+            PRIVATE_ECR_PATTERN, self.service.image
+        ):
+            raise ValueError(
+                f"service.image {self.service.image!r} is pulled from the internet, but "
+                "nat = 'none' gives the tasks no internet access; push the image to a "
+                "private ECR repository or choose nat = 'single'"
+            )
+        scaling = self.autoscaling
+        if scaling is not None and not scaling.min <= self.service.desired_count <= scaling.max:
+            raise ValueError(
+                f"service.desired_count ({self.service.desired_count}) must lie between "
+                f"autoscaling.min ({scaling.min}) and autoscaling.max ({scaling.max})"
+            )
+        if self.service.deregistration_delay < self.load_balancer.idle_timeout:
+            raise ValueError(
+                f"service.deregistration_delay ({self.service.deregistration_delay}) is "
+                f"shorter than load_balancer.idle_timeout ({self.load_balancer.idle_timeout})"
+                ": requests still in flight would be cut during deploys; raise the delay"
+            )
+        return self
+
+
+def _check_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
+        raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {allowed}")
+    return value

@@ -1,0 +1,82 @@
+"""The commented starter config that `fargate-api init` writes.
+
+Every key is listed with its default, commented out, so the file documents the whole
+schema and still means "the defaults" until the user edits it. A unit test checks that
+it parses to exactly the default model and that every model field appears in it.
+"""
+
+from __future__ import annotations
+
+STARTER_CONFIG = """\
+# fargate-api config. Every key is optional: the values shown are the defaults, which are
+# the reference pattern's (a public API on Fargate in private subnets behind a public ALB,
+# with NAT gateways for fixed egress IPs), made secure and reliable.
+# Uncomment a line to change it. Reference: `fargate-api init --help`, docs/config.md.
+
+# Prefix of every stack and resource name: letters, digits and '-', 28 characters at most.
+name = "serverless-api-environment"
+
+[network]
+# cidr = "10.0.0.0/16"           # the VPC range, /16 to /28
+# az_count = 2                   # 2 to 6 availability zones, one public + one private subnet each
+# nat = "per-az"                 # per-az | single (cheaper, one AZ failure domain) | none
+# vpc_endpoints = false          # S3 + ECR + Logs endpoints; required with nat = "none"
+# subnet_prefix = 18             # subnet size; computed from cidr and az_count when left out
+# public_subnets = ["10.0.0.0/18", "10.0.64.0/18"]      # or list every range yourself
+# private_subnets = ["10.0.128.0/18", "10.0.192.0/18"]
+# flow_logs = true               # VPC flow logs to CloudWatch Logs
+# flow_logs_retention_days = 90
+
+[service]
+# name = "web"
+# image = "public.ecr.aws/docker/library/nginx:latest"   # pin a tag or digest for production
+# port = 80                      # the port the container listens on
+# cpu = 256                      # 256 | 512 | 1024 | 2048 | 4096 | 8192 | 16384
+# memory = 512                   # MiB; must be a valid Fargate size for the cpu
+# desired_count = 2
+# command = ["gunicorn", "app:app"]                       # overrides the image's CMD
+# platform = "X86_64"            # X86_64 | ARM64
+# spot = 0                       # percent of tasks on Fargate Spot (one on-demand task is kept)
+# health_check_path = "/"        # a cheap path with no dependency calls, e.g. "/health"
+# health_check_codes = "200-399"
+# health_check_interval = 10     # seconds
+# health_check_timeout = 5       # seconds, shorter than the interval
+# healthy_threshold = 2
+# unhealthy_threshold = 2        # a dead task is ejected after interval x threshold seconds
+# health_check_grace_period = 30 # seconds ECS ignores failed health checks after a start
+# deregistration_delay = 45      # seconds the LB drains a task before ECS sends SIGTERM
+# stop_timeout = 60              # seconds from SIGTERM to SIGKILL: longer than the drain, <= 120
+# read_only_root_filesystem = "auto"  # true | false | "auto" (on unless the image needs it off)
+# user = "1000:1000"             # run as this uid:gid instead of the image's user
+# log_retention_days = 30
+# container_insights = true
+
+# [service.environment]
+# LOG_LEVEL = "info"
+
+# [service.secrets]              # name -> SSM parameter or Secrets Manager ARN
+# DATABASE_URL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-url"
+
+[load_balancer]
+# certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/..."  # adds HTTPS + redirect
+# ssl_policy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# http_port = 80
+# https_port = 443
+# idle_timeout = 30              # seconds; keep the app's keep-alive longer than this
+# deletion_protection = false
+# ingress_cidrs = ["0.0.0.0/0"]  # who may reach the listeners
+# access_logs = { bucket = "my-alb-logs", prefix = "api" }
+
+# [autoscaling]                  # target tracking; leave out for a fixed desired_count
+# min = 2
+# max = 10
+# cpu_target = 60                # percent average CPU
+# requests_per_target = 1000     # requests per task per minute
+# scale_in_cooldown = 60
+# scale_out_cooldown = 60
+
+[local]
+# How the local twin runs the image: a shell command, {port} is the container port.
+# Left out, the twin runs a built-in stand-in server that answers 200 on every path.
+# command = "python3 -m http.server {port}"
+"""

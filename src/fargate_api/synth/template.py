@@ -1,0 +1,66 @@
+"""A small builder for one CloudFormation template.
+
+It keeps resources and outputs in insertion order, so that the same config always gives
+the same bytes, and refuses a logical id used twice, which CloudFormation would reject
+only at deploy time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fargate_api.synth.intrinsics import Json
+
+RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+
+
+@dataclass
+class Template:
+    description: str
+    transform: str | None = None
+    parameters: dict[str, Json] = field(default_factory=dict)
+    resources: dict[str, Json] = field(default_factory=dict)
+    outputs: dict[str, Json] = field(default_factory=dict)
+
+    def parameter(self, name: str, type_: str, description: str, default: Any = None) -> None:
+        body: Json = {"Type": type_, "Description": description}
+        if default is not None:
+            body["Default"] = default
+        self.parameters[name] = body
+
+    def add(
+        self,
+        logical_id: str,
+        type_: str,
+        properties: Json | None = None,
+        *,
+        depends_on: list[str] | None = None,
+        retain: bool = False,
+    ) -> str:
+        if logical_id in self.resources:
+            raise ValueError(f"logical id {logical_id} used twice")
+        body: Json = {"Type": type_}
+        if retain:
+            body.update(RETAIN)
+        if depends_on:
+            body["DependsOn"] = depends_on
+        if properties:
+            body["Properties"] = properties
+        self.resources[logical_id] = body
+        return logical_id
+
+    def output(self, name: str, value: Any, description: str) -> None:
+        self.outputs[name] = {"Description": description, "Value": value}
+
+    def to_dict(self) -> Json:
+        doc: Json = {"AWSTemplateFormatVersion": "2010-09-09"}
+        if self.transform:
+            doc["Transform"] = self.transform
+        doc["Description"] = self.description
+        if self.parameters:
+            doc["Parameters"] = self.parameters
+        doc["Resources"] = self.resources
+        if self.outputs:
+            doc["Outputs"] = self.outputs
+        return doc
