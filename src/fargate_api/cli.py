@@ -143,9 +143,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 def main() -> None:
     """Entry point: runs the app and turns known failures into one message and exit 2."""
-    debug = "--debug" in sys.argv[1:]
+    args = sys.argv[1:]
+    debug = "--debug" in args
     try:
-        app()
+        # --debug is accepted anywhere on the line, not only before the command.
+        app(args=[arg for arg in args if arg != "--debug"], prog_name="fargate-api")
     except UserError as exc:
         if debug:
             raise

@@ -29,6 +29,9 @@ LOG_RETENTION_DAYS = (
     2557, 2922, 3288, 3653,
 )  # fmt: skip
 
+# A security group holds 60 inbound rules: one per range and listener port (HTTP + HTTPS).
+MAX_INGRESS_CIDRS = 30
+
 # Fargate's stopTimeout upper bound.
 MAX_STOP_TIMEOUT = 120
 
@@ -155,7 +158,7 @@ class ServiceConfig(_Section):
         default_factory=dict,
         description="Environment variable name -> SSM parameter or Secrets Manager ARN.",
     )
-    health_check_path: Annotated[str, Field(pattern=r"^/\S*$")] = "/"
+    health_check_path: Annotated[str, Field(pattern=r"^/\S*$", max_length=1024)] = "/"
     health_check_codes: Annotated[str, Field(pattern=r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")] = (
         "200-399"
     )
@@ -291,6 +294,12 @@ class LoadBalancerConfig(_Section):
     def _some_ingress(cls, value: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
         if not value:
             raise ValueError("at least one range is needed, e.g. ['0.0.0.0/0']")
+        if len(value) > MAX_INGRESS_CIDRS:
+            raise ValueError(
+                f"{len(value)} ranges exceed the {MAX_INGRESS_CIDRS} that fit in one security "
+                "group (60 rules, one per range and listener port); use a prefix list or "
+                "fewer, wider ranges"
+            )
         return value
 
     @model_validator(mode="after")
@@ -357,7 +366,7 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
-        if self.network.nat is NatMode.NONE and not re.fullmatch(
+        if self.network.nat is NatMode.NONE and not re.match(
             PRIVATE_ECR_PATTERN, self.service.image
         ):
             raise ValueError(

@@ -22,8 +22,8 @@ def build_parent(config: Config) -> Template:
         transform=SERVERLESS_TRANSFORM,
     )
     application = "AWS::Serverless::Application"
-    t.add("VpcStack", application, {"Location": CHILD_FILES["VpcStack"]})
-    t.add("ClusterStack", application, {"Location": CHILD_FILES["ClusterStack"]})
+    t.add("VpcStack", application, {"Location": CHILD_FILES["VpcStack"]}, policy="Delete")
+    t.add("ClusterStack", application, {"Location": CHILD_FILES["ClusterStack"]}, policy="Delete")
     vpc, cluster = "VpcStack", "ClusterStack"
     t.add(
         "ServiceStack",
@@ -38,6 +38,7 @@ def build_parent(config: Config) -> Template:
                 "ECSTaskExecutionRole": get_att(cluster, "Outputs.ECSTaskExecutionRole"),
             },
         },
+        policy="Delete",
     )
     service = "ServiceStack"
     t.output("ServiceUrl", get_att(service, "Outputs.ServiceUrl"), "The public URL of the API")

@@ -12,8 +12,6 @@ from typing import Any
 
 from fargate_api.synth.intrinsics import Json
 
-RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
-
 
 @dataclass
 class Template:
@@ -37,12 +35,17 @@ class Template:
         *,
         depends_on: list[str] | None = None,
         retain: bool = False,
+        policy: str | None = None,
     ) -> str:
+        """Adds a resource; `retain` keeps it on delete and on replacement (data, egress IPs),
+        `policy` sets both deletion policies explicitly to another value."""
         if logical_id in self.resources:
             raise ValueError(f"logical id {logical_id} used twice")
         body: Json = {"Type": type_}
-        if retain:
-            body.update(RETAIN)
+        chosen = "Retain" if retain else policy
+        if chosen:
+            body["DeletionPolicy"] = chosen
+            body["UpdateReplacePolicy"] = chosen
         if depends_on:
             body["DependsOn"] = depends_on
         if properties:

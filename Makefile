@@ -1,0 +1,84 @@
+# fargate-api developer / CI entry points (GNU make).
+#
+#   make install     system packages (root) + .venv with the package and dev extras
+#   make test        lint, then unit + functional + twin tiers
+#   make unit | functional | twin    one tier
+#   make lint        ruff check, ruff format --check, mypy --strict
+#   make demo        synthesize the demo stack into out/demo
+#   make golden      regenerate golden templates
+#   make clean       remove .venv, out/ and caches
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST := $(VPY) -m pytest
+PYTEST_ARGS ?= -q
+
+.PHONY: install system-deps venv lint test unit functional twin demo golden clean
+
+install: system-deps $(STAMP)
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+# The venv interpreter: (re)create the venv when it is missing or its symlink dangles.
+$(VPY): | system-deps
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "error: '$(PYTHON)' not found; this project needs Python >= 3.11." >&2; \
+	  echo "       install it, or run: make install PYTHON=/path/to/python3.11" >&2; \
+	  exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || { \
+	  echo "error: '$(PYTHON)' is $$($(PYTHON) --version 2>&1); this project needs Python >= 3.11." >&2; \
+	  echo "       install it, or run: make install PYTHON=/path/to/python3.11" >&2; \
+	  exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+
+venv: $(VPY)
+
+# Re-run pip only when pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml | $(VPY)
+	$(VPY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+lint: install
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/mypy --strict src
+
+# Unit + functional run in parallel (pytest-xdist). The twin tier (network namespaces,
+# nftables, haproxy; a few seconds) runs in a second, serial pytest call so its result
+# and its "did not run" banner come last and on their own. Both calls always run; the
+# target fails if either failed (including pytest's exit 5, "no tests collected").
+test: install lint
+	@rc=0; \
+	$(PYTEST) tests/unit tests/functional -n auto $(PYTEST_ARGS) || rc=$$?; \
+	$(PYTEST) tests/twin $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -ne 0 ]; then echo "make test: FAILED (pytest exit $$rc)" >&2; fi; \
+	exit $$rc
+
+unit: install
+	$(PYTEST) tests/unit -n auto $(PYTEST_ARGS)
+
+functional: install
+	$(PYTEST) tests/functional -n auto $(PYTEST_ARGS)
+
+twin: install
+	$(PYTEST) tests/twin $(PYTEST_ARGS)
+
+demo: install
+	$(VENV)/bin/fargate-api synth -o out/demo
+
+golden: install
+	$(VPY) scripts/regen_golden.py
+
+clean:
+	rm -rf $(VENV) out build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""Functional tier: the CLI and its templates, tested from the outside."""

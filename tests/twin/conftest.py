@@ -1,0 +1,318 @@
+"""Twin tier: tests that build real network plumbing on this Linux machine.
+
+The tier needs root, iproute2 with working ``ip netns``, nftables (``nft``) that can
+talk to the kernel's nf_tables, ``haproxy``, ``ping`` and ``curl``.
+
+* Prerequisites are checked once per process. When something is missing:
+  - with ``CI=true`` every twin test FAILS (CI must never pass silently without it);
+  - otherwise every twin test is skipped with a reason naming what is missing and how
+    to fix it.
+  Either way the reason starts with ``NOT_RUN_TAG``; ``tests/conftest.py`` turns such
+  reports into a loud banner in the terminal summary (it lives there so that it also
+  works in the xdist controller, which never loads this file when it is not named on
+  the command line).
+* ``netns_prefix`` yields a unique prefix ``fa-<6 hex>-`` per test. Name everything the
+  test creates with it: namespaces ``<prefix>a``, nft tables ``<prefix>drop``, and
+  files whose path appears on a process command line. Interface names are limited to
+  15 characters, so use the compact form ``<prefix>`` without dashes (``fa<6 hex>``,
+  8 characters) plus a short suffix.
+* After each test, and again at session end, anything still carrying a prefix
+  (namespace, link or nft table in the root namespace, process whose command line
+  mentions it) is removed and reported as a failure: tests must clean up themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TWIN_DIR = Path(__file__).resolve().parent
+CMD_TIMEOUT = 10.0
+FIX_INSTALL = "run `make install` as root (it installs haproxy nftables iproute2 iputils-ping curl)"
+# Debian package that provides each command the tier uses.
+REQUIRED_COMMANDS: dict[str, str] = {
+    "ip": "iproute2",
+    "nft": "nftables",
+    "haproxy": "haproxy",
+    "ping": "iputils-ping",
+    "curl": "curl",
+}
+
+# tests/conftest.py looks for this text in skip/error reports to print its banner.
+NOT_RUN_TAG = "twin tier did not run"
+
+# Every prefix handed out in this process, checked again at session end.
+_PREFIXES: list[str] = []
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def _run(
+    args: list[str], *, timeout: float = CMD_TIMEOUT, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command (never through a shell); a timeout becomes returncode 124."""
+    try:
+        return subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input_text,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(args, 124, "", f"timed out after {timeout}s")
+    except OSError as exc:
+        return subprocess.CompletedProcess(args, 127, "", str(exc))
+
+
+def _compact(prefix: str) -> str:
+    return prefix.replace("-", "")
+
+
+def _new_prefix() -> str:
+    return f"fa-{secrets.token_hex(3)}-"
+
+
+# --------------------------------------------------------------------------------------
+# Prerequisites
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prerequisites:
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.problems)
+
+
+def _probe_kernel() -> str | None:
+    """Create a throw-away namespace and talk to nf_tables inside it."""
+    prefix = _new_prefix()
+    _PREFIXES.append(prefix)
+    ns = f"{prefix}probe"
+    added = _run(["ip", "netns", "add", ns])
+    if added.returncode != 0:
+        return (
+            f"`ip netns add` does not work here ({added.stderr.strip()}): network "
+            "namespaces need root with CAP_SYS_ADMIN and a kernel/container that allows them"
+        )
+    try:
+        exec_ok = _run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"])
+        if exec_ok.returncode != 0:
+            return f"`ip netns exec` does not work here ({exec_ok.stderr.strip()})"
+        nft_ok = _run(["ip", "netns", "exec", ns, "nft", "list", "tables"])
+        if nft_ok.returncode != 0:
+            return (
+                f"`nft` cannot use the kernel's nf_tables ({nft_ok.stderr.strip()}): "
+                "load it with `modprobe nf_tables` or use a kernel with nf_tables"
+            )
+    finally:
+        _run(["ip", "netns", "del", ns])
+    return None
+
+
+@functools.cache
+def twin_prerequisites() -> Prerequisites:
+    problems: list[str] = []
+    euid = os.geteuid()
+    if euid != 0:
+        problems.append(
+            f"not running as root (euid={euid}): run the twin tier as root, e.g. `sudo make twin`"
+        )
+    absent = [
+        f"`{cmd}` (Debian package {pkg})"
+        for cmd, pkg in REQUIRED_COMMANDS.items()
+        if shutil.which(cmd) is None
+    ]
+    if absent:
+        problems.append(f"missing commands: {', '.join(absent)}: {FIX_INSTALL}")
+    if not problems:
+        haproxy = _run(["haproxy", "-v"])
+        if haproxy.returncode != 0:
+            problems.append(f"`haproxy -v` failed ({haproxy.stderr.strip()}): {FIX_INSTALL}")
+        kernel_problem = _probe_kernel()
+        if kernel_problem:
+            problems.append(kernel_problem)
+    return Prerequisites(tuple(problems))
+
+
+# --------------------------------------------------------------------------------------
+# Leak detection and cleanup
+# --------------------------------------------------------------------------------------
+
+
+def _namespaces_with(prefix: str) -> list[str]:
+    out = _run(["ip", "netns", "list"]).stdout
+    names = [line.split()[0] for line in out.splitlines() if line.strip()]
+    return [name for name in names if name.startswith(prefix)]
+
+
+def _links_with(prefix: str) -> list[str]:
+    out = _run(["ip", "-o", "link", "show"]).stdout
+    found: list[str] = []
+    for line in out.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) < 2:
+            continue
+        name = parts[1].strip().split("@", 1)[0]
+        if name.startswith((prefix, _compact(prefix))):
+            found.append(name)
+    return found
+
+
+def _tables_with(prefix: str) -> list[tuple[str, str]]:
+    out = _run(["nft", "list", "tables"]).stdout
+    found: list[tuple[str, str]] = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "table" and parts[2].startswith(prefix):
+            found.append((parts[1], parts[2]))
+    return found
+
+
+def _pids_with(prefix: str) -> list[int]:
+    """Processes whose command line mentions the prefix (e.g. a haproxy config path)."""
+    needles = (prefix.encode(), _compact(prefix).encode())
+    me = os.getpid()
+    pids: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if any(needle in cmdline for needle in needles):
+            pids.append(int(entry.name))
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs; reaps it if it is our own zombie child."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _kill(pids: list[int]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = []
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+                alive.append(pid)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 3.0
+        while alive and time.monotonic() < deadline:
+            alive = [pid for pid in alive if _alive(pid)]
+            time.sleep(0.05)
+        pids = alive
+        if not pids:
+            return
+
+
+def leftovers(prefix: str) -> list[str]:
+    """Describe everything still carrying ``prefix``."""
+    found: list[str] = []
+    for ns in _namespaces_with(prefix):
+        found.append(f"netns {ns}")
+        pids = _run(["ip", "netns", "pids", ns]).stdout.split()
+        found += [f"process {pid} in netns {ns}" for pid in pids]
+    found += [f"link {link}" for link in _links_with(prefix)]
+    found += [f"nft table {fam} {name}" for fam, name in _tables_with(prefix)]
+    found += [f"process {pid}" for pid in _pids_with(prefix)]
+    return found
+
+
+def cleanup(prefix: str) -> list[str]:
+    """Remove everything carrying ``prefix``; return what had been left over."""
+    found = leftovers(prefix)
+    if not found:
+        return found
+    _kill(_pids_with(prefix))
+    for ns in _namespaces_with(prefix):
+        pids = _run(["ip", "netns", "pids", ns]).stdout.split()
+        _kill([int(pid) for pid in pids if pid.isdigit()])
+        _run(["ip", "netns", "del", ns])
+    for link in _links_with(prefix):
+        _run(["ip", "link", "del", link])
+    for family, name in _tables_with(prefix):
+        _run(["nft", "delete", "table", family, name])
+    still = leftovers(prefix)
+    if still:
+        found.append(f"COULD NOT REMOVE: {', '.join(still)}")
+    return found
+
+
+# --------------------------------------------------------------------------------------
+# Hooks and fixtures
+# --------------------------------------------------------------------------------------
+
+
+def _is_twin_path(path: Path) -> bool:
+    return path.resolve().is_relative_to(TWIN_DIR)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_twin_path(item.path):
+            item.add_marker(pytest.mark.twin)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _twin_tier() -> Iterator[None]:
+    """Gate the whole tier on its prerequisites; check for leaks at session end."""
+    prereq = twin_prerequisites()
+    if not prereq.ok:
+        if in_ci():
+            pytest.fail(f"{NOT_RUN_TAG} (CI=true, so this FAILS): {prereq.reason}", pytrace=False)
+        pytest.skip(f"{NOT_RUN_TAG}: {prereq.reason}")
+    yield
+    leaked: list[str] = []
+    for prefix in _PREFIXES:
+        leaked += cleanup(prefix)
+    if leaked:
+        pytest.fail("twin tier leaked resources (now removed): " + "; ".join(leaked), pytrace=False)
+
+
+@pytest.fixture
+def netns_prefix() -> Iterator[str]:
+    """A unique ``fa-<6 hex>-`` prefix; anything left carrying it after the test fails it."""
+    prefix = _new_prefix()
+    while leftovers(prefix):  # astronomically unlikely, but never share a prefix
+        prefix = _new_prefix()
+    _PREFIXES.append(prefix)
+    yield prefix
+    leaked = cleanup(prefix)
+    if leaked:
+        pytest.fail(
+            f"test leaked resources with prefix {prefix!r} (now removed): " + "; ".join(leaked),
+            pytrace=False,
+        )
