@@ -146,7 +146,7 @@ BAD_CONFIGS: dict[str, tuple[str | None, int | None, tuple[str, ...]]] = {
     "overlapping-subnets": (
         '[network]\npublic_subnets = ["10.0.0.0/18", "10.0.64.0/18"]\n'
         'private_subnets = ["10.0.32.0/19", "10.0.128.0/18"]\n',
-        1,
+        2,  # the first key the message names
         ("public_subnets[0] = 10.0.0.0/18 overlaps private_subnets[0] = 10.0.32.0/19",),
     ),
     "memory-does-not-fit": (

@@ -23,6 +23,13 @@ from fargate_api.errors import UserError
 
 DEFAULT_CONFIG_PATH = Path("fargate-api.toml")
 
+# Pydantic's wording for a few types, in TOML's terms.
+FRIENDLIER = {
+    "tuple_type": 'should be a list (a TOML array), e.g. ["a", "b"]',
+    "ip_v4_network": "is not an IPv4 range such as '10.0.0.0/16' (the host bits must be zero)",
+    "dict_type": 'should be a table, e.g. [section] or { key = "value" }',
+}
+
 
 def load_config(path: Path | None) -> Config:
     """The config at `path`; with no path, ./fargate-api.toml if present, else defaults."""
@@ -67,9 +74,9 @@ def _to_user_error(exc: ValidationError, text: str, source: str) -> UserError:
 
 def _describe(error: ErrorDetails, text: str, source: str) -> str:
     loc = tuple(str(part) for part in error["loc"])
-    line = _line_of(text, loc)
+    message = FRIENDLIER.get(error["type"], error["msg"].removeprefix("Value error, "))
+    line = _locate(text, loc, message)
     where = f"{source}:{line}" if line else source
-    message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         known = _known_keys(loc[:-1])
         key = loc[-1]
@@ -130,26 +137,59 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _line_of(text: str, loc: tuple[str, ...]) -> int | None:
-    """Best-effort line of a key, so that the message points into the file."""
-    keys = [part for part in loc if not part.isdigit()]
-    if not keys:
-        return None
-    table, key = keys[:-1], keys[-1]
-    current: list[str] = []
-    header_line: int | None = None
+def _locate(text: str, loc: tuple[str, ...], message: str) -> int | None:
+    """Best-effort line of the key an error is about, so the message points into the file.
+
+    A cross-field error is reported by pydantic on its table (or on the whole config);
+    then the first key that the message names and the file sets is the one to show.
+    """
+    lines = _key_lines(text)
+    keys = tuple(part for part in loc if not part.isdigit())
+    if not keys or _resolves_to_table(keys):
+        for path in _mentioned_paths(keys, message):
+            if path in lines:
+                return lines[path]
+    for size in range(len(keys), 0, -1):
+        if keys[:size] in lines:
+            return lines[keys[:size]]
+    return None
+
+
+def _mentioned_paths(table: tuple[str, ...], message: str) -> list[tuple[str, ...]]:
+    found: list[tuple[int, tuple[str, ...]]] = []
+    for dotted in re.finditer(r"\b([a-z_]+(?:\.[a-z_]+)+)\b", message):
+        found.append((dotted.start(), tuple(dotted.group(1).split("."))))
+    for key in _known_keys(table):
+        bare = re.search(rf"(?<![.\w]){re.escape(key)}\b", message)
+        if bare:
+            found.append((bare.start(), (*table, key)))
+    # Earliest mention first; at one position the longer (dotted) path wins.
+    return [path for _, path in sorted(found, key=lambda item: (item[0], -len(item[1])))]
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Line of every table header and key in the file, inline tables included."""
+    lines: dict[tuple[str, ...], int] = {}
+    current: tuple[str, ...] = ()
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
         if header:
-            current = [p.strip().strip('"') for p in header.group(1).split(".")]
-            if current == keys:
-                header_line = number
+            current = _dotted(header.group(1))
+            for size in range(1, len(current) + 1):
+                lines.setdefault(current[:size], number)
             continue
-        assignment = re.match(r"^([A-Za-z0-9_\-\".]+)\s*=", stripped)
+        assignment = re.match(r"^([A-Za-z0-9_\-\".]+)\s*=\s*(.*)$", stripped)
         if not assignment:
             continue
-        dotted = [p.strip().strip('"') for p in assignment.group(1).split(".")]
-        if current + dotted[:-1] == table and dotted[-1] == key:
-            return number
-    return header_line
+        path = current + _dotted(assignment.group(1))
+        lines.setdefault(path, number)
+        value = assignment.group(2)
+        if value.startswith("{"):
+            for inner in re.findall(r"([A-Za-z0-9_\-]+)\s*=", value):
+                lines.setdefault((*path, inner), number)
+    return lines
+
+
+def _dotted(name: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip('"') for part in name.split("."))

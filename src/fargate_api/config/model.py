@@ -12,7 +12,17 @@ from enum import StrEnum
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from fargate_api.config.fargate_sizes import FARGATE_MEMORY_BY_CPU, describe_memory_choices
 from fargate_api.config.subnet_plan import (
@@ -70,7 +80,9 @@ class Platform(StrEnum):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # Strict: TOML has real types, so `port = true` or `cpu = "256"` is a mistake to
+    # report, not to coerce. Fields that must be parsed from strings opt out with Lax.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
 
 
 def _check_name(value: str) -> str:
@@ -85,13 +97,23 @@ def _check_name(value: str) -> str:
 ResourceName = Annotated[str, AfterValidator(_check_name)]
 
 
+def _cidr_text(value: object) -> object:
+    if isinstance(value, str | IPv4Network):
+        return value
+    raise ValueError("expected a CIDR string such as '10.0.0.0/16'")
+
+
+# Parsed from a TOML string, so exempt from the sections' strict mode (but only strings).
+Cidr = Annotated[IPv4Network, Strict(False), BeforeValidator(_cidr_text)]
+CidrList = Annotated[tuple[Cidr, ...], Strict(False)]
+
+
 class NetworkConfig(_Section):
-    cidr: IPv4Network = Field(
-        default=IPv4Network("10.0.0.0/16"), description="The VPC's IPv4 range."
-    )
+    cidr: Cidr = Field(default=IPv4Network("10.0.0.0/16"), description="The VPC's IPv4 range.")
     az_count: Annotated[int, Field(ge=2, le=6)] = 2
     nat: NatMode = Field(
         default=NatMode.PER_AZ,
+        strict=False,
         description="per-az: one NAT gateway and EIP per AZ (no cross-AZ dependency); "
         "single: one NAT gateway for all AZs (cheaper, one AZ failure domain); "
         "none: no NAT, tasks reach AWS through VPC endpoints only.",
@@ -102,8 +124,8 @@ class NetworkConfig(_Section):
         "endpoints in the private subnets. Required when nat = 'none'.",
     )
     subnet_prefix: Annotated[int | None, Field(ge=17, le=28)] = None
-    public_subnets: tuple[IPv4Network, ...] = ()
-    private_subnets: tuple[IPv4Network, ...] = ()
+    public_subnets: CidrList = ()
+    private_subnets: CidrList = ()
     flow_logs: bool = True  # the reference has none (FSBP EC2.6)
     flow_logs_retention_days: int = 90
 
@@ -152,7 +174,7 @@ class ServiceConfig(_Section):
     cpu: int = 256
     memory: int = 512
     desired_count: Annotated[int, Field(ge=0, le=1000)] = 2
-    command: tuple[str, ...] = ()
+    command: Annotated[tuple[StrictStr, ...], Strict(False)] = ()
     environment: dict[str, str] = Field(default_factory=dict)
     secrets: dict[str, str] = Field(
         default_factory=dict,
@@ -172,7 +194,7 @@ class ServiceConfig(_Section):
     # The reference's 0 s cuts in-flight requests on every deploy and scale-in.
     deregistration_delay: Annotated[int, Field(ge=0, le=3600)] = 45
     stop_timeout: Annotated[int, Field(ge=2, le=MAX_STOP_TIMEOUT)] = 60
-    platform: Platform = Platform.X86_64
+    platform: Platform = Field(default=Platform.X86_64, strict=False)
     spot: Annotated[int, Field(ge=0, le=100, description="Percent of tasks on Fargate Spot.")] = 0
     read_only_root_filesystem: bool | Literal["auto"] = "auto"
     user: str | None = Field(
@@ -238,7 +260,13 @@ class ServiceConfig(_Section):
                 f"health_check_timeout ({self.health_check_timeout}) must be shorter than "
                 f"health_check_interval ({self.health_check_interval})"
             )
-        shortest_stop = min(self.deregistration_delay + 1, MAX_STOP_TIMEOUT)
+        shortest_stop = self.deregistration_delay + 1
+        if shortest_stop > MAX_STOP_TIMEOUT:
+            raise ValueError(
+                f"deregistration_delay ({self.deregistration_delay}) must be below "
+                f"{MAX_STOP_TIMEOUT}: stop_timeout must be longer than it, and Fargate allows "
+                f"a stop_timeout of {MAX_STOP_TIMEOUT} s at most"
+            )
         if self.stop_timeout < shortest_stop:
             raise ValueError(
                 f"stop_timeout ({self.stop_timeout}) must be longer than "
@@ -276,7 +304,7 @@ class LoadBalancerConfig(_Section):
     idle_timeout: Annotated[int, Field(ge=1, le=4000)] = 30
     deletion_protection: bool = False
     access_logs: AccessLogsConfig | None = None
-    ingress_cidrs: tuple[IPv4Network, ...] = (IPv4Network("0.0.0.0/0"),)
+    ingress_cidrs: CidrList = (IPv4Network("0.0.0.0/0"),)
 
     @field_validator("ssl_policy")
     @classmethod
@@ -319,7 +347,7 @@ class LoadBalancerConfig(_Section):
 class AutoscalingConfig(_Section):
     min: Annotated[int, Field(ge=1, le=1000)] = 2
     max: Annotated[int, Field(ge=1, le=1000)] = 10
-    cpu_target: Annotated[float | None, Field(gt=0, le=100)] = None
+    cpu_target: Annotated[float | None, Field(gt=0, le=100, allow_inf_nan=False)] = None
     requests_per_target: Annotated[int | None, Field(ge=1)] = None
     scale_in_cooldown: Annotated[int, Field(ge=0, le=3600)] = 60
     scale_out_cooldown: Annotated[int, Field(ge=0, le=3600)] = 60
@@ -371,8 +399,8 @@ class Config(_Section):
         ):
             raise ValueError(
                 f"service.image {self.service.image!r} is pulled from the internet, but "
-                "nat = 'none' gives the tasks no internet access; push the image to a "
-                "private ECR repository or choose nat = 'single'"
+                "network.nat = 'none' gives the tasks no internet access; push the image to "
+                "a private ECR repository or choose nat = 'single'"
             )
         scaling = self.autoscaling
         if scaling is not None and not scaling.min <= self.service.desired_count <= scaling.max:

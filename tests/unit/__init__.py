@@ -1,0 +1,1 @@
+"""Unit tier: pure, fast tests of the config model, the loader and the synthesized dicts."""

@@ -1,0 +1,89 @@
+"""Named configs (TOML text) that the synth tests run against."""
+
+from __future__ import annotations
+
+PRIVATE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1.0"
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/abc-123"
+SSM_SECRET = "arn:aws:ssm:us-east-1:123456789012:parameter/prod/api-key"
+MANAGED_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-url:password::"
+
+VARIANTS: dict[str, str] = {
+    "default": "",
+    "single-nat": '[network]\nnat = "single"\n',
+    "nat-none": f"""
+[network]
+nat = "none"
+vpc_endpoints = true
+
+[service]
+image = "{PRIVATE_IMAGE}"
+""",
+    "https": f'[load_balancer]\ncertificate_arn = "{CERTIFICATE}"\n',
+    "https-custom-ports": f"""
+[load_balancer]
+certificate_arn = "{CERTIFICATE}"
+http_port = 8080
+https_port = 8443
+ingress_cidrs = ["203.0.113.0/24", "198.51.100.0/24"]
+""",
+    "autoscaling-cpu": "[autoscaling]\nmin = 2\nmax = 6\ncpu_target = 60\n",
+    "autoscaling-requests": "[autoscaling]\nmin = 1\nmax = 20\nrequests_per_target = 500\n",
+    "autoscaling-both": """
+[autoscaling]
+min = 2
+max = 10
+cpu_target = 70.5
+requests_per_target = 1000
+scale_in_cooldown = 120
+scale_out_cooldown = 30
+""",
+    "arm64": '[service]\nplatform = "ARM64"\n',
+    "spot-50": "[service]\nspot = 50\n",
+    "spot-100": "[service]\nspot = 100\n",
+    "secrets": f"""
+[network]
+vpc_endpoints = true
+
+[service]
+image = "{PRIVATE_IMAGE}"
+
+[service.environment]
+LOG_LEVEL = "info"
+
+[service.secrets]
+API_KEY = "{SSM_SECRET}"
+DB_PASSWORD = "{MANAGED_SECRET}"
+""",
+    "six-azs": "[network]\naz_count = 6\n",
+    "six-azs-single-nat": '[network]\naz_count = 6\nnat = "single"\ncidr = "10.20.0.0/20"\n',
+    "explicit-subnets": """
+[network]
+cidr = "10.1.0.0/16"
+az_count = 3
+public_subnets = ["10.1.0.0/24", "10.1.1.0/24", "10.1.2.0/24"]
+private_subnets = ["10.1.16.0/20", "10.1.32.0/20", "10.1.48.0/20"]
+""",
+    "custom-image": """
+name = "orders"
+
+[network]
+flow_logs = false
+
+[service]
+name = "orders-api"
+image = "ghcr.io/acme/orders:2.3.1"
+port = 8080
+cpu = 1024
+memory = 4096
+desired_count = 3
+command = ["gunicorn", "app:app"]
+user = "1000:1000"
+deregistration_delay = 90
+stop_timeout = 120
+unhealthy_threshold = 3
+container_insights = false
+
+[load_balancer]
+idle_timeout = 60
+""",
+}
