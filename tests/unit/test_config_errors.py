@@ -208,6 +208,12 @@ CASES: dict[str, Case] = {
     "no-ingress-cidrs": case(
         "[load_balancer]\ningress_cidrs = []\n", "ingress_cidrs", "at least one", lines={2}
     ),
+    "repeated-ingress-cidr": case(
+        '[load_balancer]\ningress_cidrs = ["0.0.0.0/0", "10.0.0.0/8", "0.0.0.0/0"]\n',
+        "ingress_cidrs",
+        "0.0.0.0/0 is listed twice",
+        lines={2},
+    ),
     "autoscaling-min-above-max": case(
         "[autoscaling]\nmin = 5\nmax = 3\ncpu_target = 50\n",
         "min (5) is larger than max (3)",

@@ -322,6 +322,9 @@ class LoadBalancerConfig(_Section):
     def _some_ingress(cls, value: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
         if not value:
             raise ValueError("at least one range is needed, e.g. ['0.0.0.0/0']")
+        repeated = sorted({str(c) for c in value if value.count(c) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} is listed twice; list each range once")
         if len(value) > MAX_INGRESS_CIDRS:
             raise ValueError(
                 f"{len(value)} ranges exceed the {MAX_INGRESS_CIDRS} that fit in one security "
