@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fargate_api import __version__
+from fargate_api.check.command import check_command
 from fargate_api.config import DEFAULT_CONFIG_PATH, load_config
 from fargate_api.config.starter import STARTER_CONFIG
 from fargate_api.errors import USAGE_EXIT_CODE, UserError
@@ -34,8 +35,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+stdout = Console(highlight=False, emoji=False, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
@@ -129,6 +130,9 @@ def show_config(config: ConfigOption = None, as_json: JsonOption = False) -> Non
                 stdout.print(f"  {key} = {json.dumps(value)}")
         else:
             stdout.print(f"{section} = {json.dumps(values)}")
+
+
+app.command("check")(check_command)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

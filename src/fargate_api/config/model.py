@@ -281,9 +281,14 @@ class ServiceConfig(_Section):
             )
         return self
 
+    def image_repository(self) -> str:
+        """The image without its tag or digest (a registry port's colon is kept)."""
+        without_digest = self.image.split("@", 1)[0]
+        name, _, tag = without_digest.rpartition(":")
+        return name if name and "/" not in tag else without_digest
+
     def image_needs_root(self) -> bool:
-        repository = self.image.split("@", 1)[0].rsplit(":", 1)[0]
-        return repository in ROOT_WRITABLE_IMAGES
+        return self.image_repository() in ROOT_WRITABLE_IMAGES
 
     def effective_read_only_root(self) -> bool:
         if self.read_only_root_filesystem == "auto":

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from fargate_api.config import Config
+from fargate_api.synth.accepted_risks import accepted_risks
 from fargate_api.synth.cluster import build_cluster
 from fargate_api.synth.parent import build_parent
 from fargate_api.synth.service import build_service
@@ -43,12 +44,15 @@ _Dumper.add_representer(str, _str_presenter)
 
 def synthesize(config: Config) -> dict[str, Template]:
     """The four templates of the reference layout, keyed by file name."""
-    return {
+    templates = {
         "vpc.yml": build_vpc(config),
         "cluster.yml": build_cluster(config),
         "service.yml": build_service(config),
         "parent.yml": build_parent(config),
     }
+    for risk in accepted_risks(config):
+        templates[risk.file].suppress(risk.logical_id, risk.rule_id, risk.reason)
+    return templates
 
 
 def to_yaml(document: Mapping[str, Any]) -> str:

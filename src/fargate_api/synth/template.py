@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fargate_api.metadata_keys import SUPPRESSIONS
 from fargate_api.synth.intrinsics import Json
 
 
@@ -52,6 +53,12 @@ class Template:
             body["Properties"] = properties
         self.resources[logical_id] = body
         return logical_id
+
+    def suppress(self, logical_id: str, rule_id: str, reason: str) -> None:
+        """Records a finding the config accepts on purpose, where `check` will read it."""
+        metadata = self.resources[logical_id].setdefault("Metadata", {})
+        entries = metadata.setdefault(SUPPRESSIONS, {}).setdefault("suppress", [])
+        entries.append({"id": rule_id, "reason": reason})
 
     def output(self, name: str, value: Any, description: str) -> None:
         self.outputs[name] = {"Description": description, "Value": value}

@@ -1,0 +1,47 @@
+"""What to check: template files and folders from the command line, or a fresh synth.
+
+Synthesized templates are checked from memory with the file names `synth` would write,
+so a finding points at vpc.yml:LINE exactly as in `fargate-api synth`'s output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fargate_api.config import load_config
+from fargate_api.synth import synthesize, to_yaml
+from fargate_api.templates import (
+    DiskReader,
+    MemoryReader,
+    StackSet,
+    TemplateReader,
+    discover,
+    load_stack_set,
+)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    stack_sets: list[StackSet]
+    notes: list[str]
+
+
+def from_paths(paths: Sequence[Path]) -> Inputs:
+    return _load(paths, DiskReader())
+
+
+def from_config(config: Path | None) -> Inputs:
+    model = load_config(config)
+    files = {Path(name): to_yaml(t.to_dict()) for name, t in synthesize(model).items()}
+    source = str(config) if config else "the default config"
+    inputs = _load(list(files), MemoryReader(files))
+    inputs.notes.insert(0, f"checked the templates synthesized from {source}")
+    return inputs
+
+
+def _load(paths: Sequence[Path], reader: TemplateReader) -> Inputs:
+    found = discover(paths, reader)
+    notes = [f"skipped {reader.display(path)}: {why}" for path, why in found.skipped]
+    return Inputs([load_stack_set(root, reader=reader) for root in found.roots], notes)

@@ -1,0 +1,1 @@
+"""Report writers: text for people, JSON for scripts, SARIF for code scanning."""

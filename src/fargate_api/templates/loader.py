@@ -1,0 +1,273 @@
+"""Loads a root template and, recursively, the local templates of its nested stacks.
+
+A nested stack's parameters are resolved in the parent, so a child sees the parent's
+values (including references to resources of sibling stacks, through their outputs).
+Children are built on first need: resolving a parent's `!GetAtt VpcStack.Outputs.X`
+builds VpcStack before the resource that asked for it, whatever the file order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fargate_api.templates.errors import TemplateError
+from fargate_api.templates.model import (
+    Output,
+    Resource,
+    Stack,
+    StackLink,
+    StackSet,
+    TemplateFile,
+)
+from fargate_api.templates.options import ResolveOptions
+from fargate_api.templates.parameters import effective_parameters
+from fargate_api.templates.parse import parse_template
+from fargate_api.templates.reader import DiskReader, TemplateReader
+from fargate_api.templates.resolver import NESTED_STACK_TYPES, Resolver
+from fargate_api.templates.values import Unresolved, UnresolvedKind
+
+MAX_NESTING = 10
+REMOTE_PREFIXES = ("http://", "https://", "s3://")
+
+
+def load_stack_set(
+    root: Path,
+    *,
+    reader: TemplateReader | None = None,
+    options: ResolveOptions | None = None,
+) -> StackSet:
+    builder = _Builder(reader or DiskReader(), options or ResolveOptions())
+    root_file = builder.file(root)
+    stack = builder.build(root_file, key=root_file.display, name=Path(root).stem, passed={})
+    return StackSet(
+        root=stack,
+        stacks=dict(builder.stacks),
+        links=tuple(builder.links),
+        files=dict(builder.files),
+    )
+
+
+def nested_location(body: Any) -> Any:
+    """The raw Location/TemplateURL of a nested stack resource body, if it is one."""
+    if not isinstance(body, dict) or body.get("Type") not in NESTED_STACK_TYPES:
+        return None
+    properties = body.get("Properties")
+    if not isinstance(properties, dict):
+        return None
+    key = "Location" if body["Type"] == "AWS::Serverless::Application" else "TemplateURL"
+    return properties.get(key)
+
+
+def local_child_path(parent: Path, location: Any) -> Path | None:
+    if not isinstance(location, str) or location.startswith(REMOTE_PREFIXES) or not location:
+        return None
+    return parent.parent / location.removeprefix("file://")
+
+
+@dataclass
+class _Context:
+    """A stack being built: what its resolver and its children need."""
+
+    key: str
+    file: TemplateFile
+    resolver: Resolver
+    chain: tuple[Path, ...]
+
+
+class _Builder:
+    def __init__(self, reader: TemplateReader, options: ResolveOptions) -> None:
+        self.reader = reader
+        self.options = options
+        self.files: dict[Path, TemplateFile] = {}
+        self.stacks: dict[str, Stack] = {}
+        self.links: list[StackLink] = []
+        self.building: set[str] = set()
+
+    def file(self, path: Path) -> TemplateFile:
+        if path not in self.files:
+            text = self.reader.read(path)
+            self.files[path] = parse_template(path, self.reader.display(path), text)
+        return self.files[path]
+
+    def build(
+        self,
+        file: TemplateFile,
+        *,
+        key: str,
+        name: str,
+        passed: dict[str, Any],
+        parent: str | None = None,
+        chain: tuple[Path, ...] = (),
+    ) -> Stack:
+        self.building.add(key)
+        parameters = effective_parameters(_section(file.data, "Parameters"), passed)
+        context: _Context
+
+        def nested_output(logical_id: str, output: str) -> Any:
+            return self._nested_output(context, logical_id, output)
+
+        resolver = Resolver(
+            stack_key=key,
+            stack_name=name,
+            file=file,
+            parameters=parameters,
+            options=self.options,
+            nested_output=nested_output,
+        )
+        context = _Context(key, file, resolver, (*chain, file.path))
+        resources: dict[str, Resource] = {}
+        excluded: list[str] = []
+        for logical_id, body in _section(file.data, "Resources").items():
+            if not isinstance(body, dict) or logical_id.startswith("Fn::ForEach::"):
+                continue
+            if resolver.resource_created(logical_id) is False:
+                excluded.append(logical_id)
+                continue
+            resource = self._resource(context, logical_id, body)
+            resources[logical_id] = resource
+            if resource.type in NESTED_STACK_TYPES:
+                self._child(context, logical_id)
+        outputs = self._outputs(context)
+        conditions = {n: resolver.condition(n) for n in _section(file.data, "Conditions")}
+        stack = Stack(
+            key=key,
+            name=name,
+            file=file,
+            parameters=parameters,
+            resources=resources,
+            outputs=outputs,
+            conditions=conditions,
+            excluded=tuple(excluded),
+            parent=parent,
+        )
+        self.stacks[key] = stack
+        self.building.discard(key)
+        return stack
+
+    def _resource(self, context: _Context, logical_id: str, body: dict[str, Any]) -> Resource:
+        base = ("Resources", logical_id)
+        resolve = context.resolver.resolve
+        properties = resolve(body.get("Properties", {}), (*base, "Properties"))
+        metadata = resolve(body.get("Metadata", {}), (*base, "Metadata"))
+        depends = body.get("DependsOn", [])
+        condition = body.get("Condition")
+        return Resource(
+            logical_id=logical_id,
+            type=str(body.get("Type", "")),
+            properties=properties if isinstance(properties, dict) else {},
+            raw_properties=_dict(body.get("Properties")),
+            metadata=metadata if isinstance(metadata, dict) else {},
+            condition=condition if isinstance(condition, str) else None,
+            depends_on=tuple(depends) if isinstance(depends, list) else (str(depends),),
+            deletion_policy=_str_or_none(body.get("DeletionPolicy")),
+            update_replace_policy=_str_or_none(body.get("UpdateReplacePolicy")),
+            stack=context.key,
+            file=context.file,
+        )
+
+    def _outputs(self, context: _Context) -> dict[str, Output]:
+        outputs: dict[str, Output] = {}
+        for name, body in _section(context.file.data, "Outputs").items():
+            if not isinstance(body, dict):
+                continue
+            condition = body.get("Condition")
+            if isinstance(condition, str) and context.resolver.condition(condition) is False:
+                continue
+            raw = body.get("Value")
+            value = context.resolver.resolve(raw, ("Outputs", name, "Value"))
+            outputs[name] = Output(name=name, value=value, raw=raw)
+        return outputs
+
+    def _child(self, context: _Context, logical_id: str) -> Stack | None:
+        """The nested stack that `logical_id` creates, built once; None if not local."""
+        key = f"{context.key}/{logical_id}"
+        if key in self.stacks:
+            return self.stacks[key]
+        if key in self.building:
+            return None  # a cycle through outputs; the resolver marks the value unresolved
+        body = _section(context.file.data, "Resources")[logical_id]
+        base = ("Resources", logical_id, "Properties")
+        key_name = (
+            "Location" if body.get("Type") == "AWS::Serverless::Application" else "TemplateURL"
+        )
+        location = context.resolver.resolve(nested_location(body), (*base, key_name))
+        path = local_child_path(context.file.path, location)
+        if path is None:
+            return None
+        where = self._where(context.file, (*base, key_name))
+        if not self.reader.is_file(path):
+            raise TemplateError(
+                f"nested stack {logical_id}: template file not found: {self.reader.display(path)}",
+                where=where,
+                fix="check the Location/TemplateURL, relative to the parent template's folder",
+            )
+        if path in context.chain or len(context.chain) >= MAX_NESTING:
+            raise TemplateError(
+                f"nested stack {logical_id} includes {self.reader.display(path)} in a loop",
+                where=where,
+            )
+        passed = context.resolver.resolve(
+            _dict(body.get("Properties")).get("Parameters", {}), (*base, "Parameters")
+        )
+        passed = passed if isinstance(passed, dict) else {}
+        child_file = self.file(path)
+        stack = self.build(
+            child_file,
+            key=key,
+            name=logical_id,
+            passed=passed,
+            parent=context.key,
+            chain=context.chain,
+        )
+        declared = _section(child_file.data, "Parameters")
+        self.links.append(
+            StackLink(
+                parent=context.key,
+                resource=logical_id,
+                child=key,
+                location=str(location),
+                parameters=passed,
+                undeclared=tuple(sorted(set(passed) - set(declared))),
+                missing=tuple(
+                    sorted(
+                        name
+                        for name, p in stack.parameters.items()
+                        if not p.passed and not p.has_default
+                    )
+                ),
+            )
+        )
+        return stack
+
+    def _nested_output(self, context: _Context, logical_id: str, output: str) -> Any:
+        child = self._child(context, logical_id)
+        if child is None:
+            return Unresolved(
+                UnresolvedKind.NESTED_OUTPUT,
+                f"output {output} of nested stack {logical_id}, whose template is not local",
+            )
+        if output not in child.outputs:
+            return Unresolved(
+                UnresolvedKind.REFERENCE, f"nested stack {logical_id} has no output {output}"
+            )
+        return child.outputs[output].value
+
+    @staticmethod
+    def _where(file: TemplateFile, path: tuple[str, ...]) -> str:
+        line = file.line_of(path)
+        return f"{file.display}:{line}" if line else file.display
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
