@@ -74,7 +74,9 @@ def check_command(
     inputs = from_paths(paths) if paths else from_config(config)
     for note in inputs.notes:
         stderr.print(escape(note))
-    report = run_check(inputs.stack_sets, CheckOptions(strict=strict), notes=inputs.notes)
+    # cfn-lint takes a second or more per template set: show that something is happening.
+    with stderr.status("checking templates (fargate-api rules, cfn-lint)…"):
+        report = run_check(inputs.stack_sets, CheckOptions(strict=strict), notes=inputs.notes)
     _write(report, output_format, output, stderr)
     raise typer.Exit(report.exit_code)
 

@@ -19,6 +19,7 @@ KNOWN_FUNCTIONS = frozenset(
         "Fn::FindInMap",
         "Fn::GetAtt",
         "Fn::GetAZs",
+        "Fn::GetStackOutput",
         "Fn::ImportValue",
         "Fn::Join",
         "Fn::Length",

@@ -300,6 +300,15 @@ class Resolver:
         shown = name if isinstance(name, str) else str(name)
         return Unresolved(UnresolvedKind.IMPORT, f"export {shown} of another stack")
 
+    def _get_stack_output(self, arg: Any, path: PropertyPath) -> Any:
+        """An output of another, separately deployed stack (CDK's weak cross-stack refs)."""
+        value = self._resolve(arg, path)
+        if not isinstance(value, dict):
+            return _invalid("Fn::GetStackOutput needs {StackName, OutputName}")
+        stack, output = value.get("StackName"), value.get("OutputName")
+        shown = f"output {output} of stack {stack}"
+        return Unresolved(UnresolvedKind.IMPORT, shown)
+
     def _base64(self, arg: Any, path: PropertyPath) -> Any:
         value = self._resolve(arg, path)
         if isinstance(value, str):
@@ -403,6 +412,7 @@ _HANDLERS: dict[str, Callable[[Resolver, Any, PropertyPath], Any]] = {
     "Fn::GetAZs": Resolver._get_azs,
     "Fn::If": Resolver._if,
     "Fn::ImportValue": Resolver._import_value,
+    "Fn::GetStackOutput": Resolver._get_stack_output,
     "Fn::Base64": Resolver._base64,
     "Fn::Cidr": Resolver._cidr,
     "Fn::Length": Resolver._length,

@@ -39,7 +39,7 @@ class AttributeRef:
 class UnresolvedKind(StrEnum):
     PARAMETER = "parameter"  # no default and no value passed
     SSM_PARAMETER = "ssm-parameter"  # read from SSM at deploy time
-    IMPORT = "import"  # Fn::ImportValue
+    IMPORT = "import"  # Fn::ImportValue, Fn::GetStackOutput: another stack's output
     CONDITION = "condition"  # Fn::If on a condition that cannot be decided
     REFERENCE = "reference"  # Ref/GetAtt to something that does not exist or is not created
     NESTED_OUTPUT = "nested-output"  # output of a nested stack that is not a local file

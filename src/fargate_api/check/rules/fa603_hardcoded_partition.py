@@ -6,7 +6,11 @@ hard-coded. A literal partition breaks deployment to GovCloud and China regions.
 Only generic ARNs count: ones built from ${AWS::AccountId} or ${AWS::Region}, or AWS-owned
 ones such as managed policies (account "aws"). A literal account and region name one
 existing resource (a certificate, a secret) that lives in one partition anyway, as
-cfn-lint's I3042 also judges.
+cfn-lint's I3042 also judges. A literal region of the aws partition is enough on its own
+("arn:aws:ec2:us-east-1:" then ${AWS::AccountId}, as CDK writes ARNs in a stack with a
+fixed region): the ARN is tied to that region, whose partition is aws, and
+${AWS::Partition} would not make it right anywhere else. A literal region of another
+partition (cn-north-1, us-gov-west-1) under arn:aws: is wrong outright and still counts.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from fargate_api.check.rule import Rule
 
 LITERAL_PARTITION = re.compile(r"\barn:aws:[^:]*:(?P<region>[^:]*):(?P<account>[^:]*)")
 ACCOUNT_SPECIFIC = re.compile(r"^\d{12}$")
+# A region name of the aws partition: not cn-*, nor us-gov-*/us-iso*-* (one more part).
+AWS_PARTITION_REGION = re.compile(r"^(?!cn-)[a-z]{2}-[a-z]+-\d+$")
 
 
 class HardcodedPartition(Rule):
@@ -50,6 +56,8 @@ class HardcodedPartition(Rule):
 
 def _generic_arn(value: str) -> bool:
     for match in LITERAL_PARTITION.finditer(value):
+        if AWS_PARTITION_REGION.match(match["region"]):
+            continue  # tied to an aws-partition region: the partition is right
         if not ACCOUNT_SPECIFIC.match(match["account"]) or "${" in match["region"]:
             return True
     return False
