@@ -1,6 +1,7 @@
 # fargate-api developer / CI entry points (GNU make).
 #
 #   make install     system packages (root) + .venv with the package and dev extras
+#                    + the external scanners (checkov in .venv-scanners, cfn-guard in .tools)
 #   make test        lint, then unit + functional + twin tiers
 #   make unit | functional | twin    one tier
 #   make lint        ruff check, ruff format --check, mypy --strict
@@ -20,12 +21,17 @@ STAMP := $(VENV)/.installed
 PYTEST := $(VPY) -m pytest
 PYTEST_ARGS ?= -q
 
-.PHONY: install system-deps venv lint test unit functional twin demo golden clean
+.PHONY: install system-deps scanners venv lint test unit functional twin demo golden clean
 
-install: system-deps $(STAMP)
+install: system-deps $(STAMP) scanners
 
 system-deps:
 	@bash scripts/install-system-deps.sh
+
+# checkov (PyPI, own venv) and cfn-guard with the Control Tower rules (npm), pinned;
+# a no-op once their stamp files match. The functional tier cross-checks with them.
+scanners: | system-deps
+	@PYTHON=$(PYTHON) bash scripts/install-scanners.sh
 
 # The venv interpreter: (re)create the venv when it is missing or its symlink dangles.
 $(VPY): | system-deps
@@ -79,6 +85,6 @@ golden: install
 	$(VPY) scripts/regen_golden.py
 
 clean:
-	rm -rf $(VENV) out build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-scanners .tools out build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +

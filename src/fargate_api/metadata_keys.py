@@ -1,7 +1,14 @@
-"""Template Metadata keys that the synth writes and `check` reads.
+"""Template Metadata keys that the synth writes and `check` (or a scanner) reads.
 
 One definition, because the two sides must agree on them byte for byte.
 """
 
 # Resource Metadata block that holds `suppress: [{id, reason}]`.
 SUPPRESSIONS = "fargate-api"
+# checkov's own block: `skip: [{id, comment}]`.
+CHECKOV = "checkov"
+# cfn-guard's convention (AWS Guard Rules Registry): `SuppressedRules: [rule name, ...]`;
+# the synth adds `Reasons: {rule name: reason}` beside it.
+GUARD = "guard"
+GUARD_SUPPRESSED_RULES = "SuppressedRules"
+GUARD_REASONS = "Reasons"

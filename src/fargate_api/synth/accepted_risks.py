@@ -1,106 +1,271 @@
 """The findings a config accepts on purpose, written into the templates as suppressions.
 
-`fargate-api check` reads `Metadata.fargate-api.suppress` on a resource; every entry needs
-a reason. The synth emits one only where the config itself made the choice (the demo
-image, HTTP without a certificate, no access-log bucket, …), with a reason that names the
-key that changes it. Anything else stays a finding. Each entry is emitted only while its
-condition holds, because check reports a suppression that matches nothing (FA002).
+One accepted risk is one deliberate choice on one resource, with ONE reason that names the
+config key that changes it (or says that none does yet). Three scanners may report the same
+choice, each under its own id, and each reads its own Metadata key on the resource:
+
+- `fargate-api check`: `Metadata.fargate-api.suppress: [{id, reason}]` (`rule_id`);
+- checkov: `Metadata.checkov.skip: [{id, comment}]` (`checkov`, CKV_AWS_... ids);
+- cfn-guard with the AWS Control Tower proactive rules: `Metadata.guard.SuppressedRules`,
+  the rule names as cfn-guard reports them (`guard`), plus `Metadata.guard.Reasons` with the
+  reason of each (see Template.accept for why).
+
+The synth emits a risk only while its condition holds, because a suppression that matches
+nothing is stale: check reports ours as FA002, and the scanner tests reject stale checkov
+and guard entries.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 
 from fargate_api.config import Config
 
 # The reference pattern's demo image, which the defaults keep.
 DEMO_IMAGE = "public.ecr.aws/docker/library/nginx:latest"
+OPEN_TO_ALL = IPv4Network("0.0.0.0/0")
+# AWS Control Tower CT.CLOUDWATCH.PR.2 asks for at least a year of log retention.
+ONE_YEAR_DAYS = 365
+# Ports that checkov's "no ingress from 0.0.0.0/0 to port N" checks cover for a listener.
+CHECKOV_OPEN_PORT_CHECKS = {80: "CKV_AWS_260"}
 
 
 @dataclass(frozen=True)
 class AcceptedRisk:
     file: str
     logical_id: str
-    rule_id: str
     reason: str
+    rule_id: str | None = None  # fargate-api check
+    checkov: tuple[str, ...] = ()  # checkov check ids
+    guard: tuple[str, ...] = ()  # cfn-guard rule names (AWS Control Tower proactive controls)
 
 
 def accepted_risks(config: Config) -> list[AcceptedRisk]:
-    svc, lb, net = config.service, config.load_balancer, config.network
+    risks: list[AcceptedRisk] = []
+    risks += _task_definition_risks(config)
+    risks += _log_group_risks(config)
+    risks += _default_security_group_function_risks()
+    risks += _load_balancer_risks(config)
+    risks += _service_and_network_risks(config)
+    return risks
+
+
+def _task_definition_risks(config: Config) -> list[AcceptedRisk]:
+    svc = config.service
     risks: list[AcceptedRisk] = []
 
-    def accept(file: str, logical_id: str, rule_id: str, reason: str) -> None:
-        risks.append(AcceptedRisk(file, logical_id, rule_id, reason))
+    def accept(reason: str, rule_id: str | None = None, guard: tuple[str, ...] = ()) -> None:
+        risks.append(AcceptedRisk("service.yml", "TaskDefinition", reason, rule_id, guard=guard))
 
     if svc.image == DEMO_IMAGE:
         accept(
-            "service.yml",
-            "TaskDefinition",
-            "FA501",
             f"service.image is the reference pattern's demo image {DEMO_IMAGE}; set "
             "service.image to a version tag or digest of your API's image.",
+            rule_id="FA501",
         )
     if svc.image_needs_root() and svc.user is None:
         accept(
-            "service.yml",
-            "TaskDefinition",
-            "FA502",
             f"{svc.image_repository()} binds its port and starts its workers as root, so "
             "service.user is left unset for it; set service.user with an image that runs "
             "unprivileged.",
+            rule_id="FA502",
+            guard=("ecs_task_definition_nonroot_user_check",),  # CT.ECS.PR.3
         )
     if svc.image_needs_root() and svc.read_only_root_filesystem == "auto":
         accept(
-            "service.yml",
-            "TaskDefinition",
-            "FA503",
             f"{svc.image_repository()} writes its pid and cache files under /var, so "
-            'read_only_root_filesystem = "auto" leaves the root filesystem writable for this '
-            "image only; other images get a read-only root filesystem.",
+            'service.read_only_root_filesystem = "auto" leaves the root filesystem writable for '
+            "this image only; other images get a read-only root filesystem.",
+            rule_id="FA503",
+            guard=("ecs_containers_readonly_access_check",),  # CT.ECS.PR.6
         )
+    accept(
+        "On Fargate the task-level Memory (the ContainerMemory parameter, from service.memory) "
+        "is already the hard memory limit of the task's only container. A container-level "
+        "Memory that cfn-guard can read would have to be a literal copy, since it does not "
+        "resolve Ref, and would stop following ContainerMemory when a deployment overrides "
+        "that parameter. No config key changes this.",
+        guard=("ecs_task_definition_memory_hard_limit_check",),  # CT.ECS.PR.7
+    )
+    return risks
+
+
+def _log_group_risks(config: Config) -> list[AcceptedRisk]:
+    svc, net = config.service, config.network
+    groups = [("service.yml", "LogGroup", "service.log_retention_days", svc.log_retention_days)]
+    if net.flow_logs:
+        groups.append(
+            (
+                "vpc.yml",
+                "FlowLogGroup",
+                "network.flow_logs_retention_days",
+                net.flow_logs_retention_days,
+            )
+        )
+    # The custom resource's log group keeps its logs as long as the service's.
+    groups.append(
+        (
+            "vpc.yml",
+            "RestrictDefaultSecurityGroupLogGroup",
+            "service.log_retention_days",
+            svc.log_retention_days,
+        )
+    )
+    risks: list[AcceptedRisk] = []
+    for file, logical_id, key, days in groups:
+        risks.append(
+            AcceptedRisk(
+                file,
+                logical_id,
+                "CloudWatch Logs encrypts this log group at rest with keys it manages. A "
+                "customer-managed KMS key (KmsKeyId) would add a key at about 1 USD a month "
+                "with a key policy for the Logs service; no config key sets one yet.",
+                checkov=("CKV_AWS_158",),
+                guard=("cloudwatch_log_group_encrypted_check",),  # CT.CLOUDWATCH.PR.3
+            )
+        )
+        if days < ONE_YEAR_DAYS:
+            risks.append(
+                AcceptedRisk(
+                    file,
+                    logical_id,
+                    f"{key} = {days} keeps these logs {days} days, to bound their storage "
+                    f"cost; set {key} to {ONE_YEAR_DAYS} or more where a policy requires a "
+                    "year of logs.",
+                    guard=("cloudwatch_log_group_retention_period_check",),  # CT.CLOUDWATCH.PR.2
+                )
+            )
+    return risks
+
+
+def _default_security_group_function_risks() -> list[AcceptedRisk]:
+    """The custom resource that empties the VPC's default security group (default_sg.py)."""
+    file, logical_id = "vpc.yml", "RestrictDefaultSecurityGroupFunction"
+    return [
+        AcceptedRisk(
+            file,
+            logical_id,
+            "This function only calls the EC2 API to empty the default security group and "
+            "answers CloudFormation's pre-signed S3 URL. Inside the VPC it would need a NAT "
+            'route or EC2 and S3 endpoints (there is no NAT with network.nat = "none"), and '
+            "its network interfaces would hold up deleting the stack. No config key changes "
+            "this.",
+            checkov=("CKV_AWS_117",),
+            guard=("lambda_inside_vpc_check",),  # CT.LAMBDA.PR.3
+        ),
+        AcceptedRisk(
+            file,
+            logical_id,
+            "CloudFormation invokes this custom-resource function only when it creates, "
+            "updates or deletes the stack. The handler reports its errors to CloudFormation "
+            "(cfnresponse FAILED) and an invocation that never answers times the stack "
+            "operation out, so every failure shows on the stack; a dead-letter queue would "
+            "only hold events nobody replays. No config key changes this.",
+            checkov=("CKV_AWS_116",),
+        ),
+        AcceptedRisk(
+            file,
+            logical_id,
+            "CloudFormation invokes this custom-resource function only when it creates, "
+            "updates or deletes the stack, so its concurrency is bounded already. Reserved "
+            "concurrency would come out of the account's unreserved pool, which Lambda keeps "
+            "above a minimum, and would make the deployment fail in accounts with a low "
+            "concurrency quota. No config key changes this.",
+            checkov=("CKV_AWS_115",),
+        ),
+    ]
+
+
+def _load_balancer_risks(config: Config) -> list[AcceptedRisk]:
+    lb = config.load_balancer
+    risks: list[AcceptedRisk] = []
+    if OPEN_TO_ALL in lb.ingress_cidrs:
+        for port in lb.listener_ports():
+            check_id = CHECKOV_OPEN_PORT_CHECKS.get(port)
+            if check_id is None:
+                continue
+            role = (
+                "the HTTP listener, which only redirects to HTTPS"
+                if lb.https and port == lb.http_port
+                else "where the API is served"
+            )
+            risks.append(
+                AcceptedRisk(
+                    "service.yml",
+                    "PublicLoadBalancerSG",
+                    f"The load balancer is the API's public entry: port {port} is {role}, "
+                    "open to 0.0.0.0/0 because load_balancer.ingress_cidrs includes it (the "
+                    "default). List only your clients' ranges in load_balancer.ingress_cidrs "
+                    "to restrict it.",
+                    checkov=(check_id,),
+                )
+            )
     if lb.access_logs is None:
-        accept(
-            "service.yml",
-            "PublicLoadBalancer",
-            "FA207",
-            "No access-log bucket is configured and the stack creates no buckets; set "
-            "load_balancer.access_logs to a bucket the regional ELB account may write to.",
+        risks.append(
+            AcceptedRisk(
+                "service.yml",
+                "PublicLoadBalancer",
+                "No access-log bucket is configured and the stack creates no buckets; set "
+                "load_balancer.access_logs to a bucket the regional ELB account may write to.",
+                rule_id="FA207",
+                checkov=("CKV_AWS_91",),
+                guard=("elbv2_logging_enabled_check",),  # CT.ELASTICLOADBALANCING.PR.6
+            )
         )
     if not lb.deletion_protection:
-        accept(
-            "service.yml",
-            "PublicLoadBalancer",
-            "FA208",
-            "load_balancer.deletion_protection is false so that deleting the stack removes "
-            "the load balancer in one step; set it to true for production.",
+        risks.append(
+            AcceptedRisk(
+                "service.yml",
+                "PublicLoadBalancer",
+                "load_balancer.deletion_protection is false so that deleting the stack removes "
+                "the load balancer in one step; set it to true for production.",
+                rule_id="FA208",
+                guard=("elbv2_deletion_protection_enabled_check",),  # CT.ELASTICLOADBALANCING.PR.5
+            )
         )
     if not lb.https:
-        accept(
-            "service.yml",
-            "PublicLoadBalancerListener",
-            "FA204",
-            "No ACM certificate is configured, so the API is served over HTTP; setting "
-            "load_balancer.certificate_arn adds the HTTPS listener and turns this listener "
-            "into a redirect.",
+        risks.append(
+            AcceptedRisk(
+                "service.yml",
+                "PublicLoadBalancerListener",
+                "No ACM certificate is configured, so the API is served over HTTP; setting "
+                "load_balancer.certificate_arn adds the HTTPS listener and turns this listener "
+                "into a redirect.",
+                rule_id="FA204",
+                checkov=("CKV_AWS_2", "CKV_AWS_103"),
+                guard=("alb_http_to_https_redirection_check",),  # CT.ELASTICLOADBALANCING.PR.1
+            )
         )
+    return risks
+
+
+def _service_and_network_risks(config: Config) -> list[AcceptedRisk]:
+    svc, net = config.service, config.network
+    risks: list[AcceptedRisk] = []
     desired = svc.desired_count
     if desired and math.ceil(desired / net.az_count) / desired >= 0.5:
-        accept(
-            "service.yml",
-            "Service",
-            "FA405",
-            f"network.az_count = {net.az_count} and service.desired_count = {desired}: an "
-            "AZ loss removes half the tasks until ECS replaces them; raise both to 3 or more, "
-            "or size autoscaling.min for N-1 AZs.",
+        risks.append(
+            AcceptedRisk(
+                "service.yml",
+                "Service",
+                f"network.az_count = {net.az_count} and service.desired_count = {desired}: an "
+                "AZ loss removes half the tasks until ECS replaces them; raise both to 3 or "
+                "more, or size autoscaling.min for N-1 AZs.",
+                rule_id="FA405",
+            )
         )
     if not net.vpc_endpoints:
-        accept(
-            "vpc.yml",
-            "VPC",
-            "FA105",
-            f'With network.nat = "{net.nat.value}" the tasks reach ECR, S3 and CloudWatch '
-            "Logs through NAT; interface endpoints are opt-in (network.vpc_endpoints = true) "
-            "because for a small service they cost more than the NAT traffic they save.",
+        risks.append(
+            AcceptedRisk(
+                "vpc.yml",
+                "VPC",
+                f'With network.nat = "{net.nat.value}" the tasks reach ECR, S3 and CloudWatch '
+                "Logs through NAT; interface endpoints are opt-in (network.vpc_endpoints = "
+                "true) because for a small service they cost more than the NAT traffic they "
+                "save.",
+                rule_id="FA105",
+            )
         )
     return risks

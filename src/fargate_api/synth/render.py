@@ -51,7 +51,13 @@ def synthesize(config: Config) -> dict[str, Template]:
         "parent.yml": build_parent(config),
     }
     for risk in accepted_risks(config):
-        templates[risk.file].suppress(risk.logical_id, risk.rule_id, risk.reason)
+        templates[risk.file].accept(
+            risk.logical_id,
+            risk.reason,
+            rule_id=risk.rule_id,
+            checkov=risk.checkov,
+            guard=risk.guard,
+        )
     return templates
 
 

@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fargate_api.metadata_keys import SUPPRESSIONS
+from fargate_api.metadata_keys import (
+    CHECKOV,
+    GUARD,
+    GUARD_REASONS,
+    GUARD_SUPPRESSED_RULES,
+    SUPPRESSIONS,
+)
 from fargate_api.synth.intrinsics import Json
 
 
@@ -56,9 +62,46 @@ class Template:
 
     def suppress(self, logical_id: str, rule_id: str, reason: str) -> None:
         """Records a finding the config accepts on purpose, where `check` will read it."""
-        metadata = self.resources[logical_id].setdefault("Metadata", {})
+        metadata = self._metadata(logical_id)
         entries = metadata.setdefault(SUPPRESSIONS, {}).setdefault("suppress", [])
         entries.append({"id": rule_id, "reason": reason})
+
+    def skip_checkov(self, logical_id: str, check_id: str, reason: str) -> None:
+        """The same for checkov, in its own format: `checkov: skip: [{id, comment}]`."""
+        entries = self._metadata(logical_id).setdefault(CHECKOV, {}).setdefault("skip", [])
+        entries.append({"id": check_id, "comment": reason})
+
+    def suppress_guard(self, logical_id: str, rule_name: str, reason: str) -> None:
+        """The same for cfn-guard: `guard: SuppressedRules: [rule name]`, the convention of
+        the AWS Guard Rules Registry, whose rules read it themselves. The list holds names
+        only, so each reason goes beside it under `Reasons`, keyed by rule name (the AWS
+        Control Tower rules read neither: the scanner tests apply them)."""
+        block = self._metadata(logical_id).setdefault(GUARD, {})
+        block.setdefault(GUARD_SUPPRESSED_RULES, []).append(rule_name)
+        block.setdefault(GUARD_REASONS, {})[rule_name] = reason
+
+    def accept(
+        self,
+        logical_id: str,
+        reason: str,
+        *,
+        rule_id: str | None = None,
+        checkov: tuple[str, ...] = (),
+        guard: tuple[str, ...] = (),
+    ) -> None:
+        """One accepted risk, with one reason, for each scanner that reports it."""
+        if rule_id is None and not checkov and not guard:
+            raise ValueError(f"{logical_id}: an accepted risk needs at least one rule id")
+        if rule_id is not None:
+            self.suppress(logical_id, rule_id, reason)
+        for check_id in checkov:
+            self.skip_checkov(logical_id, check_id, reason)
+        for rule_name in guard:
+            self.suppress_guard(logical_id, rule_name, reason)
+
+    def _metadata(self, logical_id: str) -> Json:
+        metadata: Json = self.resources[logical_id].setdefault("Metadata", {})
+        return metadata
 
     def output(self, name: str, value: Any, description: str) -> None:
         self.outputs[name] = {"Description": description, "Value": value}

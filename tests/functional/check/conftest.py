@@ -1,8 +1,9 @@
 """Banner for external scanners (checkov, cfn-guard) that could not run.
 
-Their tests skip when the tool is not installed, with a reason starting with NOT_RUN_TAG;
-this hook repeats those reasons loudly at the end of the run so nobody mistakes a skip
-for a pass. (Under pytest-xdist the reasons still appear in the -ra summary.)
+`make install` installs them (scripts/install-scanners.sh). When one is missing its tests
+FAIL with CI=true and are skipped elsewhere, with a reason starting with NOT_RUN_TAG; this
+hook repeats those reasons loudly at the end of the run so nobody mistakes a skip for a
+pass. (Under pytest-xdist the reasons still appear in the -ra summary.)
 """
 
 from __future__ import annotations
