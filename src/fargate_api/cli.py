@@ -18,6 +18,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from fargate_api import __version__
+from fargate_api.aws.commands import (
+    deploy_command,
+    destroy_command,
+    diff_command,
+    logs_command,
+    outputs_command,
+    status_command,
+)
 from fargate_api.check.command import check_command
 from fargate_api.config import DEFAULT_CONFIG_PATH, load_config
 from fargate_api.config.starter import STARTER_CONFIG
@@ -133,6 +141,12 @@ def show_config(config: ConfigOption = None, as_json: JsonOption = False) -> Non
 
 
 app.command("check")(check_command)
+app.command("deploy")(deploy_command)
+app.command("diff")(diff_command)
+app.command("status")(status_command)
+app.command("outputs")(outputs_command)
+app.command("logs")(logs_command)
+app.command("destroy")(destroy_command)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

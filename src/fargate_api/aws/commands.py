@@ -1,0 +1,425 @@
+"""The typer commands of the AWS back-end: flags in, data to stdout, progress to stderr.
+
+Each command builds the plan from the templates (synthesized from -c, or a --templates
+folder), connects with the boto3 session conventions, and runs one job module. A deploy
+that fails exits 1 after naming the root cause; a user-fixable problem exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from fargate_api.aws import changeset, guard
+from fargate_api.aws.cfn import describe
+from fargate_api.aws.clock import SystemClock
+from fargate_api.aws.deploy import (
+    Deployer,
+    DeployFailedError,
+    DeployOptions,
+    DeployStoppedError,
+    report_failure,
+)
+from fargate_api.aws.destroy import Destroyer
+from fargate_api.aws.diff_view import change_table
+from fargate_api.aws.logs import parse_since, read_logs
+from fargate_api.aws.prompts import ConsolePrompter
+from fargate_api.aws.session import Clients, Target, aws_errors, connect
+from fargate_api.aws.stacks import StackPlan, load_plan, wire_parameters
+from fargate_api.aws.status import read_outputs, read_status
+from fargate_api.aws.watch import WatchOptions
+from fargate_api.errors import UserError
+
+FAILED_EXIT_CODE = 1
+
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "-c",
+        "--config",
+        help="The config whose templates to deploy (and whose name is the default stack name).",
+        show_default=False,
+    ),
+]
+TemplatesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--templates",
+        help="A folder written by 'fargate-api synth' to use instead of synthesizing.",
+        show_default=False,
+    ),
+]
+StackNameOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stack-name",
+        help="Base name of the stacks (NAME-vpc, NAME-cluster, NAME-service). "
+        "Default: the config's name.",
+        show_default=False,
+    ),
+]
+RegionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--region", help="AWS region. Default: AWS_REGION or the profile's.", show_default=False
+    ),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", help="AWS profile. Default: AWS_PROFILE or 'default'.", show_default=False
+    ),
+]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint-url",
+        help="An AWS-compatible endpoint for every service (e.g. a local emulator).",
+        show_default=False,
+    ),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to every question.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, emoji=False, soft_wrap=True)
+
+
+def _prepare(
+    *,
+    config: Path | None,
+    templates: Path | None,
+    stack_name: str | None,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+) -> tuple[StackPlan, Clients]:
+    plan = load_plan(config, templates, stack_name)
+    clients = connect(Target(region=region, profile=profile, endpoint_url=endpoint_url))
+    return plan, clients
+
+
+def _emit_json(data: Any) -> None:
+    _stdout().print_json(json.dumps(data, default=str))
+
+
+def deploy_command(
+    *,
+    config: ConfigOpt = None,
+    templates: TemplatesOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+    allow_replace: Annotated[
+        list[guard.Protected] | None,
+        typer.Option(
+            "--allow-replace",
+            help="Allow a change that replaces or removes the egress IPs (EIPs) or replaces "
+            "the load balancer (new DNS name). Repeat for both.",
+            show_default=False,
+        ),
+    ] = None,
+    cancel_on_failure: Annotated[
+        bool,
+        typer.Option(
+            "--cancel-on-failure",
+            help="Cancel the update when the ECS circuit breaker fires or the same task "
+            "failure repeats --failure-repeats times.",
+        ),
+    ] = False,
+    failure_repeats: Annotated[
+        int, typer.Option("--failure-repeats", min=1, help="See --cancel-on-failure.")
+    ] = 3,
+) -> None:
+    """Deploy the templates as NAME-vpc, NAME-cluster, NAME-service (change sets, live progress)."""
+    err = _stderr()
+    plan, clients = _prepare(
+        config=config,
+        templates=templates,
+        stack_name=stack_name,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+    )
+    options = DeployOptions(
+        allow_replace=frozenset(allow_replace or []),
+        watch=WatchOptions(cancel_on_failure=cancel_on_failure, failure_repeats=failure_repeats),
+    )
+    deployer = Deployer(clients, err, SystemClock(), ConsolePrompter(err, yes), options)
+    err.print(f"deploying '{escape(plan.base)}' to {clients.region}")
+    try:
+        with aws_errors():
+            result = deployer.deploy(plan)
+    except DeployFailedError as failure:
+        report_failure(err, failure)
+        if as_json:
+            _emit_json(failure.to_json())
+        raise typer.Exit(FAILED_EXIT_CODE) from None
+    except DeployStoppedError as stopped:
+        err.print(f"stopped: {escape(str(stopped))}")
+        raise typer.Exit(FAILED_EXIT_CODE) from None
+    if as_json:
+        _emit_json(result)
+        return
+    if not result["changed"]:
+        err.print("no changes: every stack is up to date")
+    _print_endpoint(result)
+
+
+def _print_endpoint(result: dict[str, Any]) -> None:
+    out = _stdout()
+    if result.get("url"):
+        out.print(f"url: {result['url']}")
+    if result.get("egress_ips"):
+        out.print(f"egress IPs: {', '.join(result['egress_ips'])}")
+
+
+def diff_command(
+    *,
+    config: ConfigOpt = None,
+    templates: TemplatesOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show what a deploy would change, per stack, from CloudFormation change sets."""
+    err = _stderr()
+    plan, clients = _prepare(
+        config=config,
+        templates=templates,
+        stack_name=stack_name,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+    )
+    cfn = clients.cloudformation
+    clock = SystemClock()
+    report: list[dict[str, Any]] = []
+    outputs_by_role: dict[str, dict[str, str]] = {}
+    with aws_errors():
+        for spec in plan.stacks:
+            state = describe(cfn, spec.name)
+            if state is None or state.status in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"):
+                changes = changeset.planned_from_template(spec)
+                note = "new stack"
+            else:
+                outputs_by_role[spec.role] = state.outputs
+                if state.in_progress:
+                    raise UserError(f"{spec.name} is {state.status}; diff again when it ends")
+                params = wire_parameters(spec, outputs_by_role)
+                with err.status(f"{spec.name}: preparing the change set…"):
+                    cs = changeset.create(
+                        cfn, spec, base=plan.base, parameters=params, kind="UPDATE", clock=clock
+                    )
+                if not cs.empty:
+                    cfn.delete_change_set(ChangeSetName=cs.arn)
+                changes, note = cs.changes, ""
+            found = guard.violations(spec.name, changes, ())
+            report.append(
+                {
+                    "name": spec.name,
+                    "role": spec.role,
+                    "new": note == "new stack",
+                    "changes": [c.to_json() for c in changes],
+                    "guarded": [v.describe() for v in found],
+                }
+            )
+            if not as_json:
+                out = _stdout()
+                if changes:
+                    out.print(change_table(spec.name, changes, note))
+                else:
+                    out.print(f"{spec.name}: no changes")
+                for violation in found:
+                    err.print(
+                        f"[bold yellow]guard:[/bold yellow] {escape(violation.describe())}; "
+                        f"deploy needs --allow-replace {violation.protected.value}"
+                    )
+    if as_json:
+        _emit_json({"stack_name": plan.base, "stacks": report})
+
+
+def outputs_command(
+    *,
+    config: ConfigOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the URL, the egress IPs and every stack output."""
+    plan, clients = _prepare(
+        config=config,
+        templates=None,
+        stack_name=stack_name,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+    )
+    with aws_errors(), _stderr().status("reading the stacks' outputs…"):
+        data = read_outputs(clients, plan)
+    if as_json:
+        _emit_json(data)
+        return
+    out = _stdout()
+    _print_endpoint(data)
+    for stack in data["stacks"]:
+        out.print(f"[bold]{stack['name']}[/bold] {stack['status'] or 'not deployed'}")
+        for key, value in stack["outputs"].items():
+            out.print(f"  {key} = {value}")
+
+
+def status_command(
+    *,
+    config: ConfigOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the stacks' states, URL, egress IPs, running/desired tasks and target health."""
+    plan, clients = _prepare(
+        config=config,
+        templates=None,
+        stack_name=stack_name,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+    )
+    with aws_errors(), _stderr().status("reading the stacks, the service and its targets…"):
+        data = read_status(clients, plan)
+    if as_json:
+        _emit_json(data)
+        return
+    out = _stdout()
+    for stack in data["stacks"]:
+        reason = f" ({stack.get('reason')})" if stack.get("reason") else ""
+        out.print(f"{stack['name']}: {stack['status'] or 'not deployed'}{escape(reason)}")
+    _print_endpoint(data)
+    service = data.get("service_state")
+    if service:
+        out.print(
+            f"tasks: {service['running']} running / {service['desired']} desired"
+            f" ({service['pending']} pending)"
+        )
+        for deployment in service["deployments"]:
+            out.print(
+                f"  deployment {deployment['status']}: {deployment['rollout'] or '-'}, "
+                f"{deployment['running']}/{deployment['desired']}, "
+                f"{deployment['failed_tasks'] or 0} failed tasks"
+            )
+        if service.get("last_event"):
+            out.print(f"  last event: {escape(service['last_event'])}")
+    targets = data.get("targets")
+    if targets is not None:
+        states = ", ".join(f"{n} {s}" for s, n in sorted(targets["states"].items())) or "none"
+        out.print(f"targets: {states}")
+        for reason in targets["reasons"]:
+            out.print(f"  {escape(reason)}")
+
+
+def logs_command(
+    *,
+    config: ConfigOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+    since: Annotated[
+        str, typer.Option("--since", help="How far back to start: 30s, 10m, 2h, 1d.")
+    ] = "10m",
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the service's CloudWatch logs; --follow tails them."""
+    seconds = parse_since(since)
+    plan, clients = _prepare(
+        config=config,
+        templates=None,
+        stack_name=stack_name,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+    )
+    with aws_errors():
+        data = read_outputs(clients, plan)
+        group = data.get("log_group")
+        if not group:
+            raise UserError(
+                f"the stacks of '{plan.base}' export no LogGroupName",
+                fix="deploy the service stack first",
+            )
+        _stderr().print(
+            f"log group {escape(group)}, since {since}" + (" (Ctrl-C to stop)" if follow else "")
+        )
+        out = _stdout()
+        try:
+            for line in read_logs(
+                clients.logs, group, since_seconds=seconds, clock=SystemClock(), follow=follow
+            ):
+                if as_json:
+                    out.print(json.dumps(line.to_json()), markup=False, highlight=False)
+                else:
+                    out.print(line.render(), markup=False, highlight=False)
+        except KeyboardInterrupt:
+            return
+
+
+def destroy_command(
+    *,
+    config: ConfigOpt = None,
+    templates: TemplatesOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete NAME-service, NAME-cluster, NAME-vpc in that order; list what is retained."""
+    err = _stderr()
+    plan, clients = _prepare(
+        config=config,
+        templates=templates,
+        stack_name=stack_name,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+    )
+    destroyer = Destroyer(clients, err, SystemClock(), ConsolePrompter(err, yes))
+    try:
+        with aws_errors():
+            result = destroyer.destroy(plan)
+    except DeployFailedError as failure:
+        report_failure(err, failure)
+        if as_json:
+            _emit_json(failure.to_json())
+        raise typer.Exit(FAILED_EXIT_CODE) from None
+    except DeployStoppedError as stopped:
+        err.print(f"stopped: {escape(str(stopped))}")
+        raise typer.Exit(FAILED_EXIT_CODE) from None
+    if as_json:
+        _emit_json(result)
+    else:
+        for name in result["deleted"]:
+            _stdout().print(f"deleted {name}")

@@ -1,0 +1,215 @@
+"""Which stacks to deploy, from which templates, and how their outputs feed each other.
+
+The templates are the contract: the wiring is read from parent.yml (the
+`Fn::GetAtt Child.Outputs.X` values it passes to each child), so the same code deploys
+any template set laid out like the reference. Each child becomes a top-level stack
+`NAME-<child>` (VpcStack -> NAME-vpc), deployed in dependency order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fargate_api.config import load_config
+from fargate_api.errors import UserError
+from fargate_api.synth import synthesize, to_yaml
+from fargate_api.templates.parse import parse_template
+
+PARENT_FILE = "parent.yml"
+CHILD_TYPES = frozenset({"AWS::Serverless::Application", "AWS::CloudFormation::Stack"})
+# CloudFormation's limit for TemplateBody; above it a template needs an S3 bucket.
+INLINE_LIMIT = 51_200
+OWNER_TAG = "fargate-api:stack-set"
+ROLE_TAG = "fargate-api:role"
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    role: str
+    name: str
+    file: str
+    body: str
+    document: dict[str, Any]
+    inputs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Parameter name -> (role of the stack that produces it, output key)."""
+
+    @property
+    def resource_types(self) -> dict[str, str]:
+        resources: dict[str, Any] = self.document.get("Resources", {})
+        return {lid: str(body.get("Type", "")) for lid, body in resources.items()}
+
+    def retained(self) -> dict[str, str]:
+        """Logical id -> type of every resource that a delete leaves behind."""
+        resources: dict[str, Any] = self.document.get("Resources", {})
+        return {
+            lid: str(body.get("Type"))
+            for lid, body in resources.items()
+            if body.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
+        }
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    base: str
+    stacks: list[StackSpec]
+
+    def by_role(self, role: str) -> StackSpec:
+        for spec in self.stacks:
+            if spec.role == role:
+                return spec
+        raise KeyError(role)
+
+
+def stack_name(base: str, role: str) -> str:
+    return f"{base}-{role}"
+
+
+def role_of(child_logical_id: str) -> str:
+    return child_logical_id.removesuffix("Stack").lower() or child_logical_id.lower()
+
+
+def tags(base: str, role: str) -> list[dict[str, str]]:
+    return [{"Key": OWNER_TAG, "Value": base}, {"Key": ROLE_TAG, "Value": role}]
+
+
+def load_plan(
+    config: Path | None, templates_dir: Path | None, stack_name_override: str | None
+) -> StackPlan:
+    """The stacks of the synthesized templates (or of a template folder), in deploy order."""
+    model = load_config(config)
+    base = stack_name_override or model.name
+    if templates_dir is None:
+        docs = {name: t.to_dict() for name, t in synthesize(model).items()}
+        texts = {name: to_yaml(doc) for name, doc in docs.items()}
+    else:
+        texts, docs = _read_folder(templates_dir)
+    return plan_from_templates(base, texts, docs)
+
+
+def _read_folder(folder: Path) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    parent = folder / PARENT_FILE
+    if not parent.is_file():
+        raise UserError(
+            f"no {PARENT_FILE} in the template folder",
+            where=str(folder),
+            fix="pass the folder 'fargate-api synth -o DIR' wrote (it holds parent.yml and "
+            "the three children)",
+        )
+    texts: dict[str, str] = {}
+    docs: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".yml", ".yaml", ".json") and path.is_file():
+            text = path.read_text(encoding="utf-8")
+            try:
+                parsed = parse_template(path, str(path), text)
+            except UserError:
+                continue
+            texts[path.name] = text
+            docs[path.name] = parsed.data
+    return texts, docs
+
+
+def plan_from_templates(
+    base: str, texts: Mapping[str, str], docs: Mapping[str, dict[str, Any]]
+) -> StackPlan:
+    parent = docs.get(PARENT_FILE)
+    if parent is None:
+        raise UserError(f"the template set has no {PARENT_FILE} to read the stack wiring from")
+    children: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {}
+    for logical_id, body in parent.get("Resources", {}).items():
+        if body.get("Type") not in CHILD_TYPES:
+            continue
+        props = body.get("Properties", {})
+        location = props.get("Location", props.get("TemplateURL"))
+        if not isinstance(location, str) or location not in docs:
+            raise UserError(
+                f"{PARENT_FILE}: {logical_id} points at {location!r}, which is not in the set",
+                fix="keep the children next to parent.yml, with local file names",
+            )
+        inputs: dict[str, tuple[str, str]] = {}
+        for param, value in (props.get("Parameters") or {}).items():
+            source = _output_ref(value)
+            if source is None:
+                raise UserError(
+                    f"{PARENT_FILE}: {logical_id} parameter {param} is not a child's output",
+                    fix="only Fn::GetAtt Child.Outputs.Name values can be wired between "
+                    "top-level stacks",
+                )
+            inputs[param] = (role_of(source[0]), source[1])
+        children[logical_id] = (location, inputs)
+    specs = {}
+    for logical_id, (file, inputs) in children.items():
+        role = role_of(logical_id)
+        specs[role] = StackSpec(
+            role=role,
+            name=stack_name(base, role),
+            file=file,
+            body=inline_body(file, texts[file], docs[file]),
+            document=docs[file],
+            inputs=inputs,
+        )
+    return StackPlan(base=base, stacks=_in_dependency_order(specs))
+
+
+def _output_ref(value: Any) -> tuple[str, str] | None:
+    if not isinstance(value, dict) or list(value) != ["Fn::GetAtt"]:
+        return None
+    target = value["Fn::GetAtt"]
+    if isinstance(target, str):
+        target = target.split(".", 1)
+    if len(target) != 2 or not str(target[1]).startswith("Outputs."):
+        return None
+    return str(target[0]), str(target[1]).removeprefix("Outputs.")
+
+
+def _in_dependency_order(specs: Mapping[str, StackSpec]) -> list[StackSpec]:
+    ordered: list[StackSpec] = []
+    placed: set[str] = set()
+    pending = dict(specs)
+    while pending:
+        ready = [
+            role
+            for role, spec in pending.items()
+            if all(src in placed for src, _ in spec.inputs.values())
+        ]
+        if not ready:
+            raise UserError(f"the stacks {sorted(pending)} depend on each other in a loop")
+        for role in ready:
+            ordered.append(pending.pop(role))
+            placed.add(role)
+    return ordered
+
+
+def inline_body(file: str, text: str, document: dict[str, Any]) -> str:
+    """The template as sent in TemplateBody: the YAML if it fits, else compact JSON."""
+    if len(text.encode()) <= INLINE_LIMIT:
+        return text
+    compact = json.dumps(document, separators=(",", ":"))
+    if len(compact.encode()) <= INLINE_LIMIT:
+        return compact
+    raise UserError(
+        f"{file} is {len(compact.encode())} bytes even as compact JSON, over CloudFormation's "
+        f"{INLINE_LIMIT}-byte limit for a template sent inline",
+        fix="deploy parent.yml with 'sam deploy --resolve-s3', which uploads the templates "
+        "to a bucket",
+    )
+
+
+def wire_parameters(
+    spec: StackSpec, outputs_by_role: Mapping[str, Mapping[str, str]]
+) -> list[dict[str, str]]:
+    """CloudFormation Parameters for `spec`, from the outputs of the stacks it reads."""
+    parameters = []
+    for param, (role, key) in spec.inputs.items():
+        outputs = outputs_by_role.get(role, {})
+        if key not in outputs:
+            raise UserError(
+                f"stack {spec.name} needs output {key} of the {role} stack, which has none",
+                fix=f"deploy the {role} stack first ('fargate-api deploy' deploys all in order)",
+            )
+        parameters.append({"ParameterKey": param, "ParameterValue": outputs[key]})
+    return parameters

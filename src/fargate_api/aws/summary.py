@@ -1,0 +1,29 @@
+"""The few values users act on, read from the stacks' outputs: URL and egress IPs.
+
+They are looked up by the output names of our templates (the reference's plus ours),
+whichever stack exports them, so the layout can change without touching this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def find_output(outputs_by_role: Mapping[str, Mapping[str, str]], key: str) -> str | None:
+    for outputs in outputs_by_role.values():
+        if key in outputs:
+            return outputs[key]
+    return None
+
+
+def endpoint_summary(outputs_by_role: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    egress = find_output(outputs_by_role, "NatEgressIps")
+    return {
+        "url": find_output(outputs_by_role, "ServiceUrl"),
+        "egress_ips": [ip.strip() for ip in egress.split(",") if ip.strip()] if egress else [],
+        "load_balancer_dns": find_output(outputs_by_role, "LoadBalancerDNSName"),
+        "cluster": find_output(outputs_by_role, "ClusterName"),
+        "service": find_output(outputs_by_role, "ServiceName"),
+        "log_group": find_output(outputs_by_role, "LogGroupName"),
+    }

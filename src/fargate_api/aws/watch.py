@@ -1,0 +1,293 @@
+"""Live progress of one stack operation: events, resource states, elapsed time, ECS detail.
+
+It polls (through an injectable Clock) instead of using boto3 waiters, because waiters
+are silent for the tens of minutes a Fargate deploy can take, and because while the
+service stack is in progress ECS knows why tasks fail long before CloudFormation says.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.markup import escape
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+from fargate_api.aws.cfn import StackEvent, describe, new_events
+from fargate_api.aws.clock import Clock, elapsed
+from fargate_api.aws.ecs_diagnostics import (
+    ECS_SERVICE_TYPE,
+    EcsProbe,
+    ServiceRef,
+    Signal,
+    service_from_arn,
+)
+from fargate_api.aws.prompts import Prompter
+from fargate_api.aws.session import error_message
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_ecs import ECSClient
+
+POLL_SECONDS = 3.0
+MAX_ROWS = 14
+MAX_SIGNALS = 6
+
+
+@dataclass
+class WatchOptions:
+    cancel_on_failure: bool = False
+    failure_repeats: int = 3
+    poll_seconds: float = POLL_SECONDS
+
+
+@dataclass
+class WatchResult:
+    status: str
+    events: list[StackEvent]
+    signals: list[Signal]
+    cancelled: str | None = None
+    detached: bool = False
+
+
+@dataclass
+class _Row:
+    resource_type: str
+    status: str
+    reason: str
+
+
+@dataclass
+class _State:
+    status: str = "…"
+    rows: dict[str, _Row] = field(default_factory=dict)
+    signals: list[Signal] = field(default_factory=list)
+    events: list[StackEvent] = field(default_factory=list)
+    cancelled: str | None = None
+
+
+def status_style(status: str) -> str:
+    if status.endswith("_FAILED") or "ROLLBACK" in status:
+        return "red"
+    if status.endswith("_COMPLETE"):
+        return "green"
+    return "yellow"
+
+
+class StackWatcher:
+    def __init__(
+        self,
+        cfn: CloudFormationClient,
+        ecs: ECSClient,
+        console: Console,
+        *,
+        clock: Clock,
+        prompter: Prompter,
+        options: WatchOptions | None = None,
+    ) -> None:
+        self.cfn = cfn
+        self.ecs = ecs
+        self.console = console
+        self.clock = clock
+        self.prompter = prompter
+        self.options = options or WatchOptions()
+
+    def watch(
+        self, stack_id: str, label: str, seen: set[str], cluster_hint: str = ""
+    ) -> WatchResult:
+        """Follows the stack until its status is no longer *_IN_PROGRESS."""
+        state = _State()
+        lock = threading.Lock()
+        start = self.clock.now()
+        probe: EcsProbe | None = None
+
+        def render() -> RenderableType:
+            with lock:
+                return _render(label, state, self.clock.now() - start)
+
+        live: Live | None = None
+        if self.console.is_terminal:
+            live = Live(get_renderable=render, console=self.console, refresh_per_second=4)
+            live.start()
+        else:
+            self.console.print(f"{label}: started")
+        try:
+            while True:
+                try:
+                    done, probe = self._poll_once(
+                        stack_id,
+                        label=label,
+                        seen=seen,
+                        state=state,
+                        lock=lock,
+                        probe=probe,
+                        cluster_hint=cluster_hint,
+                    )
+                    if done:
+                        break
+                    self.clock.sleep(self.options.poll_seconds)
+                except KeyboardInterrupt:
+                    if live:
+                        live.stop()
+                    choice = self.prompter.interrupted(label, state.status)
+                    if choice == "leave":
+                        self.console.print(
+                            f"{label} goes on in AWS ({state.status}); "
+                            "'fargate-api status' shows where it is"
+                        )
+                        return WatchResult(
+                            state.status, state.events, state.signals, state.cancelled, True
+                        )
+                    if choice == "cancel":
+                        self._cancel(stack_id, label, state, "interrupted by the user")
+                    if live:
+                        live.start()
+        finally:
+            if live:
+                live.stop()
+        self.console.print(
+            Text.assemble(
+                f"{label}: ",
+                (state.status, status_style(state.status)),
+                f" after {elapsed(self.clock.now() - start)}",
+            )
+        )
+        return WatchResult(state.status, state.events, state.signals, state.cancelled)
+
+    def _poll_once(
+        self,
+        stack_id: str,
+        *,
+        label: str,
+        seen: set[str],
+        state: _State,
+        lock: threading.Lock,
+        probe: EcsProbe | None,
+        cluster_hint: str,
+    ) -> tuple[bool, EcsProbe | None]:
+        current = describe(self.cfn, stack_id)
+        try:
+            events = new_events(self.cfn, stack_id, seen)
+        except ClientError as exc:
+            if "does not exist" not in error_message(exc):
+                raise
+            events = []
+        with lock:
+            for event in events:
+                state.events.append(event)
+                if not event.is_stack:
+                    state.rows[event.logical_id] = _Row(
+                        event.resource_type, event.status, event.reason
+                    )
+            state.status = current.status if current else "DELETE_COMPLETE"
+        if not self.console.is_terminal:
+            for event in events:
+                self._print_event(label, event)
+        if current is not None and current.in_progress:
+            probe = probe or self._find_probe(state, cluster_hint)
+            if probe is not None:
+                signals = probe.poll()
+                with lock:
+                    state.signals.extend(signals)
+                for signal in signals:
+                    if not self.console.is_terminal or signal.kind != "event":
+                        self.console.print(f"  [dim]ecs:[/dim] {escape(signal.message)}")
+                self._maybe_cancel(stack_id, label, state, probe, signals)
+        return current is None or not current.in_progress, probe
+
+    def _print_event(self, label: str, event: StackEvent) -> None:
+        reason = f" — {escape(event.reason)}" if event.reason else ""
+        self.console.print(
+            f"  {escape(event.logical_id)} [{status_style(event.status)}]{event.status}"
+            f"[/{status_style(event.status)}]{reason}"
+        )
+
+    def _find_probe(self, state: _State, cluster_hint: str) -> EcsProbe | None:
+        for event in state.events:
+            if event.resource_type == ECS_SERVICE_TYPE and event.physical_id:
+                ref: ServiceRef | None = service_from_arn(event.physical_id, cluster_hint)
+                if ref is not None:
+                    return EcsProbe(self.ecs, ref)
+        return None
+
+    def _maybe_cancel(
+        self,
+        stack_id: str,
+        label: str,
+        state: _State,
+        probe: EcsProbe,
+        signals: list[Signal],
+    ) -> None:
+        if not self.options.cancel_on_failure or state.cancelled:
+            return
+        if any(s.kind == "circuit-breaker" for s in signals):
+            self._cancel(stack_id, label, state, "the ECS deployment circuit breaker fired")
+            return
+        repeated = probe.repeated_failure(self.options.failure_repeats)
+        if repeated:
+            self._cancel(
+                stack_id,
+                label,
+                state,
+                f"the same task failure {self.options.failure_repeats} times: {repeated}",
+            )
+
+    def _cancel(self, stack_id: str, label: str, state: _State, why: str) -> None:
+        status = state.status
+        try:
+            if status == "UPDATE_IN_PROGRESS":
+                self.cfn.cancel_update_stack(StackName=stack_id)
+                action = "cancelling the update; CloudFormation rolls back"
+            elif status == "CREATE_IN_PROGRESS":
+                self.cfn.delete_stack(StackName=stack_id)
+                action = "cancelling the create: deleting the new stack"
+            else:
+                self.console.print(f"{label} is {status}: nothing to cancel, watching on")
+                return
+        except ClientError as exc:
+            # The operation may have just ended; watching on shows how.
+            self.console.print(f"could not cancel {label}: {escape(error_message(exc))}")
+            return
+        state.cancelled = why
+        self.console.print(f"[bold yellow]{escape(why)}[/bold yellow] — {action}")
+
+
+def _render(label: str, state: _State, seconds: float) -> RenderableType:
+    header = Spinner(
+        "dots",
+        text=Text.assemble(
+            (label, "bold"),
+            ": ",
+            (state.status, status_style(state.status)),
+            f" · {elapsed(seconds)}",
+        ),
+    )
+    table = Table(show_header=True, box=None, pad_edge=False)
+    table.add_column("resource")
+    table.add_column("type", style="dim")
+    table.add_column("status")
+    table.add_column("reason", overflow="fold")
+    rows = list(state.rows.items())
+    for logical_id, row in rows[-MAX_ROWS:]:
+        table.add_row(
+            logical_id, row.resource_type, Text(row.status, status_style(row.status)), row.reason
+        )
+    done = sum(1 for _, row in rows if row.status.endswith("_COMPLETE"))
+    parts: list[RenderableType] = [
+        header,
+        table,
+        Text(f"{done}/{len(rows)} resources done", style="dim"),
+    ]
+    for signal in state.signals[-MAX_SIGNALS:]:
+        parts.append(Text(f"ecs: {signal.message}", style="red" if signal.failure_key else ""))
+    return Group(*parts)
+
+
+Renderer = Callable[[], RenderableType]

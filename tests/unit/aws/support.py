@@ -1,0 +1,269 @@
+"""Stubbed AWS clients, a fake clock and scripted answers for the back-end's unit tests.
+
+Clients are real botocore clients (so every stubbed request and response is validated
+against the service model), with fake credentials, pointed at a closed loopback port
+so that a request the Stubber does not expect can never leave the machine.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.stub import ANY, Stubber
+from rich.console import Console
+
+from fargate_api.aws.prompts import InterruptChoice
+from fargate_api.aws.session import Clients
+from fargate_api.aws.stacks import OWNER_TAG, ROLE_TAG, StackSpec
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+CLOSED_ENDPOINT = "http://127.0.0.1:9"
+T0 = datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC)
+
+__all__ = ["ANY"]
+
+
+@dataclass
+class Stubs:
+    clients: Clients
+    cfn: Stubber
+    ecs: Stubber
+    elbv2: Stubber
+    logs: Stubber
+    ec2: Stubber
+
+    def assert_no_pending_responses(self) -> None:
+        for stub in (self.cfn, self.ecs, self.elbv2, self.logs, self.ec2):
+            stub.assert_no_pending_responses()
+
+
+# One session for every test: its loader caches the service models, which takes most of
+# the time of making a client.
+_SESSION = boto3.Session(
+    aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+)
+
+
+@contextmanager
+def stubbed() -> Iterator[Stubs]:
+    session = _SESSION
+
+    def make(service: str) -> Any:
+        return session.client(service, endpoint_url=CLOSED_ENDPOINT)  # type: ignore[call-overload]
+
+    clients = Clients(
+        cloudformation=make("cloudformation"),
+        ecs=make("ecs"),
+        elbv2=make("elbv2"),
+        logs=make("logs"),
+        ec2=make("ec2"),
+        region=REGION,
+    )
+    stubs = Stubs(
+        clients,
+        Stubber(clients.cloudformation),
+        Stubber(clients.ecs),
+        Stubber(clients.elbv2),
+        Stubber(clients.logs),
+        Stubber(clients.ec2),
+    )
+    for stub in (stubs.cfn, stubs.ecs, stubs.elbv2, stubs.logs, stubs.ec2):
+        stub.activate()
+    try:
+        yield stubs
+    finally:
+        for stub in (stubs.cfn, stubs.ecs, stubs.elbv2, stubs.logs, stubs.ec2):
+            stub.deactivate()
+
+
+@dataclass
+class FakeClock:
+    """Time moves only when the code sleeps; `interrupt_at` raises Ctrl-C at those sleeps."""
+
+    t: float = 0.0
+    sleeps: int = 0
+    interrupt_at: set[int] = field(default_factory=set)
+
+    def now(self) -> float:
+        return self.t
+
+    def wall(self) -> float:
+        return T0.timestamp() + self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        self.t += seconds
+        if self.sleeps in self.interrupt_at:
+            raise KeyboardInterrupt
+
+
+@dataclass
+class ScriptedPrompter:
+    answers: list[bool] = field(default_factory=list)
+    interrupts: list[InterruptChoice] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)
+
+    def confirm(self, question: str, default: bool = False) -> bool:
+        self.asked.append(question)
+        return self.answers.pop(0) if self.answers else True
+
+    def interrupted(self, stack: str, status: str) -> InterruptChoice:
+        self.asked.append(f"interrupted {stack} {status}")
+        return self.interrupts.pop(0)
+
+
+def console() -> tuple[Console, io.StringIO]:
+    buffer = io.StringIO()
+    return Console(file=buffer, width=200, highlight=False, emoji=False), buffer
+
+
+def stack_id(name: str) -> str:
+    suffix = "0a1b2c3d-0000-1111-2222-333344445555"
+    return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/{suffix}"
+
+
+def describe_stacks(
+    name: str,
+    status: str,
+    *,
+    base: str = "shop",
+    role: str = "service",
+    outputs: dict[str, str] | None = None,
+    reason: str = "",
+) -> dict[str, Any]:
+    stack: dict[str, Any] = {
+        "StackId": stack_id(name),
+        "StackName": name,
+        "CreationTime": T0,
+        "StackStatus": status,
+        "Tags": [{"Key": OWNER_TAG, "Value": base}, {"Key": ROLE_TAG, "Value": role}],
+        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in (outputs or {}).items()],
+        "Parameters": [],
+    }
+    if reason:
+        stack["StackStatusReason"] = reason
+    return {"Stacks": [stack]}
+
+
+def event(
+    name: str,
+    n: int,
+    logical_id: str,
+    status: str,
+    reason: str = "",
+    *,
+    resource_type: str = "",
+    physical_id: str = "",
+) -> dict[str, Any]:
+    is_stack = logical_id == name
+    raw: dict[str, Any] = {
+        "StackId": stack_id(name),
+        "EventId": f"{logical_id}-{status}-{n}",
+        "StackName": name,
+        "LogicalResourceId": logical_id,
+        "PhysicalResourceId": stack_id(name) if is_stack else physical_id,
+        "ResourceType": "AWS::CloudFormation::Stack" if is_stack else resource_type,
+        "Timestamp": T0 + timedelta(seconds=n),
+        "ResourceStatus": status,
+    }
+    if reason:
+        raw["ResourceStatusReason"] = reason
+    return raw
+
+
+def events_page(*events: dict[str, Any]) -> dict[str, Any]:
+    """Newest first, as DescribeStackEvents returns them; pass events oldest first."""
+    return {"StackEvents": list(reversed(events))}
+
+
+def resource_change(
+    action: str,
+    logical_id: str,
+    resource_type: str,
+    *,
+    replacement: str | None = None,
+    properties: tuple[tuple[str, str], ...] = (),
+    physical_id: str = "",
+) -> dict[str, Any]:
+    change: dict[str, Any] = {
+        "Action": action,
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "Scope": ["Properties"] if properties else [],
+        "Details": [
+            {
+                "Target": {
+                    "Attribute": "Properties",
+                    "Name": name,
+                    "RequiresRecreation": recreation,
+                },
+                "Evaluation": "Static",
+                "ChangeSource": "DirectModification",
+            }
+            for name, recreation in properties
+        ],
+    }
+    if physical_id:
+        change["PhysicalResourceId"] = physical_id
+    if replacement is not None:
+        change["Replacement"] = replacement
+    return {"Type": "Resource", "ResourceChange": change}
+
+
+def change_set_arn(name: str) -> str:
+    return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:changeSet/fargate-api-1/{name}-cs"
+
+
+def described_change_set(
+    name: str, status: str, changes: list[dict[str, Any]], reason: str = ""
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "ChangeSetId": change_set_arn(name),
+        "ChangeSetName": "fargate-api-1",
+        "StackId": stack_id(name),
+        "StackName": name,
+        "Status": status,
+        "ExecutionStatus": "AVAILABLE" if status == "CREATE_COMPLETE" else "UNAVAILABLE",
+        "Changes": changes,
+    }
+    if reason:
+        body["StatusReason"] = reason
+    return body
+
+
+def spec(
+    role: str, resources: dict[str, str], inputs: dict[str, tuple[str, str]] | None = None
+) -> StackSpec:
+    document = {"Resources": {lid: {"Type": kind} for lid, kind in resources.items()}}
+    for lid, kind in resources.items():
+        if kind in ("AWS::EC2::EIP", "AWS::Logs::LogGroup"):
+            document["Resources"][lid]["DeletionPolicy"] = "Retain"
+    return StackSpec(
+        role=role,
+        name=f"shop-{role}",
+        file=f"{role}.yml",
+        body="Resources: {}",
+        document=document,
+        inputs=inputs or {},
+    )
+
+
+VPC_SPEC_RESOURCES = {
+    "VPC": "AWS::EC2::VPC",
+    "NatGatewayOneEIP": "AWS::EC2::EIP",
+    "NatGatewayOne": "AWS::EC2::NatGateway",
+}
+SERVICE_SPEC_RESOURCES = {
+    "PublicLoadBalancer": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "TaskDefinition": "AWS::ECS::TaskDefinition",
+    "Service": "AWS::ECS::Service",
+    "LogGroup": "AWS::Logs::LogGroup",
+}
+SERVICE_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/shop-cluster-ECSCluster-AbC123/web"
