@@ -25,6 +25,7 @@ from fargate_api.aws.deploy import (
     DeployStoppedError,
     report_failure,
 )
+from fargate_api.aws.derived_outputs import outputs_of
 from fargate_api.aws.destroy import Destroyer
 from fargate_api.aws.diff_view import change_table
 from fargate_api.aws.logs import parse_since, read_logs
@@ -219,7 +220,7 @@ def diff_command(
                 changes = changeset.planned_from_template(spec)
                 note = "new stack"
             else:
-                outputs_by_role[spec.role] = state.outputs
+                outputs_by_role[spec.role] = outputs_of(clients, spec, state)
                 if state.in_progress:
                     raise UserError(f"{spec.name} is {state.status}; diff again when it ends")
                 params = wire_parameters(spec, outputs_by_role)

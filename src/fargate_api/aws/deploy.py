@@ -19,6 +19,7 @@ from fargate_api.aws import changeset, guard
 from fargate_api.aws.cfn import FAILED_FIRST_CREATE, StackState, describe, mark_seen
 from fargate_api.aws.changeset import Change
 from fargate_api.aws.clock import Clock
+from fargate_api.aws.derived_outputs import outputs_of
 from fargate_api.aws.diff_view import change_table
 from fargate_api.aws.ecs_diagnostics import Signal
 from fargate_api.aws.prompts import Prompter
@@ -138,7 +139,8 @@ class Deployer:
             assert state is not None  # an empty change set needs an existing stack
             self.console.print(f"{spec.name}: no changes")
             self._protect(spec, state.status)
-            return StackOutcome(spec, "no changes", state.status, [], state.outputs)
+            outputs = outputs_of(self.clients, spec, state)
+            return StackOutcome(spec, "no changes", state.status, [], outputs)
         self.console.print(
             change_table(spec.name, cs.changes, "new stack" if kind == "CREATE" else "")
         )
@@ -178,7 +180,7 @@ class Deployer:
             raise DeployStoppedError(f"{spec.name} is still {result.status} in AWS")
         if result.status in SUCCESS:
             after = describe(cfn, spec.name)
-            outputs = after.outputs if after else {}
+            outputs = outputs_of(self.clients, spec, after) if after else {}
             return StackOutcome(
                 spec,
                 "created" if kind == "CREATE" else "updated",

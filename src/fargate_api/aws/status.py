@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from fargate_api.aws.cfn import describe
+from fargate_api.aws.derived_outputs import outputs_of
 from fargate_api.aws.ecs_diagnostics import service_from_arn
 from fargate_api.aws.session import Clients
 from fargate_api.aws.stacks import StackPlan
@@ -28,14 +29,15 @@ def read_outputs(clients: Clients, plan: StackPlan) -> dict[str, Any]:
         if state is None:
             stacks.append({"name": spec.name, "role": spec.role, "status": None, "outputs": {}})
             continue
-        outputs_by_role[spec.role] = state.outputs
+        outputs = outputs_of(clients, spec, state)
+        outputs_by_role[spec.role] = outputs
         stacks.append(
             {
                 "name": spec.name,
                 "role": spec.role,
                 "status": state.status,
                 "reason": state.reason or None,
-                "outputs": state.outputs,
+                "outputs": outputs,
             }
         )
     if not outputs_by_role:

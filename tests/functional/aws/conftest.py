@@ -52,11 +52,26 @@ def fake_aws_env(tmp: Path, region: str | None = "us-east-1") -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto with the harness's delete workaround (moto_launcher.py)."""
     port = _free_port()
+    yield from _serve([sys.executable, str(LAUNCHER), str(port)], port, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def plain_moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto exactly as released, as a user (or a reviewer) would start it."""
+    port = _free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    yield from _serve(command, port, tmp_path_factory)
+
+
+def _serve(
+    command: list[str], port: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with log.open("w") as sink:
         proc = subprocess.Popen(
-            [sys.executable, str(LAUNCHER), str(port)],
+            command,
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=fake_aws_env(log.parent),

@@ -73,12 +73,33 @@ def test_default_config_deploys_then_reports_no_changes_then_destroys(
     assert [s["result"] for s in data["stacks"]] == ["created"] * 3
     assert all(s["changes"] for s in data["stacks"])
 
-    # outputs -> parameters: the service stack got the vpc's and cluster's outputs.
-    outputs = {}
-    for role in ("vpc", "cluster"):
-        described = _stack(moto_url, f"{base}-{role}")
-        assert described is not None
-        outputs[role] = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+    # outputs -> parameters: the service stack got the vpc's and cluster's outputs. moto's
+    # change sets report no outputs (the tool evaluates them from the resources), so the
+    # expected values are built here independently, from the physical resource ids.
+    physical = {
+        role: {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in _cfn(moto_url).describe_stack_resources(StackName=f"{base}-{role}")[
+                "StackResources"
+            ]
+        }
+        for role in ("vpc", "cluster")
+    }
+    vpc_ids, cluster_ids = physical["vpc"], physical["cluster"]
+    outputs = {
+        "vpc": {
+            "VpcId": vpc_ids["VPC"],
+            "PublicSubnetIds": f"{vpc_ids['PublicSubnetOne']},{vpc_ids['PublicSubnetTwo']}",
+            "PrivateSubnetIds": f"{vpc_ids['PrivateSubnetOne']},{vpc_ids['PrivateSubnetTwo']}",
+        },
+        "cluster": {
+            "ClusterName": cluster_ids["ECSCluster"],
+            "ECSTaskExecutionRole": cluster_ids["ECSTaskExecutionRole"],
+        },
+    }
+    assert sorted(data["egress_ips"]) == sorted(
+        [vpc_ids["NatGatewayOneEIP"], vpc_ids["NatGatewayTwoEIP"]]
+    )
     service = _stack(moto_url, f"{base}-service")
     assert service is not None
     params = {p["ParameterKey"]: _moto_list(p["ParameterValue"]) for p in service["Parameters"]}
