@@ -6,18 +6,15 @@ sets it explicitly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from fargate_api.check.context import CheckContext
-from fargate_api.check.findings import Finding, References, RuleMeta, Severity
-from fargate_api.check.props import as_bool
-from fargate_api.check.rule import Rule
-from fargate_api.check.topology import LOAD_BALANCER, attribute, is_application
+from fargate_api.check.findings import References, RuleMeta, Severity
+from fargate_api.check.load_balancer_flag import LoadBalancerFlagRule
 
 ATTRIBUTE = "routing.http.drop_invalid_header_fields.enabled"
 
 
-class DropInvalidHeaders(Rule):
+class DropInvalidHeaders(LoadBalancerFlagRule):
+    attribute = ATTRIBUTE
+    problem = "keeps HTTP headers with invalid names"
     meta = RuleMeta(
         id="FA206",
         name="drop-invalid-headers-disabled",
@@ -30,19 +27,6 @@ class DropInvalidHeaders(Rule):
         "to true.",
         references=References(fsbp=("ELB.4",), checkov=("CKV_AWS_131",)),
     )
-
-    def check(self, ctx: CheckContext) -> Iterator[Finding]:
-        for lb in ctx.resources(LOAD_BALANCER):
-            if not is_application(lb):
-                continue
-            value, path = attribute(lb, "LoadBalancerAttributes", ATTRIBUTE)
-            if value is None or as_bool(value) is False:  # unknown values are not findings
-                yield self.finding(
-                    lb,
-                    f"load balancer {lb.logical_id} keeps HTTP headers with invalid names "
-                    f"(routing.http.drop_invalid_header_fields.enabled is not true)",
-                    path,
-                )
 
 
 RULE = DropInvalidHeaders()
