@@ -223,7 +223,9 @@ def test_diff_command_prints_the_table_and_warns_about_a_load_balancer_replaceme
             outputs = {
                 "vpc": {"VpcId": "vpc-1", "PublicSubnetIds": "s1,s2", "PrivateSubnetIds": "s3,s4"},
                 "cluster": {"ClusterName": "c", "ECSTaskExecutionRole": "r"},
-                "service": {},
+                # A complete stack reports the outputs its template declares (AWS always
+                # does; only endpoints like moto need them evaluated from the resources).
+                "service": {"ServiceUrl": "http://shop-lb.us-east-1.elb.amazonaws.com"},
             }[spec_.role]
             s.cfn.add_response(
                 "describe_stacks",
