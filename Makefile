@@ -78,8 +78,11 @@ functional: install
 twin: install
 	$(PYTEST) tests/twin $(PYTEST_ARGS)
 
+# Until the local twin exists (issue 5): synthesize the default environment, summarize
+# it, and check it with the pattern's rules and cfn-lint.
 demo: install
 	$(VENV)/bin/fargate-api synth -o out/demo
+	$(VENV)/bin/fargate-api check out/demo --strict
 
 golden: install
 	$(VPY) scripts/regen_golden.py

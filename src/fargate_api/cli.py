@@ -118,8 +118,9 @@ def synth(
     else:
         _print_summary(summary)
     stderr.print(
-        f"wrote {len(written)} templates to {out}/ — deploy with: sam deploy --template-file "
-        f"{out}/parent.yml --stack-name {model.name} --resolve-s3 --capabilities CAPABILITY_IAM"
+        f"wrote {len(written)} templates to {out}/ — deploy with: fargate-api deploy "
+        f"--templates {out}, or: sam deploy --template-file {out}/parent.yml --stack-name "
+        f"{model.name} --resolve-s3 --capabilities CAPABILITY_IAM"
     )
 
 
