@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages the project needs (twin tier: haproxy, nftables,
-# iproute2, ping, curl; procps/psmisc for process handling).
+# iproute2, ping, curl; procps/psmisc for process handling; graphviz's `dot` for
+# `fargate-api diagram`).
 # Idempotent: does nothing (and touches no network) when everything is present.
 # Progress goes to stderr. Exit 2 when packages are missing and we are not root.
 set -euo pipefail
 
-PACKAGES=(haproxy nftables iproute2 iputils-ping procps psmisc curl)
+PACKAGES=(haproxy nftables iproute2 iputils-ping procps psmisc curl graphviz)
 
 log() { printf 'install-system-deps: %s\n' "$*" >&2; }
 

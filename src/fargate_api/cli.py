@@ -29,6 +29,8 @@ from fargate_api.aws.commands import (
 from fargate_api.check.command import check_command
 from fargate_api.config import DEFAULT_CONFIG_PATH, load_config
 from fargate_api.config.starter import STARTER_CONFIG
+from fargate_api.cost.command import cost_command
+from fargate_api.diagram.command import diagram_command
 from fargate_api.errors import USAGE_EXIT_CODE, UserError
 from fargate_api.synth import synthesize, write_templates
 from fargate_api.synth.summary import summarize
@@ -148,6 +150,8 @@ app.command("status")(status_command)
 app.command("outputs")(outputs_command)
 app.command("logs")(logs_command)
 app.command("destroy")(destroy_command)
+app.command("cost")(cost_command)
+app.command("diagram")(diagram_command)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -1,0 +1,373 @@
+"""What the diagram shows, derived from a loaded template set and nothing else.
+
+The diagram is a picture of the templates, not of the config: a hand-edited template set
+(or the reference pattern itself) is drawn as faithfully as a synthesized one. Deriving a
+small typed model first keeps every decision ("is this subnet public?", "which traffic
+may reach the tasks?") testable without Graphviz; render.py only lays the model out.
+
+The questions are answered by the same helpers `check` uses (check/network.py for routes
+and security group rules, check/topology.py for service -> target group -> load
+balancer), so the picture and the findings never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fargate_api.check.context import CheckContext
+from fargate_api.check.network import (
+    DEFAULT_ROUTES,
+    Egress,
+    SgRule,
+    default_route_targets,
+    ingress_rules,
+)
+from fargate_api.check.props import as_int, as_str, get
+from fargate_api.check.topology import (
+    LOAD_BALANCER,
+    SUBNET,
+    VPC,
+    is_application,
+    is_internet_facing,
+    listeners,
+    load_balancer_subnets,
+    services,
+)
+from fargate_api.templates import Resource, StackSet, Text
+
+INTERNET = "internet"  # the node id of the internet, source of public ingress
+UNKNOWN_AZ = "unknown AZ"
+
+NAT_GATEWAY = "AWS::EC2::NatGateway"
+INTERNET_GATEWAY = "AWS::EC2::InternetGateway"
+EIP = "AWS::EC2::EIP"
+VPC_ENDPOINT = "AWS::EC2::VPCEndpoint"
+SCALABLE_TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"
+
+_ENDPOINT_NAME = re.compile(r"amazonaws\.[a-z0-9-]+\.(.+)$")
+
+
+class Tier(StrEnum):
+    """A subnet's role, from its route table (not from its name)."""
+
+    PUBLIC = "public"  # default route to an internet gateway
+    PRIVATE = "private"  # no internet gateway route
+    UNKNOWN = "unknown"  # no route table the templates show
+
+
+class EdgeKind(StrEnum):
+    INGRESS = "ingress"  # a security group rule lets this traffic in
+    ROUTE = "route"  # a default route sends outbound traffic this way
+
+
+@dataclass(frozen=True)
+class Subnet:
+    id: str
+    cidr: str | None
+    az: str
+    tier: Tier
+
+
+@dataclass(frozen=True)
+class Zone:
+    """One availability zone and its subnets, public first."""
+
+    name: str
+    subnets: tuple[Subnet, ...]
+
+
+@dataclass(frozen=True)
+class NatGateway:
+    id: str
+    subnet: str | None  # the subnet it sits in
+    eip: str | None  # the Elastic IP that is its fixed egress address
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    id: str
+    kind: str  # "application" or "network"
+    internet_facing: bool
+    subnets: tuple[str, ...]
+    listeners: tuple[str, ...]  # "HTTP 80", "HTTPS 443"
+
+
+@dataclass(frozen=True)
+class Placement:
+    subnet: str
+    tasks: int
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    desired_count: int | None  # None when the templates do not say (a parameter, say)
+    scaling: tuple[int, int] | None  # autoscaling (min, max), when there is a target
+    container_ports: tuple[int, ...]
+    placements: tuple[Placement, ...]  # desired tasks spread over the service's subnets
+
+    @property
+    def tasks_label(self) -> str:
+        if self.desired_count is None:
+            return "? tasks"
+        noun = "task" if self.desired_count == 1 else "tasks"
+        return f"{self.desired_count} {noun}"
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str  # a node id: INTERNET, a load balancer, a service, a subnet, a NAT gateway
+    target: str
+    kind: EdgeKind
+    label: str
+
+
+@dataclass(frozen=True)
+class DiagramModel:
+    vpc_id: str | None
+    vpc_cidr: str | None
+    internet_gateway: str | None
+    zones: tuple[Zone, ...]
+    nat_gateways: tuple[NatGateway, ...]
+    load_balancers: tuple[LoadBalancer, ...]
+    services: tuple[Service, ...]
+    endpoints: tuple[str, ...]  # short service names of the VPC endpoints: ecr.api, s3, ...
+    edges: tuple[Edge, ...]
+
+    def subnets(self) -> list[Subnet]:
+        return [subnet for zone in self.zones for subnet in zone.subnets]
+
+    def subnet(self, subnet_id: str) -> Subnet | None:
+        return next((s for s in self.subnets() if s.id == subnet_id), None)
+
+
+def build_model(stack_set: StackSet) -> DiagramModel:
+    """The diagram of one template set: a pure function, so tests need no Graphviz."""
+    ctx = CheckContext([stack_set])
+    ids = _NodeIds(ctx)
+    vpc = next(ctx.resources(VPC), None)
+    subnets = [_subnet(ctx, ids, s) for s in ctx.resources(SUBNET)]
+    igw = next(ctx.resources(INTERNET_GATEWAY), None)
+    nats = [_nat(ctx, ids, n) for n in ctx.resources(NAT_GATEWAY)]
+    balancers = [_load_balancer(ctx, ids, lb) for lb in ctx.resources(LOAD_BALANCER)]
+    service_list = _services(ctx, ids)
+    edges = _ingress_edges(ctx, ids) + _route_edges(ctx, ids, nats, igw)
+    return DiagramModel(
+        vpc_id=ids.of(vpc) if vpc else None,
+        vpc_cidr=as_str(get(vpc.properties, "CidrBlock")) if vpc else None,
+        internet_gateway=ids.of(igw) if igw else None,
+        zones=_zones(subnets),
+        nat_gateways=tuple(nats),
+        load_balancers=tuple(balancers),
+        services=tuple(service_list),
+        endpoints=tuple(sorted(_endpoints(ctx))),
+        edges=tuple(edges),
+    )
+
+
+class _NodeIds:
+    """Logical ids as node ids, qualified by stack only where two stacks share one."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self._counts = Counter(r.logical_id for r in ctx.resources())
+
+    def of(self, resource: Resource) -> str:
+        if self._counts[resource.logical_id] > 1:
+            return f"{resource.logical_id}@{resource.stack.rsplit('/', 1)[-1]}"
+        return resource.logical_id
+
+
+def _subnet(ctx: CheckContext, ids: _NodeIds, subnet: Resource) -> Subnet:
+    targets = default_route_targets(ctx, subnet)
+    if targets is None:
+        tier = Tier.UNKNOWN
+    elif any(kind is Egress.INTERNET_GATEWAY for _, kind in targets):
+        tier = Tier.PUBLIC
+    else:
+        tier = Tier.PRIVATE
+    return Subnet(
+        id=ids.of(subnet),
+        cidr=as_str(get(subnet.properties, "CidrBlock")),
+        az=as_str(get(subnet.properties, "AvailabilityZone")) or UNKNOWN_AZ,
+        tier=tier,
+    )
+
+
+def _zones(subnets: list[Subnet]) -> tuple[Zone, ...]:
+    order = {Tier.PUBLIC: 0, Tier.PRIVATE: 1, Tier.UNKNOWN: 2}
+    names = sorted({s.az for s in subnets}, key=lambda az: (az == UNKNOWN_AZ, az))
+    return tuple(
+        Zone(
+            name=az,
+            subnets=tuple(sorted((s for s in subnets if s.az == az), key=lambda s: order[s.tier])),
+        )
+        for az in names
+    )
+
+
+def _nat(ctx: CheckContext, ids: _NodeIds, nat: Resource) -> NatGateway:
+    subnet = ctx.deref(get(nat.properties, "SubnetId"))
+    eip = ctx.deref(get(nat.properties, "AllocationId"))
+    return NatGateway(
+        id=ids.of(nat),
+        subnet=ids.of(subnet) if subnet else None,
+        eip=ids.of(eip) if eip is not None and eip.type == EIP else None,
+    )
+
+
+def _load_balancer(ctx: CheckContext, ids: _NodeIds, lb: Resource) -> LoadBalancer:
+    ports = []
+    for listener in listeners(ctx, lb):
+        protocol = as_str(get(listener.properties, "Protocol")) or "?"
+        port = as_int(get(listener.properties, "Port"))
+        ports.append(f"{protocol} {port if port is not None else '?'}")
+    return LoadBalancer(
+        id=ids.of(lb),
+        kind="application" if is_application(lb) else "network",
+        internet_facing=is_internet_facing(lb),
+        subnets=tuple(ids.of(s) for s in load_balancer_subnets(ctx, lb)),
+        listeners=tuple(ports),
+    )
+
+
+def _services(ctx: CheckContext, ids: _NodeIds) -> list[Service]:
+    found = []
+    for view in services(ctx):
+        props = view.service.properties
+        desired = as_int(get(props, "DesiredCount"))
+        subnet_ids = [ids.of(s) for s in view.subnets]
+        found.append(
+            Service(
+                id=ids.of(view.service),
+                name=as_str(get(props, "ServiceName")) or view.service.logical_id,
+                desired_count=desired,
+                scaling=_scaling(ctx, view.service),
+                container_ports=tuple(sorted(view.container_ports())),
+                placements=spread(desired or 0, subnet_ids),
+            )
+        )
+    return found
+
+
+def spread(tasks: int, subnets: list[str]) -> tuple[Placement, ...]:
+    """Tasks over subnets the way ECS's default AZ-balanced spread places them: evenly,
+    the first subnets taking one more when the count does not divide."""
+    if not subnets:
+        return ()
+    share, extra = divmod(tasks, len(subnets))
+    return tuple(
+        Placement(subnet=subnet, tasks=share + (1 if index < extra else 0))
+        for index, subnet in enumerate(subnets)
+    )
+
+
+def _scaling(ctx: CheckContext, service: Resource) -> tuple[int, int] | None:
+    """The min and max of a scalable target whose ResourceId names this service."""
+    for target in ctx.resources(SCALABLE_TARGET):
+        resource_id = get(target.properties, "ResourceId")
+        parts = resource_id.parts if isinstance(resource_id, Text) else (resource_id,)
+        names_service = any(
+            ctx.deref(part) is service
+            or (isinstance(part, str) and part.endswith(f"/{_service_name(service)}"))
+            for part in parts
+        )
+        low = as_int(get(target.properties, "MinCapacity"))
+        high = as_int(get(target.properties, "MaxCapacity"))
+        if names_service and low is not None and high is not None:
+            return (low, high)
+    return None
+
+
+def _service_name(service: Resource) -> str:
+    return as_str(get(service.properties, "ServiceName")) or service.logical_id
+
+
+def _traffic(rule: SgRule) -> str:
+    if rule.all_traffic:
+        return "all traffic"
+    if rule.ports is None:
+        return f"{rule.protocol or '?'} (ports unknown)"
+    low, high = rule.ports
+    return f"{rule.protocol} {low}" if low == high else f"{rule.protocol} {low}-{high}"
+
+
+def _join(items: list[str]) -> str:
+    return ", ".join(dict.fromkeys(items))
+
+
+def _ingress_edges(ctx: CheckContext, ids: _NodeIds) -> list[Edge]:
+    """Internet -> load balancer on its security groups' CIDR rules, and load balancer ->
+    service where a service security group admits a load balancer's security group."""
+    edges: list[Edge] = []
+    lb_groups: dict[str, list[Resource]] = {}  # security group node id -> load balancers
+    for lb in ctx.resources(LOAD_BALANCER):
+        groups, _ = ctx.deref_all(get(lb.properties, "SecurityGroups"))
+        for group in groups:
+            lb_groups.setdefault(ids.of(group), []).append(lb)
+        rules = [r for g in groups for r in ingress_rules(ctx, g) if r.cidr is not None]
+        if rules:
+            cidrs = _join([r.cidr for r in rules if r.cidr is not None])
+            edges.append(
+                Edge(
+                    INTERNET,
+                    ids.of(lb),
+                    EdgeKind.INGRESS,
+                    f"{_join([_traffic(r) for r in rules])} from {cidrs}",
+                )
+            )
+    for view in services(ctx):
+        by_source: dict[str, list[str]] = {}
+        for group in view.security_groups:
+            for rule in ingress_rules(ctx, group):
+                if rule.peer is not None:
+                    for lb in lb_groups.get(ids.of(rule.peer), []):
+                        by_source.setdefault(ids.of(lb), []).append(_traffic(rule))
+                elif rule.cidr is not None:
+                    by_source.setdefault(INTERNET, []).append(f"{_traffic(rule)} from {rule.cidr}")
+        for source, traffic in by_source.items():
+            edges.append(Edge(source, ids.of(view.service), EdgeKind.INGRESS, _join(traffic)))
+    return edges
+
+
+def _route_edges(
+    ctx: CheckContext, ids: _NodeIds, nats: list[NatGateway], igw: Resource | None
+) -> list[Edge]:
+    """Private subnet -> NAT gateway on its default route; NAT gateway -> internet gateway
+    when the NAT's own subnet routes there (the path the fixed egress IPs take)."""
+    edges: list[Edge] = []
+    for subnet in ctx.resources(SUBNET):
+        for route, kind in default_route_targets(ctx, subnet) or []:
+            if kind is not Egress.NAT_GATEWAY:
+                continue
+            gateway = ctx.deref(get(route.properties, "NatGatewayId"))
+            if gateway is not None:
+                destination = get(route.properties, "DestinationCidrBlock") or DEFAULT_ROUTES[0]
+                edges.append(
+                    Edge(ids.of(subnet), ids.of(gateway), EdgeKind.ROUTE, str(destination))
+                )
+    if igw is not None:
+        public = {
+            ids.of(s)
+            for s in ctx.resources(SUBNET)
+            if any(
+                kind is Egress.INTERNET_GATEWAY for _, kind in default_route_targets(ctx, s) or []
+            )
+        }
+        for nat in nats:
+            if nat.subnet in public:
+                edges.append(Edge(nat.id, ids.of(igw), EdgeKind.ROUTE, DEFAULT_ROUTES[0]))
+    return edges
+
+
+def _endpoints(ctx: CheckContext) -> set[str]:
+    names = set()
+    for endpoint in ctx.resources(VPC_ENDPOINT):
+        value = get(endpoint.properties, "ServiceName")
+        text = value.literal() if isinstance(value, Text) else value
+        match = _ENDPOINT_NAME.search(text) if isinstance(text, str) else None
+        names.add(match.group(1) if match else endpoint.logical_id)
+    return names
