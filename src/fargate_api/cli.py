@@ -31,7 +31,7 @@ from fargate_api.config import DEFAULT_CONFIG_PATH, load_config
 from fargate_api.config.starter import STARTER_CONFIG
 from fargate_api.cost.command import cost_command
 from fargate_api.diagram.command import diagram_command
-from fargate_api.errors import USAGE_EXIT_CODE, UserError
+from fargate_api.errors import USAGE_EXIT_CODE, UserError, writing
 from fargate_api.synth import synthesize, write_templates
 from fargate_api.synth.summary import summarize
 
@@ -105,14 +105,8 @@ def synth(
     """Write vpc.yml, cluster.yml, service.yml and parent.yml (the reference layout)."""
     model = load_config(config)
     templates = synthesize(model)
-    try:
+    with writing("the templates", out, fix="choose a writable folder with -o"):
         written = write_templates(templates, out)
-    except OSError as exc:
-        raise UserError(
-            f"cannot write the templates: {exc.strerror}",
-            where=str(out),
-            fix="choose a writable folder with -o",
-        ) from None
     summary = summarize({name: t.to_dict() for name, t in templates.items()})
     summary["written"] = [str(p) for p in written]
     if as_json:

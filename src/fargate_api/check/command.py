@@ -21,7 +21,7 @@ from fargate_api.check.report import Report
 from fargate_api.check.writers.json_report import to_json
 from fargate_api.check.writers.sarif import to_sarif
 from fargate_api.check.writers.text import write_text
-from fargate_api.errors import UserError
+from fargate_api.errors import UserError, writing
 
 
 class OutputFormat(StrEnum):
@@ -96,14 +96,8 @@ def _write(
     if output is None:
         print(text)
         return
-    try:
+    with writing("the report", output, fix="choose a writable path"):
         output.write_text(text + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise UserError(
-            f"cannot write the report: {exc.strerror}",
-            where=str(output),
-            fix="choose a writable path",
-        ) from None
     counts = report.counts()
     stderr.print(
         f"wrote {output_format.value} report to {escape(str(output))}: "

@@ -32,7 +32,7 @@ from diagrams.onprem.network import Internet
 from graphviz.backend.execute import ExecutableNotFound
 
 from fargate_api.diagram.model import INTERNET, DiagramModel, EdgeKind, Subnet, Tier
-from fargate_api.errors import UserError
+from fargate_api.errors import UserError, writing
 
 FORMATS = ("png", "svg")
 GRAPHVIZ_FIX = (
@@ -62,14 +62,8 @@ def render(model: DiagramModel, output: Path, fmt: str) -> Path:
         produced = base.with_suffix(f".{fmt}")
         if fmt == "svg":
             produced.write_text(inline_images(produced.read_text(encoding="utf-8")), "utf-8")
-        try:
+        with writing("the diagram", output, fix="choose a writable path with -o"):
             shutil.copyfile(produced, output)
-        except OSError as exc:
-            raise UserError(
-                f"cannot write the diagram: {exc.strerror}",
-                where=str(output),
-                fix="choose a writable path with -o",
-            ) from None
     return output
 
 
