@@ -21,7 +21,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(VPY) -m pytest
 PYTEST_ARGS ?= -q
 
-.PHONY: install system-deps scanners venv lint test unit functional twin demo golden diagram clean
+.PHONY: install system-deps scanners venv lint test unit functional twin demo golden diagram bench clean
 
 install: system-deps $(STAMP) scanners
 
@@ -90,6 +90,9 @@ golden: install
 # Redraws docs/diagram.png (the README's picture) from the default templates.
 diagram: install
 	$(VPY) scripts/gen_diagram.py
+
+bench: install
+	$(VPY) benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) .venv-scanners .tools out build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
