@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import boto3
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import (
     ClientError,
     EndpointConnectionError,
@@ -85,6 +83,11 @@ class Clients:
 
 def connect(target: Target) -> Clients:
     """Clients for every service the back-end uses; fails early on a bad profile or region."""
+    # boto3 and botocore.config take about 0.2 s to import: only the commands that talk to
+    # AWS pay for them, not synth, check or --help.
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config as BotoConfig  # noqa: PLC0415
+
     with aws_errors():
         session = boto3.Session(profile_name=target.profile, region_name=target.region)
         region = session.region_name

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import boto3
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -45,6 +44,8 @@ stderr = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 def make_pricing_client(profile: str | None) -> PricingClient | None:
     """A Price List API client, or None when no credentials are configured."""
+    import boto3  # noqa: PLC0415 - 0.2 s to import, needed only with --live
+
     with aws_errors():
         session = boto3.Session(profile_name=profile)
         if session.get_credentials() is None:
