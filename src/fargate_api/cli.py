@@ -34,6 +34,7 @@ from fargate_api.diagram.command import diagram_command
 from fargate_api.errors import USAGE_EXIT_CODE, UserError, writing
 from fargate_api.synth import synthesize, write_templates
 from fargate_api.synth.summary import summarize
+from fargate_api.twin.commands import local_app
 
 DEFAULT_OUT_DIR = Path("fargate-api.out")
 
@@ -144,6 +145,7 @@ app.command("status")(status_command)
 app.command("outputs")(outputs_command)
 app.command("logs")(logs_command)
 app.command("destroy")(destroy_command)
+app.add_typer(local_app, name="local")
 app.command("cost")(cost_command)
 app.command("diagram")(diagram_command)
 

@@ -12,3 +12,6 @@ CHECKOV = "checkov"
 GUARD = "guard"
 GUARD_SUPPRESSED_RULES = "SuppressedRules"
 GUARD_REASONS = "Reasons"
+# Inside the fargate-api block of a TaskDefinition: `local: {command: ...}`, the config's
+# [local] command for the local twin.
+LOCAL = "local"

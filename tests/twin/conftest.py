@@ -302,6 +302,15 @@ def _twin_tier() -> Iterator[None]:
         pytest.fail("twin tier leaked resources (now removed): " + "; ".join(leaked), pytrace=False)
 
 
+def registered_prefix() -> str:
+    """A fresh prefix, checked for leaks at session end: for module-scoped fixtures."""
+    prefix = _new_prefix()
+    while leftovers(prefix):
+        prefix = _new_prefix()
+    _PREFIXES.append(prefix)
+    return prefix
+
+
 @pytest.fixture
 def netns_prefix() -> Iterator[str]:
     """A unique ``fa-<6 hex>-`` prefix; anything left carrying it after the test fails it."""

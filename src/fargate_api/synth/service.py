@@ -40,6 +40,8 @@ def build_service(config: Config) -> Template:
     if svc.secrets:
         _add_secrets_policy(t, svc)
     t.add("TaskDefinition", "AWS::ECS::TaskDefinition", _task_definition(config))
+    if config.local.command is not None:
+        t.local_command("TaskDefinition", config.local.command)
     _add_security_groups(t, config)
     _add_load_balancer(t, config)
     listeners = [HTTP_LISTENER, HTTPS_LISTENER] if config.load_balancer.https else [HTTP_LISTENER]

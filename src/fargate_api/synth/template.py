@@ -15,6 +15,7 @@ from fargate_api.metadata_keys import (
     GUARD,
     GUARD_REASONS,
     GUARD_SUPPRESSED_RULES,
+    LOCAL,
     SUPPRESSIONS,
 )
 from fargate_api.synth.intrinsics import Json
@@ -65,6 +66,11 @@ class Template:
         metadata = self._metadata(logical_id)
         entries = metadata.setdefault(SUPPRESSIONS, {}).setdefault("suppress", [])
         entries.append({"id": rule_id, "reason": reason})
+
+    def local_command(self, logical_id: str, command: str) -> None:
+        """How the local twin runs this task's image; the twin reads templates, never the
+        config, so the config's `[local] command` travels in the template's Metadata."""
+        self._metadata(logical_id).setdefault(SUPPRESSIONS, {})[LOCAL] = {"command": command}
 
     def skip_checkov(self, logical_id: str, check_id: str, reason: str) -> None:
         """The same for checkov, in its own format: `checkov: skip: [{id, comment}]`."""

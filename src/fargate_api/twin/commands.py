@@ -1,0 +1,359 @@
+"""`fargate-api local ...`: the twin's command line.
+
+Data (the URL, egress IPs, `--json` status, log lines) goes to stdout; progress and
+notices to stderr, like every other command of the tool.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from fargate_api.config import load_config
+from fargate_api.errors import UserError
+from fargate_api.synth import synthesize, write_templates
+from fargate_api.twin import host
+from fargate_api.twin.images import parse_run_options
+from fargate_api.twin.lifecycle import (
+    TwinFailedError,
+    down,
+    make_room,
+    resolve_template,
+    start,
+    wait_ready,
+    wait_timeout,
+)
+from fargate_api.twin.naming import DEFAULT_NAME, STATE_ROOT, TwinNames, check_name
+from fargate_api.twin.prerequisites import check_prerequisites
+from fargate_api.twin.state import StateDir, list_twins, pid_alive
+
+local_app = typer.Typer(
+    name="local",
+    help="Run the templates on this machine as a real network: namespaces, nftables, "
+    "HAProxy and processes (the local twin). Needs root.",
+    no_args_is_help=True,
+)
+
+NameOption = Annotated[
+    str, typer.Option("--name", "-n", help="Which twin; several can run side by side.")
+]
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+
+
+def _out() -> Console:
+    return Console(highlight=False, emoji=False, soft_wrap=True)
+
+
+def _names(name: str) -> TwinNames:
+    return TwinNames(check_name(name), state_root=STATE_ROOT)
+
+
+@local_app.command("up")
+def up_command(
+    *,
+    config: Annotated[
+        Path | None, typer.Option("-c", "--config", help="Synthesize this config and run it.")
+    ] = None,
+    template: Annotated[
+        Path | None,
+        typer.Option(
+            "-t",
+            "--template",
+            help="Run these templates instead: a parent, a single template, or a folder.",
+        ),
+    ] = None,
+    run: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--run",
+            help="IMAGE=COMMAND: how to run an image locally ({port} is the container "
+            "port). Repeatable.",
+        ),
+    ] = None,
+    name: NameOption = DEFAULT_NAME,
+    port: Annotated[int, typer.Option(help="Host port for the URL (default: a free one).")] = 0,
+    time_scale: Annotated[
+        float,
+        typer.Option(
+            "--time-scale",
+            help="Multiply health check, grace, drain and stop timers (e.g. 0.1); twin only.",
+            min=0.01,
+            max=1.0,
+        ),
+    ] = 1.0,
+    timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds to wait for healthy targets (default: from the health checks)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Build the twin, wait for healthy targets, print the URL and egress IPs."""
+    names = _names(name)
+    if config is not None and template is not None:
+        raise UserError(
+            "-c and -t are alternatives", fix="pass a config (-c) or templates (-t), not both"
+        )
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port {port} is not a TCP port", fix="use 1-65535, or 0 for a free one")
+    mapping = parse_run_options(run or [])
+    check_prerequisites()
+    err = _err()
+    make_room(names)
+    try:
+        root = _template_from(config, template, names)
+        plan, pid = start(names, root, mapping, port=port, time_scale=time_scale)
+    except BaseException:
+        down(names)  # bad templates or config: leave nothing behind, not even state
+        raise
+    if plan.notices:
+        err.print(
+            f"[dim]{len(plan.notices)} resources are not built locally (IAM, Lambda, ...); "
+            "`local status --json` lists them[/dim]"
+        )
+    limit = timeout if timeout is not None else wait_timeout(plan, time_scale)
+    started = time.monotonic()
+    try:
+        with err.status("building the twin…") as spinner:
+
+            def progress(status: dict[str, Any]) -> None:
+                tasks = status.get("tasks") or []
+                healthy = sum(t.get("health") == "healthy" for t in tasks)
+                desired = (status.get("service") or {}).get("desired", "?")
+                spinner.update(
+                    f"{status.get('phase', 'building')}: {healthy}/{desired} targets healthy "
+                    f"({time.monotonic() - started:.0f} s)"
+                )
+
+            status = wait_ready(names, pid, limit, progress)
+    except TwinFailedError as exc:
+        err.print(f"[bold red]error:[/bold red] {escape(exc.reason)}")
+        err.print("removing what was built…")
+        down(names)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: removing what was built…")
+        down(names)
+        raise typer.Exit(130) from None
+    err.print(f"twin {names.name!r} is up in {time.monotonic() - started:.1f} s")
+    if as_json:
+        _out().print_json(json.dumps(_stable(status)))
+    else:
+        _print_summary(status)
+    err.print(
+        f"try: fargate-api local status --name {names.name} | local logs --name {names.name} | "
+        f"local exec --name {names.name} --internet -- curl -s {status['url'] or ''} | "
+        f"local down --name {names.name}"
+    )
+
+
+def _template_from(config: Path | None, template: Path | None, names: TwinNames) -> Path:
+    if template is not None:
+        return resolve_template(template)
+    model = load_config(config)
+    out = Path(tempfile.mkdtemp(prefix=f"{names.prefix}templates-"))
+    write_templates(synthesize(model), out)
+    # The daemon reads the templates later; keep them with the twin's state.
+    state_templates = names.state_dir / "templates"
+    state_templates.mkdir(parents=True, exist_ok=True)
+    for file in out.iterdir():
+        (state_templates / file.name).write_text(file.read_text())
+        file.unlink()
+    out.rmdir()
+    return state_templates / "parent.yml"
+
+
+STABLE_KEYS = (
+    "name",
+    "url",
+    "load_balancer",
+    "egress_ips",
+    "internet_echo_url",
+    "service",
+    "tasks",
+)
+TASK_KEYS = ("id", "private_ip", "subnet", "az", "health", "revision")
+
+
+def _stable(status: dict[str, Any]) -> dict[str, Any]:
+    """The documented `local status --json` shape, plus the extra keys after it."""
+    shaped = {key: status.get(key) for key in STABLE_KEYS}
+    shaped["tasks"] = [{key: t.get(key) for key in TASK_KEYS} for t in status.get("tasks") or []]
+    extras = {k: v for k, v in status.items() if k not in STABLE_KEYS}
+    extras["tasks_detail"] = status.get("tasks") or []
+    return {**shaped, **extras}
+
+
+def _print_summary(status: dict[str, Any]) -> None:
+    out = _out()
+    out.print(f"url:        {status.get('url')}")
+    out.print(
+        f"egress IPs: {', '.join(status.get('egress_ips') or []) or '(none: no NAT gateway)'}"
+    )
+    out.print(
+        f"ALB IPs:    {', '.join((status.get('load_balancer') or {}).get('public_ips') or [])}"
+    )
+
+
+def _read_status(names: TwinNames) -> dict[str, Any]:
+    state = StateDir(names)
+    status = state.read_json("state.json")
+    if status is None:
+        running = list_twins(names.state_root)
+        raise UserError(
+            f"no twin named {names.name!r} is running",
+            fix=(
+                f"running twins: {', '.join(running)}; pass --name"
+                if running
+                else "start one with `fargate-api local up`"
+            ),
+        )
+    if not pid_alive(state.daemon_pid()):
+        status["phase"] = "dead"
+        status["error"] = (
+            status.get("error") or "the twin's daemon is not running; `local down` cleans up"
+        )
+    return status
+
+
+@local_app.command("status")
+def status_command(
+    name: NameOption = DEFAULT_NAME,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON shape.")] = False,
+) -> None:
+    """Show the twin's URL, egress IPs, service and tasks with their target health."""
+    names = _names(name)
+    status = _read_status(names)
+    if as_json:
+        _out().print_json(json.dumps(_stable(status)))
+        return
+    _print_summary(status)
+    service = status.get("service") or {}
+    _out().print(
+        f"service:    {service.get('running')}/{service.get('desired')} running, "
+        f"revision {service.get('revision')} ({status.get('phase')})"
+    )
+    table = Table(title="tasks")
+    for column in ("id", "private ip", "subnet", "az", "health", "status", "revision"):
+        table.add_column(column)
+    for task in status.get("tasks") or []:
+        table.add_row(
+            task["id"],
+            task["private_ip"],
+            task["subnet"],
+            task["az"],
+            task["health"],
+            task.get("last_status", ""),
+            str(task["revision"]),
+        )
+    _out().print(table)
+    if status.get("error"):
+        _err().print(f"[bold red]error:[/bold red] {escape(str(status['error']))}")
+
+
+@local_app.command("down")
+def down_command(name: NameOption = DEFAULT_NAME) -> None:
+    """Stop the tasks, HAProxy and helpers, and remove every namespace (idempotent)."""
+    names = _names(name)
+    check_prerequisites()
+    err = _err()
+    with err.status(f"removing twin {names.name!r}…") as spinner:
+        removed = down(names, on_progress=spinner.update)
+    if removed:
+        err.print(f"removed twin {names.name!r} ({len(removed)} items)")
+    else:
+        err.print(f"no twin named {names.name!r}: nothing to remove")
+
+
+def _task_netns(names: TwinNames, task_id: str) -> str:
+    status = _read_status(names)
+    ids = [t["id"] for t in status.get("tasks") or []]
+    matches = [i for i in ids if i.startswith(task_id)]
+    if len(matches) != 1:
+        raise UserError(
+            f"{'no' if not matches else 'more than one'} task of twin {names.name!r} "
+            f"matches {task_id!r}",
+            fix=f"use one of: {', '.join(ids) or '(no tasks running)'}",
+        )
+    return names.task(matches[0])
+
+
+@local_app.command(
+    "exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
+def exec_command(
+    ctx: typer.Context,
+    internet: Annotated[
+        bool, typer.Option("--internet", help="Run on the internet host instead of a task.")
+    ] = False,
+    name: NameOption = DEFAULT_NAME,
+) -> None:
+    """Run a command in a task's namespace, like ECS Exec: `exec TASK_ID -- CMD...`, or on
+    the internet host: `exec --internet -- CMD...`."""
+    names = _names(name)
+    args = list(ctx.args)
+    task = None if internet or not args else args.pop(0)
+    command = args
+    if (task is None) == (not internet):
+        raise UserError(
+            "say where to run: a TASK id or --internet (one of them)",
+            fix="e.g. `local exec --internet -- curl -s URL`",
+        )
+    if not command:
+        raise UserError(
+            "no command given", fix="put it after `--`, e.g. `local exec --internet -- curl -s URL`"
+        )
+    check_prerequisites()
+    if internet:
+        _read_status(names)
+        netns = names.internet
+    else:
+        assert task is not None
+        netns = _task_netns(names, task)
+    if netns not in host.netns_list():
+        raise UserError(f"namespace {netns} is gone", fix="check `fargate-api local status`")
+    result = subprocess.run(host.in_netns(netns, command), check=False)
+    raise typer.Exit(result.returncode)
+
+
+@local_app.command("logs")
+def logs_command(
+    name: NameOption = DEFAULT_NAME,
+    task: Annotated[str | None, typer.Option("--task", help="Only this task (id prefix).")] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+) -> None:
+    """Print the containers' stdout/stderr, one file per awslogs stream."""
+    names = _names(name)
+    _read_status(names)
+    logs_dir = StateDir(names).logs
+    offsets: dict[Path, int] = {}
+    while True:
+        files = sorted(p for p in logs_dir.rglob("*") if p.is_file()) if logs_dir.is_dir() else []
+        if task:
+            files = [p for p in files if p.name.startswith(task)]
+        for path in files:
+            stream = str(path.relative_to(logs_dir))
+            with path.open("rb") as handle:
+                handle.seek(offsets.get(path, 0))
+                data = handle.read()
+                offsets[path] = handle.tell()
+            for line in data.decode(errors="replace").splitlines():
+                print(f"{stream} {line}")
+        if not follow:
+            return
+        sys.stdout.flush()
+        time.sleep(0.5)

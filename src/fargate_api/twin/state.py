@@ -1,0 +1,106 @@
+"""The twin's state folder: how `local up/status/logs/exec/down` find a running twin.
+
+The daemon that owns a twin writes `state.json` atomically after every change; the CLI
+commands only read it. `launch.json` is what `local up` asked for, so the daemon never
+needs the command line. Everything lives under one folder named with the twin's prefix,
+which `down` removes last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fargate_api.twin.naming import TwinNames
+
+STATE_FILE = "state.json"
+LAUNCH_FILE = "launch.json"
+DAEMON_LOG = "twin.log"
+PID_FILE = "daemon.pid"
+LOGS_DIR = "logs"
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    template: str
+    image_commands: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    time_scale: float = 1.0
+    notices_shown: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> LaunchSpec:
+        data = json.loads(text)
+        return cls(**data)
+
+
+class StateDir:
+    def __init__(self, names: TwinNames) -> None:
+        self.names = names
+        self.path = names.state_dir
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def logs(self) -> Path:
+        return self.path / LOGS_DIR
+
+    def exists(self) -> bool:
+        return self.path.is_dir()
+
+    def write_json(self, name: str, data: dict[str, Any]) -> None:
+        """Write-then-rename, so a reader never sees half a file."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=f".{name}.")
+        with os.fdopen(fd, "w") as out:
+            json.dump(data, out, indent=2, sort_keys=False)
+            out.write("\n")
+        os.replace(tmp, self.path / name)
+
+    def read_json(self, name: str) -> dict[str, Any] | None:
+        try:
+            data = json.loads((self.path / name).read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def daemon_pid(self) -> int | None:
+        try:
+            return int((self.path / PID_FILE).read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+
+def pid_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def list_twins(state_root: Path) -> list[str]:
+    """Names of twins with a state folder (running, or left by a crash)."""
+    if not state_root.is_dir():
+        return []
+    names = []
+    for entry in sorted(state_root.iterdir()):
+        if entry.is_dir() and entry.name.startswith("fa-") and entry.name.endswith("-twin"):
+            names.append(entry.name.removeprefix("fa-").removesuffix("-twin"))
+    return names

@@ -1,0 +1,263 @@
+"""The local twin, end to end, on our default config, the reference templates and a
+CDK-synthesized template: real namespaces, nftables, HAProxy and processes.
+
+Every check goes through the CLI (`fargate-api local ...`) and the namespaces the twin
+created; each would fail on a toy that only pretends (a single namespace, no NAT, no
+security groups, a load balancer that ignores health).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+import pytest
+
+from twin.conftest import cleanup, leftovers, registered_prefix
+from twin.twin_support import (
+    CDK_TEMPLATE,
+    FLAKY_SERVER,
+    REFERENCE_DIR,
+    RunningTwin,
+    cli,
+    in_netns,
+    wait_for,
+)
+
+CONNECT_TIMEOUT = "1"
+
+
+@dataclass(frozen=True)
+class Source:
+    label: str
+    args: tuple[str, ...]
+    time_scale: float
+
+
+def _sources(tmp: Path) -> dict[str, Source]:
+    empty_config = tmp / "fargate-api.toml"
+    empty_config.write_text("# every value at its default\n")
+    return {
+        "default-config": Source("default-config", ("-c", str(empty_config)), 0.2),
+        "reference": Source("reference", ("-t", str(REFERENCE_DIR)), 0.2),
+        "cdk": Source("cdk", ("-t", str(CDK_TEMPLATE)), 0.1),
+    }
+
+
+@pytest.fixture(scope="module", params=["default-config", "reference", "cdk"])
+def twin(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningTwin]:
+    prefix = registered_prefix()
+    name = prefix.removeprefix("fa-").rstrip("-")
+    work = tmp_path_factory.mktemp(f"{prefix}work")
+    fail_dir = work / f"{prefix}fail"
+    fail_dir.mkdir()
+    source = _sources(work)[request.param]
+    command = (
+        f"FLAKY_FAIL_DIR={shlex.quote(str(fail_dir))} {shlex.quote(sys.executable)} "
+        f"{shlex.quote(str(FLAKY_SERVER))} {{port}}"
+    )
+    try:
+        up = cli(
+            "local",
+            "up",
+            *source.args,
+            "--name",
+            name,
+            "--run",
+            f"*nginx*={command}",
+            "--time-scale",
+            str(source.time_scale),
+        )
+        yield RunningTwin(
+            name, prefix, source.label, up.stdout + up.stderr, fail_dir, source.time_scale
+        )
+    finally:
+        cli("local", "down", "--name", name, check=False)
+        left = cleanup(prefix)
+        assert not left, f"local down left: {left}"
+
+
+def test_up_prints_url_and_egress_ips(twin: RunningTwin) -> None:
+    status = twin.status()
+    assert status["url"].startswith("http://127.0.0.1:")
+    assert status["url"] in twin.up_output
+    assert len(status["egress_ips"]) == 2
+    for ip in status["egress_ips"]:
+        assert ip in twin.up_output
+
+
+def test_two_healthy_tasks_in_two_azs(twin: RunningTwin) -> None:
+    status = twin.status()
+    tasks = status["tasks"]
+    assert len(tasks) == 2 and {t["health"] for t in tasks} == {"healthy"}
+    assert len({t["az"] for t in tasks}) == 2
+    assert status["service"] == {"desired": 2, "running": 2, "revision": 1}
+
+
+def test_requests_from_the_internet_reach_both_tasks_through_the_lb(twin: RunningTwin) -> None:
+    status = twin.status()
+    ids = {t["id"] for t in status["tasks"]}
+    for public_ip in status["load_balancer"]["public_ips"]:
+        answered = twin.task_ids_answering(f"http://{public_ip}/", 8)
+        assert set(answered) == ids, answered
+    # And from the host, through the forwarder into the internet namespace.
+    import json
+    import urllib.request
+
+    seen = set()
+    for _ in range(6):
+        with urllib.request.urlopen(status["url"] + "/anything", timeout=5) as response:  # noqa: S310
+            assert response.status == 200
+            seen.add(json.loads(response.read())["task"])
+    assert seen == ids
+
+
+def test_the_internet_reaches_no_task_on_any_port(twin: RunningTwin) -> None:
+    status = twin.status()
+    targets = [t["private_ip"] for t in status["tasks"]] + status["egress_ips"]
+    for ip in targets:
+        for port in (80, 22, 443, 8080):
+            proc = in_netns(
+                twin.internet,
+                "curl",
+                "-s",
+                "-m",
+                "2",
+                "--connect-timeout",
+                CONNECT_TIMEOUT,
+                f"http://{ip}:{port}/",
+            )
+            assert proc.returncode != 0, f"the internet reached {ip}:{port}"
+    # Not even a ping reaches a task.
+    for task in status["tasks"]:
+        ping = in_netns(twin.internet, "ping", "-c", "1", "-W", "1", task["private_ip"])
+        assert ping.returncode != 0
+
+
+def test_a_task_cannot_reach_another_tasks_port(twin: RunningTwin) -> None:
+    first, second = twin.status()["tasks"]
+    proc = in_netns(
+        twin.task_netns(first["id"]),
+        "curl",
+        "-s",
+        "-m",
+        "2",
+        "--connect-timeout",
+        CONNECT_TIMEOUT,
+        f"http://{second['private_ip']}:80/",
+    )
+    assert proc.returncode != 0, "no self rule in the service SG: tasks must not reach each other"
+    # ...while the load balancer reaches the very same port (the task serves it).
+    assert second["health"] == "healthy"
+
+
+def test_task_egress_shows_a_nat_ip_never_its_own(twin: RunningTwin) -> None:
+    status = twin.status()
+    for task in status["tasks"]:
+        proc = in_netns(
+            twin.task_netns(task["id"]), "curl", "-s", "-m", "5", status["internet_echo_url"]
+        )
+        assert proc.returncode == 0, proc.stderr
+        seen = proc.stdout.strip()
+        assert seen in status["egress_ips"], seen
+        assert seen != task["private_ip"]
+    # One NAT per AZ: the two tasks (in two AZs) leave through different EIPs.
+    seen_ips = {
+        in_netns(
+            twin.task_netns(t["id"]), "curl", "-s", "-m", "5", status["internet_echo_url"]
+        ).stdout.strip()
+        for t in status["tasks"]
+    }
+    assert seen_ips == set(status["egress_ips"])
+
+
+def _bound(twin: RunningTwin) -> float:
+    """Generous upper bound for a replacement: grace + unhealthy + drain + new healthy."""
+    return 60.0 if twin.time_scale >= 0.2 else 45.0
+
+
+def test_a_task_failing_its_health_check_is_taken_out_and_replaced(twin: RunningTwin) -> None:
+    status = twin.status()
+    victim = status["tasks"][0]
+    (twin.fail_dir / victim["id"]).touch()
+    try:
+        wait_for(
+            "the failing task to leave the service",
+            lambda: victim["id"] not in {t["id"] for t in twin.status()["tasks"]},
+            _bound(twin),
+        )
+        after = wait_for(
+            "two healthy tasks again",
+            lambda: (lambda h: h if len(h) == 2 else None)(twin.healthy_tasks()),
+            _bound(twin),
+        )
+        assert victim["id"] not in {t["id"] for t in after}
+        public_ip = status["load_balancer"]["public_ips"][0]
+        answered = twin.task_ids_answering(f"http://{public_ip}/", 6)
+        assert victim["id"] not in answered and not any(a.startswith("FAILED") for a in answered)
+        stopped = twin.status()["stopped_tasks"]
+        assert any(s["id"] == victim["id"] and "health" in s["reason"].lower() for s in stopped)
+    finally:
+        (twin.fail_dir / victim["id"]).unlink(missing_ok=True)
+
+
+def test_a_killed_task_is_replaced_and_the_lb_stops_routing_to_it(twin: RunningTwin) -> None:
+    status = wait_for(
+        "two healthy tasks",
+        lambda: (
+            lambda s: s if len([t for t in s["tasks"] if t["health"] == "healthy"]) == 2 else None
+        )(twin.status()),
+        _bound(twin),
+    )
+    victim = status["tasks"][1]
+    pids = in_netns(
+        twin.task_netns(victim["id"]), "sh", "-c", "true"
+    ).returncode  # namespace exists
+    assert pids == 0
+    listing = (
+        __import__("subprocess")
+        .run(
+            ["ip", "netns", "pids", twin.task_netns(victim["id"])],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.split()
+    )
+    assert listing, "the task has processes"
+    for pid in listing:
+        os.kill(int(pid), signal.SIGKILL)
+    wait_for(
+        "the killed task to be replaced",
+        lambda: victim["id"] not in {t["id"] for t in twin.status()["tasks"]},
+        15.0,
+    )
+    # The dead target is out of the LB at once: every request succeeds, none reaches it.
+    public_ip = status["load_balancer"]["public_ips"][0]
+    answered = twin.task_ids_answering(f"http://{public_ip}/", 6)
+    assert victim["id"] not in answered and not any(a.startswith("FAILED") for a in answered), (
+        answered
+    )
+    wait_for(
+        "two healthy tasks again",
+        lambda: len(twin.healthy_tasks()) == 2,
+        _bound(twin),
+    )
+    stopped = twin.status()["stopped_tasks"]
+    assert any(s["id"] == victim["id"] and "exited" in s["reason"] for s in stopped)
+
+
+def test_down_leaves_nothing_and_is_idempotent(twin: RunningTwin) -> None:
+    cli("local", "down", "--name", twin.name)
+    assert leftovers(twin.prefix) == []
+    assert not Path(f"/run/fargate-api/{twin.prefix}twin").exists()
+    again = cli("local", "down", "--name", twin.name)
+    assert "nothing to remove" in again.stderr

@@ -1,0 +1,119 @@
+"""Driving `fargate-api local ...` from the outside, as a user would, for the twin tests.
+
+Every command runs as a subprocess of the real CLI; the internet host and the tasks are
+reached with `ip netns exec` into namespaces the twin created (RFC 5737 addresses only).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE_DIR = REPO.parent / "shared" / "reference" / "public-facing-api-ecs-fargate"
+CDK_TEMPLATE = REPO / "tests/fixtures/check/cdk-synth/FargateApiCdkStack.template.json"
+FLAKY_SERVER = Path(__file__).resolve().parent / "apps" / "flaky_server.py"
+
+
+def cli(*args: str, timeout: float = 300.0, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "fargate_api", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        pytest.fail(
+            f"`fargate-api {' '.join(args)}` exited {proc.returncode}\n"
+            f"stdout: {proc.stdout}\nstderr: {proc.stderr}",
+            pytrace=False,
+        )
+    return proc
+
+
+def in_netns(netns: str, *args: str, timeout: float = 15.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ip", "netns", "exec", netns, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def wait_for(what: str, condition: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(
+        f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})", pytrace=False
+    )
+
+
+@dataclass
+class RunningTwin:
+    name: str
+    prefix: str
+    label: str
+    up_output: str
+    fail_dir: Path
+    time_scale: float
+
+    @property
+    def internet(self) -> str:
+        return f"{self.prefix}inet"
+
+    def task_netns(self, task_id: str) -> str:
+        return f"{self.prefix}t-{task_id}"
+
+    def status(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(
+            cli("local", "status", "--name", self.name, "--json").stdout
+        )
+        return data
+
+    def healthy_tasks(self) -> list[dict[str, Any]]:
+        return [t for t in self.status()["tasks"] if t["health"] == "healthy"]
+
+    def get_from_internet(self, url: str, *, timeout: float = 3.0) -> tuple[int, str]:
+        """(curl exit code, body + status line) of a GET from the internet host."""
+        proc = in_netns(
+            self.internet,
+            "curl",
+            "-s",
+            "--noproxy",
+            "*",
+            "-m",
+            str(timeout),
+            "--connect-timeout",
+            str(timeout),
+            "-w",
+            "\\n%{http_code}",
+            url,
+            timeout=timeout + 10,
+        )
+        return proc.returncode, proc.stdout
+
+    def task_ids_answering(self, url: str, requests: int) -> list[str]:
+        answered = []
+        for _ in range(requests):
+            code, out = self.get_from_internet(url)
+            if code == 0 and out.rstrip().endswith("200"):
+                body = out.rsplit("\n", 1)[0]
+                answered.append(json.loads(body)["task"])
+            else:
+                answered.append(f"FAILED({code}:{out[-40:]!r})")
+        return answered

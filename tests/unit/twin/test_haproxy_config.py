@@ -1,0 +1,509 @@
+"""The ALB as HAProxy configuration: what the rendered text says, and that haproxy takes it.
+
+The rendering is pure, so these checks read the text; each rendered configuration is
+also fed to the real ``haproxy -c`` (no root needed), since text that looks right but
+that haproxy rejects or reads differently is the failure that matters. What the
+configuration does with real requests is proven in tests/twin/test_haproxy_lb.py.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import stat
+import subprocess
+from dataclasses import replace
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import pytest
+
+from fargate_api.twin import tls
+from fargate_api.twin.haproxy_config import (
+    backend_name,
+    elb_wildcard_regex,
+    frontend_name,
+    host_regex,
+    matcher_codes,
+    matcher_regex,
+    quote,
+    render_haproxy_config,
+    server_options,
+)
+from fargate_api.twin.model import (
+    Action,
+    HealthCheck,
+    Listener,
+    ListenerRule,
+    LoadBalancer,
+    LoadBalancerNode,
+    TargetGroup,
+    WeightedTargetGroup,
+)
+
+CHECK = HealthCheck(
+    path="/health",
+    port=None,
+    protocol="HTTP",
+    interval=15,
+    timeout=5,
+    healthy_threshold=3,
+    unhealthy_threshold=2,
+    matcher="200-299",
+)
+WEB, API = "Svc/WebTargetGroup", "Svc/ApiTargetGroup"
+GROUPS = {key: TargetGroup(key, key.split("/")[1], 8080, "HTTP", CHECK, 30) for key in (WEB, API)}
+SOCKET = Path("/run/fa-test/haproxy.sock")
+NODES = (
+    LoadBalancerNode("Vpc/PublicA", "a", IPv4Address("198.51.100.10"), IPv4Address("203.0.113.10")),
+    LoadBalancerNode("Vpc/PublicB", "b", IPv4Address("198.51.100.11"), IPv4Address("203.0.113.11")),
+)
+
+
+def forward(*groups: tuple[str, int]) -> Action:
+    return Action("forward", tuple(WeightedTargetGroup(key, weight) for key, weight in groups))
+
+
+def listener(*rules: ListenerRule, default: Action | None = None, **kw: object) -> Listener:
+    fields: dict[str, object] = {
+        "key": "Svc/HttpListener",
+        "port": 80,
+        "protocol": "HTTP",
+        "default_actions": (default or forward((WEB, 1)),),
+        "rules": rules,
+    }
+    fields.update(kw)
+    return Listener(**fields)  # type: ignore[arg-type]
+
+
+def balancer(*listeners: Listener, idle_timeout: int = 60) -> LoadBalancer:
+    return LoadBalancer(
+        key="Svc/Alb",
+        name="svc-alb",
+        internet_facing=True,
+        nodes=NODES,
+        security_groups=("Svc/AlbSg",),
+        idle_timeout=idle_timeout,
+        listeners=listeners or (listener(),),
+    )
+
+
+def rule(
+    priority: int, action: Action, paths: tuple[str, ...] = (), hosts: tuple[str, ...] = ()
+) -> ListenerRule:
+    return ListenerRule(f"Svc/Rule{priority}", priority, paths, hosts, (action,))
+
+
+def render(lb: LoadBalancer, **kw: object) -> str:
+    return render_haproxy_config(lb, GROUPS, stats_socket=SOCKET, **kw)  # type: ignore[arg-type]
+
+
+def section(config: str, header: str) -> list[str]:
+    """The stripped lines of one section, e.g. "frontend ls.Svc.HttpListener"."""
+    lines = config.splitlines()
+    start = lines.index(header)
+    body: list[str] = []
+    for line in lines[start + 1 :]:
+        if not line.startswith(" "):
+            break
+        body.append(line.strip())
+    return body
+
+
+def haproxy_check(config: str, tmp_path: Path) -> None:
+    """`haproxy -c` must accept the configuration; a missing haproxy fails loudly."""
+    haproxy = shutil.which("haproxy")
+    if haproxy is None:
+        pytest.fail(
+            "`haproxy` is not installed, so rendered configurations cannot be validated: "
+            "run `make install` (Debian package haproxy)",
+            pytrace=False,
+        )
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(config)
+    proc = subprocess.run(
+        [haproxy, "-c", "-f", str(path)], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert proc.returncode == 0, f"haproxy rejected the config:\n{proc.stderr}\n{config}"
+    assert "[WARNING]" not in proc.stderr + proc.stdout, proc.stderr
+
+
+def unquote(word: str) -> str:
+    """HAProxy's reading of one quoted word (configuration manual, 2.2), for round trips."""
+    if word.startswith("'"):
+        assert word.endswith("'") and "'" not in word[1:-1]
+        return word[1:-1]
+    assert word.startswith('"') and word.endswith('"'), word
+    out, i, inner = [], 0, word[1:-1]
+    simple = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "$": "$", "'": "'"}
+    while i < len(inner):
+        char = inner[i]
+        if char == "\\":
+            nxt = inner[i + 1]
+            if nxt == "x":
+                out.append(chr(int(inner[i + 2 : i + 4], 16)))
+                i += 4
+                continue
+            out.append(simple[nxt])
+            i += 2
+            continue
+        assert char not in '"$', f"unescaped {char!r} in {word}"
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+# ------------------------------------------------------------------------------ names
+
+
+def test_backend_names_are_haproxy_identifiers_and_never_collide() -> None:
+    keys = ["ServiceStack/ServiceTargetGroup", "a/b_c", "a_b/c", "a/b.c", "a.b/c", "St-1/Tg"]
+    names = [backend_name(key) for key in keys]
+    assert names[0] == "tg.ServiceStack.ServiceTargetGroup"
+    assert len(set(names)) == len(names), names
+    for name in names:
+        assert re.fullmatch(r"[A-Za-z0-9_.:-]+", name), name
+    assert frontend_name("Svc/HttpListener") == "ls.Svc.HttpListener"
+
+
+# ------------------------------------------------------------------------------ quoting
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["plain", "^/api/.*$", "it's", 'say "hi" for $5', "a\\b", "two\nlines\r\tx", "\x01\x7f", "é ü"],
+)
+def test_quote_round_trips_through_haproxys_quoting_rules(value: str) -> None:
+    assert unquote(quote(value)) == value
+
+
+def test_quote_refuses_nul() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        quote("a\0b")
+
+
+# ------------------------------------------------------------------------------ patterns
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("/api/*", "/api/v1/users", True),
+        ("/api/*", "/api/", True),
+        ("/api/*", "/API/v1", False),  # case-sensitive, like the ALB
+        ("/api/*", "/apix", False),
+        ("/v?/x", "/v1/x", True),
+        ("/v?/x", "/v12/x", False),
+        ("/a.b", "/aXb", False),  # '.' is literal, not a regex wildcard
+        ("/p+q(1)", "/p+q(1)", True),
+        ("*", "/anything", True),
+    ],
+)
+def test_path_patterns_use_elb_wildcards(pattern: str, path: str, matches: bool) -> None:
+    assert bool(re.search(elb_wildcard_regex(pattern), path)) is matches
+
+
+@pytest.mark.parametrize(
+    ("pattern", "host", "matches"),
+    [
+        ("*.example.com", "api.example.com", True),
+        ("*.example.com", "API.Example.COM", True),  # case-insensitive (rendered with -i)
+        ("*.example.com", "api.example.com:8080", True),
+        ("*.example.com", "example.com", False),
+        ("api-?.example.com", "api-1.example.com", True),
+        ("api.example.com", "apiXexample.com", False),
+        ("api.example.com", "api.example.com.evil", False),
+    ],
+)
+def test_host_patterns_ignore_case_and_port(pattern: str, host: str, matches: bool) -> None:
+    assert bool(re.search(host_regex(pattern), host, re.IGNORECASE)) is matches
+
+
+@pytest.mark.parametrize(
+    ("matcher", "expected"),
+    [
+        ("200", {200}),
+        ("200,202", {200, 202}),
+        ("200-299", set(range(200, 300))),
+        ("200-204, 301,404", {200, 201, 202, 203, 204, 301, 404}),
+        ("200-499", set(range(200, 500))),
+        ("215-233", set(range(215, 234))),
+    ],
+)
+def test_matcher_regex_accepts_exactly_the_matcher_codes(matcher: str, expected: set[int]) -> None:
+    assert matcher_codes(matcher) == expected
+    regex = re.compile(matcher_regex(matcher))
+    accepted = {code for code in range(100, 600) if regex.search(str(code))}
+    assert accepted == expected
+    assert len(matcher_regex("200-499")) < 40  # collapsed, not 300 alternatives
+
+
+@pytest.mark.parametrize("matcher", ["", "abc", "299-200", "200-", "99", "200-700", "1-2-3"])
+def test_bad_matchers_are_refused(matcher: str) -> None:
+    with pytest.raises(ValueError, match="matcher"):
+        matcher_codes(matcher)
+
+
+# ------------------------------------------------------------------------------ global, defaults
+
+
+def test_global_and_defaults_mirror_the_alb(tmp_path: Path) -> None:
+    config = render(balancer(idle_timeout=120))
+    glob = section(config, "global")
+    assert f"stats socket '{SOCKET}' mode 600 level admin expose-fd listeners" in glob
+    assert any(line.startswith("maxconn ") for line in glob)
+    assert "daemon" not in config
+    defaults = section(config, "defaults")
+    for line in (
+        "mode http",
+        "option forwardfor",
+        "timeout connect 10s",
+        "timeout client 120s",
+        "timeout server 120s",
+        "timeout http-keep-alive 120s",
+        "load-server-state-from-file none",
+    ):
+        assert line in defaults
+    haproxy_check(config, tmp_path)
+
+
+def test_each_listener_binds_every_node_and_sets_forwarded_headers(tmp_path: Path) -> None:
+    config = render(balancer(listener(), listener(key="Svc/Admin", port=8080)))
+    front = section(config, "frontend ls.Svc.HttpListener")
+    assert front[:2] == ["bind 198.51.100.10:80", "bind 198.51.100.11:80"]
+    assert "http-request set-header X-Forwarded-Proto http" in front
+    assert "http-request set-header X-Forwarded-Port 80" in front
+    admin = section(config, "frontend ls.Svc.Admin")
+    assert admin[:2] == ["bind 198.51.100.10:8080", "bind 198.51.100.11:8080"]
+    assert "http-request set-header X-Forwarded-Port 8080" in admin
+    haproxy_check(config, tmp_path)
+
+
+def test_nodes_in_other_namespaces_bind_there() -> None:
+    # `haproxy -c` opens the namespace, which needs root and a real namespace: the twin
+    # tier (tests/twin/test_haproxy_lb.py) runs this configuration for real.
+    config = render(balancer(), bind_namespaces={IPv4Address("198.51.100.11"): "fa-test-node1"})
+    front = section(config, "frontend ls.Svc.HttpListener")
+    assert front[:2] == ["bind 198.51.100.10:80", "bind 198.51.100.11:80 namespace 'fa-test-node1'"]
+
+
+# ------------------------------------------------------------------------------ rules
+
+
+def test_first_matching_rule_in_priority_order_decides(tmp_path: Path) -> None:
+    redirect = Action("redirect", status_code=302)
+    rules = (
+        rule(5, forward((API, 1)), paths=("/api/*", "/v?/api")),
+        rule(10, redirect, paths=("/*",), hosts=("*.example.com", "example.com")),
+        rule(20, Action("fixed-response", status_code=404)),
+    )
+    front = section(render(balancer(listener(*rules))), "frontend ls.Svc.HttpListener")
+    assert "acl r1_path path -m reg '^/api/.*$' '^/v./api$'" in front  # values ORed
+    assert (
+        "acl r2_host req.hdr(host) -m reg -i '^.*\\.example\\.com(:[0-9]+)?$' "
+        "'^example\\.com(:[0-9]+)?$'" in front
+    )
+    sets = [line for line in front if line.startswith("http-request set-var(txn.fa_rule)")]
+    unset = "!{ var(txn.fa_rule) -m found }"
+    assert sets == [
+        f"http-request set-var(txn.fa_rule) int(1) if {unset} r1_path",
+        f"http-request set-var(txn.fa_rule) int(2) if {unset} r2_path r2_host",  # ANDed
+        f"http-request set-var(txn.fa_rule) int(3) if {unset}",  # no condition: matches all
+        f"http-request set-var(txn.fa_rule) int(0) if {unset}",  # the default actions
+    ]
+    # The lower-priority redirect and fixed response only answer when their rule won,
+    # although HAProxy runs them before any use_backend.
+    assert any(
+        line.startswith("http-request redirect") and line.endswith("{ var(txn.fa_rule) -m int 2 }")
+        for line in front
+    )
+    assert "http-request return status 404 if { var(txn.fa_rule) -m int 3 }" in front
+    assert "use_backend tg.Svc.ApiTargetGroup if { var(txn.fa_rule) -m int 1 }" in front
+    assert "use_backend tg.Svc.WebTargetGroup if { var(txn.fa_rule) -m int 0 }" in front
+    # Every set-var comes before the first action that reads the variable.
+    last_set = max(front.index(line) for line in sets)
+    assert all(front.index(line) > last_set for line in front if "-m int" in line)
+    haproxy_check(render(balancer(listener(*rules))), tmp_path)
+
+
+def test_redirect_translates_elb_placeholders(tmp_path: Path) -> None:
+    action = Action(
+        "redirect",
+        redirect_protocol="HTTPS",
+        redirect_port="443",
+        redirect_path="/v2/#{path}",
+        status_code=301,
+    )
+    front = section(render(balancer(listener(default=action))), "frontend ls.Svc.HttpListener")
+    redirects = [line for line in front if line.startswith("http-request redirect")]
+    host, path = "%[req.hdr(host),field(1,:)]", "%[path,bytes(1)]"
+    assert redirects == [
+        f"http-request redirect location 'https://{host}:443/v2/{path}?%[query]' code 301 "
+        "if { var(txn.fa_rule) -m int 0 } { query -m len gt 0 }",
+        f"http-request redirect location 'https://{host}:443/v2/{path}' code 301 "
+        "if { var(txn.fa_rule) -m int 0 }",
+    ]
+    haproxy_check(render(balancer(listener(default=action))), tmp_path)
+
+
+def test_redirect_keeps_listener_protocol_and_port_and_escapes_literals(tmp_path: Path) -> None:
+    action = Action(
+        "redirect", redirect_host="www.example.com", redirect_query="a=100%", status_code=302
+    )
+    config = render(balancer(listener(default=action, port=8080)))
+    redirects = [
+        line for line in section(config, "frontend ls.Svc.HttpListener") if "redirect" in line
+    ]
+    assert redirects == [
+        "http-request redirect location 'http://www.example.com:8080/%[path,bytes(1)]?a=100%%' "
+        "code 302 if { var(txn.fa_rule) -m int 0 }"
+    ]
+    haproxy_check(config, tmp_path)
+
+
+def test_redirect_needs_301_or_302() -> None:
+    with pytest.raises(ValueError, match="301 or 302"):
+        render(balancer(listener(default=Action("redirect", status_code=307))))
+
+
+def test_fixed_response_body_is_escaped(tmp_path: Path) -> None:
+    body = 'He said "$HOME" is 100% \\ fine\nit\'s # not a comment'
+    action = Action("fixed-response", status_code=503, content_type="application/json", body=body)
+    config = render(balancer(listener(default=action)))
+    (line,) = [line for line in section(config, "frontend ls.Svc.HttpListener") if "return" in line]
+    prefix = "http-request return status 503 content-type 'application/json' string "
+    suffix = " if { var(txn.fa_rule) -m int 0 }"
+    assert line.startswith(prefix) and line.endswith(suffix)
+    assert unquote(line[len(prefix) : -len(suffix)]) == body
+    haproxy_check(config, tmp_path)
+
+
+def test_fixed_response_without_body_has_no_payload(tmp_path: Path) -> None:
+    config = render(balancer(listener(default=Action("fixed-response", status_code=204))))
+    assert "http-request return status 204 if { var(txn.fa_rule) -m int 0 }" in config
+    haproxy_check(config, tmp_path)
+
+
+def test_weighted_forward_draws_once_and_splits_by_weight(tmp_path: Path) -> None:
+    rules = (rule(1, forward((WEB, 3), (API, 1)), paths=("/*",)),)
+    front = section(render(balancer(listener(*rules))), "frontend ls.Svc.HttpListener")
+    assert "http-request set-var(txn.fa_pick) rand(4) if { var(txn.fa_rule) -m int 1 }" in front
+    uses = [line for line in front if line.startswith("use_backend")]
+    assert uses[:2] == [
+        "use_backend tg.Svc.WebTargetGroup if { var(txn.fa_rule) -m int 1 } "
+        "{ var(txn.fa_pick) -m int lt 3 }",
+        "use_backend tg.Svc.ApiTargetGroup if { var(txn.fa_rule) -m int 1 }",
+    ]
+    haproxy_check(render(balancer(listener(*rules))), tmp_path)
+
+
+def test_zero_weights_get_nothing_and_all_zero_answers_503() -> None:
+    front = section(
+        render(balancer(listener(default=forward((WEB, 0), (API, 2))))),
+        "frontend ls.Svc.HttpListener",
+    )
+    assert [line for line in front if line.startswith("use_backend")] == [
+        "use_backend tg.Svc.ApiTargetGroup if { var(txn.fa_rule) -m int 0 }"
+    ]
+    assert not any("rand(" in line for line in front)
+    config = render(balancer(listener(default=forward((WEB, 0)))))
+    assert "http-request return status 503 if { var(txn.fa_rule) -m int 0 }" in config
+
+
+def test_unknown_target_group_is_an_error() -> None:
+    with pytest.raises(ValueError, match="Svc/Missing"):
+        render(balancer(listener(default=forward(("Svc/Missing", 1)))))
+
+
+def test_listener_without_default_action_is_an_error() -> None:
+    lb = balancer(replace(listener(), default_actions=()))
+    with pytest.raises(ValueError, match="no action"):
+        render(lb)
+
+
+# ------------------------------------------------------------------------------ backends
+
+
+def test_one_backend_per_referenced_target_group_with_health_check(tmp_path: Path) -> None:
+    unused = TargetGroup("Svc/Unused", "unused", 80, "HTTP", CHECK, 0)
+    odd = replace(CHECK, path="/health?deep=1", matcher="200,202", timeout=4)
+    groups = {**GROUPS, API: replace(GROUPS[API], health_check=odd), unused.key: unused}
+    lb = balancer(listener(rule(1, forward((API, 1)), paths=("/api/*",))))
+    config = render_haproxy_config(lb, groups, stats_socket=SOCKET)
+    assert "backend tg.Svc.Unused" not in config
+    api = section(config, "backend tg.Svc.ApiTargetGroup")
+    for line in (
+        "balance roundrobin",
+        "option httpchk",
+        "http-check send meth GET uri '/health?deep=1' ver HTTP/1.1 hdr Host %[srv_name]",
+        "http-check expect rstatus '^(20[02])$'",
+        "timeout check 4s",
+    ):
+        assert line in api
+    assert not any(line.startswith(("server ", "default-server")) for line in api)
+    web = section(config, "backend tg.Svc.WebTargetGroup")
+    assert "http-check expect rstatus '^(2[0-9][0-9])$'" in web
+    assert "timeout check 5s" in web
+    haproxy_check(config, tmp_path)
+
+
+def test_server_options_carry_the_per_server_check_settings() -> None:
+    assert server_options(CHECK) == ["check", "inter", "15s", "rise", "3", "fall", "2"]
+    tls_check = replace(CHECK, port=8443, protocol="HTTPS")
+    assert server_options(tls_check) == [
+        *("check", "inter", "15s", "rise", "3", "fall", "2"),
+        *("port", "8443", "check-ssl", "verify", "none"),
+    ]
+
+
+# ------------------------------------------------------------------------------ HTTPS
+
+
+def test_https_listener_without_certificate_is_a_clear_error() -> None:
+    https = listener(key="Svc/HttpsListener", port=443, protocol="HTTPS")
+    with pytest.raises(ValueError, match=r"Svc/HttpsListener is HTTPS.*tls_cert"):
+        render(balancer(listener(), https))
+
+
+def test_https_listener_binds_with_the_certificate(tmp_path: Path) -> None:
+    cert = tls.self_signed_certificate(tmp_path / "certs", "svc-alb")
+    https = listener(key="Svc/HttpsListener", port=443, protocol="HTTPS")
+    config = render(balancer(listener(), https), tls_cert=cert)
+    front = section(config, "frontend ls.Svc.HttpsListener")
+    assert front[:2] == [
+        f"bind {ip}:443 ssl crt '{cert}' alpn h2,http/1.1"
+        for ip in ("198.51.100.10", "198.51.100.11")
+    ]
+    assert "http-request set-header X-Forwarded-Proto https" in front
+    haproxy_check(config, tmp_path)
+
+
+# ------------------------------------------------------------------------------ tls.py
+
+
+def test_self_signed_certificate_is_key_plus_cert_for_the_owner_only(tmp_path: Path) -> None:
+    pem = tls.self_signed_certificate(tmp_path, "alb.example.test")
+    text = pem.read_text()
+    assert text.index("PRIVATE KEY-----") < text.index("BEGIN CERTIFICATE-----")
+    assert stat.S_IMODE(pem.stat().st_mode) == 0o600
+    subject = subprocess.run(
+        ["openssl", "x509", "-noout", "-subject", "-ext", "subjectAltName", "-in", str(pem)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "CN = alb.example.test" in subject and "DNS:alb.example.test" in subject
+    assert list(tmp_path.iterdir()) == [pem]  # no key material left beside it
+
+
+def test_certificate_without_openssl_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("fargate_api.twin.tls.shutil.which", lambda _name: None)
+    with pytest.raises(tls.CertificateError, match="Debian package openssl"):
+        tls.self_signed_certificate(tmp_path, "alb")
+
+
+def test_certificate_name_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="certificate name"):
+        tls.self_signed_certificate(tmp_path, "a/b=c")
