@@ -5,7 +5,7 @@
 #   make test        lint, then unit + functional + twin tiers
 #   make unit | functional | twin    one tier
 #   make lint        ruff check, ruff format --check, mypy --strict
-#   make demo        synthesize the demo stack into out/demo
+#   make demo        synthesize + check the default stack, then run it as the local twin
 #   make golden      regenerate golden templates
 #   make clean       remove .venv, out/ and caches
 
@@ -80,9 +80,12 @@ twin: install
 
 # Until the local twin exists (issue 5): synthesize the default environment, summarize
 # it, and check it with the pattern's rules and cfn-lint.
+# The local twin of the default environment, left running; `fargate-api local down
+# --name demo` removes it. Needs root (network namespaces).
 demo: install
 	$(VENV)/bin/fargate-api synth -o out/demo
 	$(VENV)/bin/fargate-api check out/demo --strict
+	@bash scripts/demo.sh
 
 golden: install
 	$(VPY) scripts/regen_golden.py
@@ -91,8 +94,14 @@ golden: install
 diagram: install
 	$(VPY) scripts/gen_diagram.py
 
+# Benchmarks (not tests): writes docs/benchmarks.md. The local twin part (items 3 and 4)
+# needs root, and wrk for item 4 (installed here when missing); BENCH_ARGS=--skip-twin
+# leaves it out.
 bench: install
-	$(VPY) benchmarks/run.py
+	@if [ "$$(id -u)" -eq 0 ] && ! command -v wrk >/dev/null 2>&1; then \
+	  apt-get install -y wrk || echo "make bench: could not install wrk; item 4 will not run" >&2; \
+	fi
+	$(VPY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-scanners .tools out build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -16,8 +16,13 @@ order rotated by r) so that the noise of a small machine hits all of them alike:
      `synth` then `check DIR` as two processes, vs `cdk synth` alone;
   5. `fargate-api check DIR` vs checkov on the same templates (the default synth).
 
-Items 3 and 4 of the issue need the local twin (issue 5), which does not exist yet; the
-report says so and has no numbers for them.
+Then the local twin (benchmarks/twin_bench.py; root only, on by default, `--skip-twin`
+leaves it out; without root the run says loudly that it did not run):
+
+  3. `fargate-api local up` to the first HTTP 200 through the load balancer, 2 and 50
+     tasks, and `local down`;
+  4. the LB hop's latency (wrk p50/p99 through the ALB's public IP vs straight to a task)
+     and the throughput through the LB with 1, 2 and 4 tasks.
 
 The CDK side lives in a throwaway environment, benchmarks/.cdk-env/ (gitignored): a venv
 with aws-cdk-lib and constructs from PyPI and the CDK CLI (npm package aws-cdk) in its
@@ -47,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import twin_bench
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -333,7 +339,37 @@ def tool_versions() -> list[tuple[str, str]]:
         ("CDK app's Python", output_of([str(CDK_PYTHON), "--version"])),
         ("Node.js", output_of(["node", "--version"])),
         ("checkov", output_of([str(CHECKOV), "--version"], env=checkov_env())),
+        ("HAProxy (local twin)", first_line(["haproxy", "-v"])),
+        ("wrk (local twin)", first_line(["wrk", "--version"])),
+        ("source", source_state()),
     ]
+
+
+def first_line(argv: list[str]) -> str:
+    if shutil.which(argv[0]) is None:
+        return "not installed"
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    except OSError as error:
+        return f"unavailable ({error})"
+    lines = (result.stdout.strip() or result.stderr.strip()).splitlines()
+    return lines[0].strip() if lines else "unknown"
+
+
+def source_state() -> str:
+    """The commit measured, and whether src/ had uncommitted changes (others edit it)."""
+    commit = output_of(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
+    changed = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--", "src"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return f"commit {commit}" + (
+        f" + uncommitted changes in {len(changed.splitlines())} file(s) under src/"
+        if changed
+        else ", src/ clean"
+    )
 
 
 # --- sanity: both sides build the same architecture ----------------------------------------
@@ -420,6 +456,7 @@ def report(
     load: tuple[tuple[float, ...], tuple[float, ...]],
     templates: Path,
     created_env: bool,
+    twin: twin_bench.TwinResults,
 ) -> str:
     b = benches
     warm_ratio = b["cdk-synth"].median / b["fa-synth"].median
@@ -434,6 +471,7 @@ def report(
         f"- date: {started:%Y-%m-%d %H:%M:%S} UTC to {finished:%H:%M:%S} UTC"
         f" ({(finished - started).total_seconds():.0f} s)",
         f"- repetitions: 1 cold + {reps} warm per command, interleaved",
+        "- local twin (items 3 and 4): " + twin_summary(twin),
         "- CDK environment (`benchmarks/.cdk-env/`): "
         + (
             "created by this run before round 0 (not timed)"
@@ -516,16 +554,8 @@ def report(
         "",
         f"(A ratio below 1{TIMES} means the fargate-api side took longer.)",
         "",
-        "## 3. Local twin: `local up` to the first 200 through the LB (2 and 50 tasks)",
-        "",
-        "**Not measured.** The local twin (issue 5) does not exist yet, so there is nothing to",
-        "time; no numbers are given.",
-        "",
-        "## 4. Local twin: LB hop latency (p50/p99, HAProxy vs direct) and throughput"
-        " (1, 2, 4 tasks)",
-        "",
-        "**Not measured**, for the same reason: it needs the local twin (issue 5).",
-        "",
+        *twin_bench.section3(twin),
+        *twin_bench.section4(twin),
         "## 5. `fargate-api check` vs checkov on the same templates",
         "",
         *table([b["fa-check"], b["checkov"]]),
@@ -549,7 +579,20 @@ def report(
     for index, (round_no, kind, key, seconds) in enumerate(sequence, start=1):
         out.append(f"| {index} | {round_no} | {kind} | {labels[key]} | {seconds:.3f} |")
     out.append("")
+    out += twin_bench.raw_sections(twin)
     return "\n".join(out)
+
+
+def twin_summary(twin: twin_bench.TwinResults) -> str:
+    if twin.skipped:
+        return f"**not run**: {twin.skipped}"
+    s = twin.settings
+    start = dt.datetime.fromtimestamp(twin.started, dt.UTC)
+    return (
+        f"run from {start:%H:%M:%S} UTC ({twin.seconds:.0f} s), `--time-scale "
+        f"{s.time_scale:g}`, {s.reps} runs per measurement"
+        + (f"; item 4 **not run**: {twin.wrk_skipped}" if twin.wrk_skipped else "")
+    )
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -630,16 +673,56 @@ def build_benches(work: Path, templates: Path) -> list[Bench]:
     ]
 
 
+def loud(lines: list[str]) -> None:
+    bar = "*" * 78
+    for line in [bar, *lines, bar]:
+        log(line)
+
+
+def twin_settings(args: argparse.Namespace) -> twin_bench.TwinSettings:
+    return twin_bench.TwinSettings(
+        time_scale=args.time_scale, reps=args.twin_reps, wrk_seconds=args.wrk_seconds
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--reps", type=int, default=5, help="warm repetitions (default 5)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="report file")
+    parser.add_argument(
+        "--skip-twin",
+        action="store_true",
+        help="leave out the local twin (items 3 and 4; they need root)",
+    )
+    parser.add_argument(
+        "--twin-reps",
+        type=int,
+        default=3,
+        help="local up/down per task count and wrk runs per path (default 3)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.1,
+        help="the twin's --time-scale for every twin (default 0.1)",
+    )
+    parser.add_argument(
+        "--wrk-seconds", type=int, default=10, help="duration of each wrk run (default 10)"
+    )
     args = parser.parse_args()
-    if args.reps < 1:
-        parser.error("--reps must be at least 1")
+    if args.reps < 1 or args.twin_reps < 1:
+        parser.error("--reps and --twin-reps must be at least 1")
+    if not 0.01 <= args.time_scale <= 1.0:
+        parser.error("--time-scale must be between 0.01 and 1 (the twin's range)")
+    if args.wrk_seconds < 1:
+        parser.error("--wrk-seconds must be at least 1")
     for tool, hint in ((FARGATE_API, "make install"), (CHECKOV, "make install (scanners)")):
         if not tool.exists():
             sys.exit(f"[bench] {tool} is missing; run '{hint}'")
+    settings = twin_settings(args)
+    not_root = None if args.skip_twin else twin_bench.why_not()
+    if not_root is not None:
+        loud([f"THE LOCAL TWIN BENCHMARKS (items 3 and 4) WILL NOT RUN: {not_root}."])
 
     created = ensure_cdk_env()
     write_cdk_project()
@@ -650,6 +733,13 @@ def main() -> None:
         templates = work / "templates"
         benches = build_benches(work, templates)
         sequence = run_benches(benches, args.reps)
+        if args.skip_twin:
+            log("local twin (items 3 and 4): skipped (--skip-twin)")
+            twin = twin_bench.TwinResults(settings, skipped="skipped with `--skip-twin`")
+        else:
+            twin_work = work / "twin"
+            twin_work.mkdir()
+            twin = twin_bench.run_twin_benchmarks(settings, twin_work)
         finished = dt.datetime.now(dt.UTC)
         load_end = os.getloadavg()
         log("collecting versions and writing the report")
@@ -662,6 +752,7 @@ def main() -> None:
             load=(load_start, load_end),
             templates=templates,
             created_env=created,
+            twin=twin,
         )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
@@ -671,6 +762,10 @@ def main() -> None:
         f"cdk synth {by_key['cdk-synth'].median:.3f} s "
         f"({ratio(by_key['cdk-synth'].median, by_key['fa-synth'].median)})"
     )
+    if twin.skipped and not args.skip_twin:
+        loud([f"THE LOCAL TWIN BENCHMARKS (items 3 and 4) DID NOT RUN: {twin.skipped}."])
+    elif twin.wrk_skipped:
+        loud([f"ITEM 4 (LB hop, wrk) DID NOT RUN: {twin.wrk_skipped}."])
     log(f"wrote {args.output}")
 
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages the project needs (twin tier: haproxy, nftables,
-# iproute2, ping, curl; procps/psmisc for process handling; graphviz's `dot` for
+# iproute2, ping, curl, openssl for HTTPS listeners; procps/psmisc for process
+# handling; graphviz's `dot` for
 # `fargate-api diagram`).
 # Idempotent: does nothing (and touches no network) when everything is present.
 # Progress goes to stderr. Exit 2 when packages are missing and we are not root.
 set -euo pipefail
 
-PACKAGES=(haproxy nftables iproute2 iputils-ping procps psmisc curl graphviz)
+PACKAGES=(haproxy nftables iproute2 iputils-ping procps psmisc curl graphviz openssl wrk)
 
 log() { printf 'install-system-deps: %s\n' "$*" >&2; }
 

@@ -38,7 +38,10 @@ import pytest
 
 TWIN_DIR = Path(__file__).resolve().parent
 CMD_TIMEOUT = 10.0
-FIX_INSTALL = "run `make install` as root (it installs haproxy nftables iproute2 iputils-ping curl)"
+FIX_INSTALL = (
+    "run `make install` as root "
+    "(it installs haproxy nftables iproute2 iputils-ping curl openssl wrk)"
+)
 # Debian package that provides each command the tier uses.
 REQUIRED_COMMANDS: dict[str, str] = {
     "ip": "iproute2",
@@ -46,6 +49,9 @@ REQUIRED_COMMANDS: dict[str, str] = {
     "haproxy": "haproxy",
     "ping": "iputils-ping",
     "curl": "curl",
+    "openssl": "openssl",
+    "wrk": "wrk",
+    "sysctl": "procps",
 }
 
 # tests/conftest.py looks for this text in skip/error reports to print its banner.

@@ -8,13 +8,15 @@ security groups, a load balancer that ignores health).
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
+import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 import pytest
@@ -109,12 +111,9 @@ def test_requests_from_the_internet_reach_both_tasks_through_the_lb(twin: Runnin
         answered = twin.task_ids_answering(f"http://{public_ip}/", 8)
         assert set(answered) == ids, answered
     # And from the host, through the forwarder into the internet namespace.
-    import json
-    import urllib.request
-
     seen = set()
     for _ in range(6):
-        with urllib.request.urlopen(status["url"] + "/anything", timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(status["url"] + "/anything", timeout=5) as response:
             assert response.status == 200
             seen.add(json.loads(response.read())["task"])
     assert seen == ids
@@ -196,7 +195,7 @@ def test_a_task_failing_its_health_check_is_taken_out_and_replaced(twin: Running
         )
         after = wait_for(
             "two healthy tasks again",
-            lambda: (lambda h: h if len(h) == 2 else None)(twin.healthy_tasks()),
+            lambda: _two_healthy(twin),
             _bound(twin),
         )
         assert victim["id"] not in {t["id"] for t in after}
@@ -209,29 +208,21 @@ def test_a_task_failing_its_health_check_is_taken_out_and_replaced(twin: Running
         (twin.fail_dir / victim["id"]).unlink(missing_ok=True)
 
 
+def _two_healthy(twin: RunningTwin) -> list[dict[str, object]] | None:
+    healthy = twin.healthy_tasks()
+    return healthy if len(healthy) == 2 else None
+
+
 def test_a_killed_task_is_replaced_and_the_lb_stops_routing_to_it(twin: RunningTwin) -> None:
-    status = wait_for(
-        "two healthy tasks",
-        lambda: (
-            lambda s: s if len([t for t in s["tasks"] if t["health"] == "healthy"]) == 2 else None
-        )(twin.status()),
-        _bound(twin),
-    )
+    wait_for("two healthy tasks", lambda: _two_healthy(twin), _bound(twin))
+    status = twin.status()
     victim = status["tasks"][1]
-    pids = in_netns(
-        twin.task_netns(victim["id"]), "sh", "-c", "true"
-    ).returncode  # namespace exists
-    assert pids == 0
-    listing = (
-        __import__("subprocess")
-        .run(
-            ["ip", "netns", "pids", twin.task_netns(victim["id"])],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        .stdout.split()
-    )
+    listing = subprocess.run(
+        ["ip", "netns", "pids", twin.task_netns(victim["id"])],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert listing, "the task has processes"
     for pid in listing:
         os.kill(int(pid), signal.SIGKILL)

@@ -9,33 +9,31 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fargate_api.config import load_config
 from fargate_api.errors import UserError
-from fargate_api.synth import synthesize, write_templates
 from fargate_api.twin import host
 from fargate_api.twin.images import parse_run_options
 from fargate_api.twin.lifecycle import (
     TwinFailedError,
     down,
     make_room,
-    resolve_template,
     start,
     wait_ready,
     wait_timeout,
 )
-from fargate_api.twin.naming import DEFAULT_NAME, STATE_ROOT, TwinNames, check_name
+from fargate_api.twin.naming import DEFAULT_NAME, TwinNames
 from fargate_api.twin.prerequisites import check_prerequisites
-from fargate_api.twin.state import StateDir, list_twins, pid_alive
+from fargate_api.twin.rollout_commands import deploy_command, scale_command
+from fargate_api.twin.shared_options import err_console, names_for, out_console, read_status
+from fargate_api.twin.state import StateDir
+from fargate_api.twin.template_source import templates_for
 
 local_app = typer.Typer(
     name="local",
@@ -47,18 +45,6 @@ local_app = typer.Typer(
 NameOption = Annotated[
     str, typer.Option("--name", "-n", help="Which twin; several can run side by side.")
 ]
-
-
-def _err() -> Console:
-    return Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
-
-
-def _out() -> Console:
-    return Console(highlight=False, emoji=False, soft_wrap=True)
-
-
-def _names(name: str) -> TwinNames:
-    return TwinNames(check_name(name), state_root=STATE_ROOT)
 
 
 @local_app.command("up")
@@ -101,19 +87,15 @@ def up_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
     """Build the twin, wait for healthy targets, print the URL and egress IPs."""
-    names = _names(name)
-    if config is not None and template is not None:
-        raise UserError(
-            "-c and -t are alternatives", fix="pass a config (-c) or templates (-t), not both"
-        )
+    names = names_for(name)
     if not 0 <= port <= 65535:
         raise UserError(f"--port {port} is not a TCP port", fix="use 1-65535, or 0 for a free one")
     mapping = parse_run_options(run or [])
     check_prerequisites()
-    err = _err()
+    err = err_console()
     make_room(names)
     try:
-        root = _template_from(config, template, names)
+        root = templates_for(config, template, names.state_dir / "templates")
         plan, pid = start(names, root, mapping, port=port, time_scale=time_scale)
     except BaseException:
         down(names)  # bad templates or config: leave nothing behind, not even state
@@ -149,7 +131,7 @@ def up_command(
         raise typer.Exit(130) from None
     err.print(f"twin {names.name!r} is up in {time.monotonic() - started:.1f} s")
     if as_json:
-        _out().print_json(json.dumps(_stable(status)))
+        out_console().print_json(json.dumps(_stable(status)))
     else:
         _print_summary(status)
     err.print(
@@ -157,22 +139,6 @@ def up_command(
         f"local exec --name {names.name} --internet -- curl -s {status['url'] or ''} | "
         f"local down --name {names.name}"
     )
-
-
-def _template_from(config: Path | None, template: Path | None, names: TwinNames) -> Path:
-    if template is not None:
-        return resolve_template(template)
-    model = load_config(config)
-    out = Path(tempfile.mkdtemp(prefix=f"{names.prefix}templates-"))
-    write_templates(synthesize(model), out)
-    # The daemon reads the templates later; keep them with the twin's state.
-    state_templates = names.state_dir / "templates"
-    state_templates.mkdir(parents=True, exist_ok=True)
-    for file in out.iterdir():
-        (state_templates / file.name).write_text(file.read_text())
-        file.unlink()
-    out.rmdir()
-    return state_templates / "parent.yml"
 
 
 STABLE_KEYS = (
@@ -197,7 +163,7 @@ def _stable(status: dict[str, Any]) -> dict[str, Any]:
 
 
 def _print_summary(status: dict[str, Any]) -> None:
-    out = _out()
+    out = out_console()
     out.print(f"url:        {status.get('url')}")
     out.print(
         f"egress IPs: {', '.join(status.get('egress_ips') or []) or '(none: no NAT gateway)'}"
@@ -207,41 +173,20 @@ def _print_summary(status: dict[str, Any]) -> None:
     )
 
 
-def _read_status(names: TwinNames) -> dict[str, Any]:
-    state = StateDir(names)
-    status = state.read_json("state.json")
-    if status is None:
-        running = list_twins(names.state_root)
-        raise UserError(
-            f"no twin named {names.name!r} is running",
-            fix=(
-                f"running twins: {', '.join(running)}; pass --name"
-                if running
-                else "start one with `fargate-api local up`"
-            ),
-        )
-    if not pid_alive(state.daemon_pid()):
-        status["phase"] = "dead"
-        status["error"] = (
-            status.get("error") or "the twin's daemon is not running; `local down` cleans up"
-        )
-    return status
-
-
 @local_app.command("status")
 def status_command(
     name: NameOption = DEFAULT_NAME,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON shape.")] = False,
 ) -> None:
     """Show the twin's URL, egress IPs, service and tasks with their target health."""
-    names = _names(name)
-    status = _read_status(names)
+    names = names_for(name)
+    status = read_status(names)
     if as_json:
-        _out().print_json(json.dumps(_stable(status)))
+        out_console().print_json(json.dumps(_stable(status)))
         return
     _print_summary(status)
     service = status.get("service") or {}
-    _out().print(
+    out_console().print(
         f"service:    {service.get('running')}/{service.get('desired')} running, "
         f"revision {service.get('revision')} ({status.get('phase')})"
     )
@@ -258,17 +203,17 @@ def status_command(
             task.get("last_status", ""),
             str(task["revision"]),
         )
-    _out().print(table)
+    out_console().print(table)
     if status.get("error"):
-        _err().print(f"[bold red]error:[/bold red] {escape(str(status['error']))}")
+        err_console().print(f"[bold red]error:[/bold red] {escape(str(status['error']))}")
 
 
 @local_app.command("down")
 def down_command(name: NameOption = DEFAULT_NAME) -> None:
     """Stop the tasks, HAProxy and helpers, and remove every namespace (idempotent)."""
-    names = _names(name)
+    names = names_for(name)
     check_prerequisites()
-    err = _err()
+    err = err_console()
     with err.status(f"removing twin {names.name!r}…") as spinner:
         removed = down(names, on_progress=spinner.update)
     if removed:
@@ -278,7 +223,7 @@ def down_command(name: NameOption = DEFAULT_NAME) -> None:
 
 
 def _task_netns(names: TwinNames, task_id: str) -> str:
-    status = _read_status(names)
+    status = read_status(names)
     ids = [t["id"] for t in status.get("tasks") or []]
     matches = [i for i in ids if i.startswith(task_id)]
     if len(matches) != 1:
@@ -302,7 +247,7 @@ def exec_command(
 ) -> None:
     """Run a command in a task's namespace, like ECS Exec: `exec TASK_ID -- CMD...`, or on
     the internet host: `exec --internet -- CMD...`."""
-    names = _names(name)
+    names = names_for(name)
     args = list(ctx.args)
     task = None if internet or not args else args.pop(0)
     command = args
@@ -317,7 +262,7 @@ def exec_command(
         )
     check_prerequisites()
     if internet:
-        _read_status(names)
+        read_status(names)
         netns = names.internet
     else:
         assert task is not None
@@ -337,8 +282,8 @@ def logs_command(
     ] = False,
 ) -> None:
     """Print the containers' stdout/stderr, one file per awslogs stream."""
-    names = _names(name)
-    _read_status(names)
+    names = names_for(name)
+    read_status(names)
     logs_dir = StateDir(names).logs
     offsets: dict[Path, int] = {}
     while True:
@@ -357,3 +302,7 @@ def logs_command(
             return
         sys.stdout.flush()
         time.sleep(0.5)
+
+
+local_app.command("deploy")(deploy_command)
+local_app.command("scale")(scale_command)

@@ -1,4 +1,4 @@
-"""The ECS service scheduler, as the twin runs it: launch, watch, replace, stop.
+"""The ECS service scheduler, as the twin runs it: launch, watch, replace, stop, deploy.
 
 It follows ECS's documented behaviour for a service behind a load balancer:
 * tasks are spread across the service's AZs, then subnets (ECS's default AZ balancing);
@@ -7,12 +7,17 @@ It follows ECS's documented behaviour for a service behind a load balancer:
 * a task whose essential container exits is replaced; one that the load balancer reports
   unhealthy is stopped and replaced, but not before the health check grace period;
 * stopping a task first drains its targets for the deregistration delay, then sends
-  SIGTERM, waits the container's stopTimeout and sends SIGKILL.
+  SIGTERM, waits the container's stopTimeout and sends SIGKILL;
+* a new task definition revision rolls out as a PRIMARY deployment beside the ACTIVE
+  one, within minimumHealthyPercent and maximumPercent (rollout.py); the deployment
+  circuit breaker fails it after ECS's threshold of failed tasks and, with rollback,
+  goes back to the last completed revision.
 Stops run on their own threads, because a drain takes as long as the delay says.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import uuid
@@ -33,10 +38,13 @@ from fargate_api.twin.load_balancer import LoadBalancers
 from fargate_api.twin.model import Service, TaskDefinition, TwinPlan
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.network import Network
+from fargate_api.twin.rollout import TaskView, failure_threshold, plan_step
 from fargate_api.twin.security_groups import SecurityGroups
 from fargate_api.twin.task_process import TaskProcess, log_stream_path
 
 STOPPED_HISTORY = 20
+MAX_BACKOFF = 30.0
+_deployment_numbers = itertools.count(1)
 
 
 @dataclass
@@ -44,6 +52,7 @@ class Task:
     id: str
     service: str
     revision: int
+    definition: TaskDefinition
     subnet: str
     az: str
     ip: IPv4Address
@@ -56,10 +65,38 @@ class Task:
     health_reason: str = ""
     stopped_reason: str = ""
     exit_codes: dict[str, int] = field(default_factory=dict)
+    was_healthy: bool = False
 
     @property
     def active(self) -> bool:
         return self.last_status in ("PROVISIONING", "RUNNING")
+
+
+@dataclass
+class Deployment:
+    id: str
+    revision: int
+    status: str  # PRIMARY, ACTIVE, INACTIVE
+    rollout_state: str  # IN_PROGRESS, COMPLETED, FAILED
+    reason: str = ""
+    failed_tasks: int = 0
+    created_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class ServiceState:
+    service: Service
+    desired: int
+    definitions: dict[int, TaskDefinition]
+    deployments: list[Deployment]
+
+    @property
+    def primary(self) -> Deployment:
+        return self.deployments[0]
+
+    @property
+    def revision(self) -> int:
+        return self.primary.revision
 
 
 class Scheduler:
@@ -87,26 +124,68 @@ class Scheduler:
         self.on_change = on_change
         self.tasks: list[Task] = []
         self.stopped: list[Task] = []
-        self.revisions = {s.key: 1 for s in plan.services}
-        self.desired = {s.key: s.desired_count for s in plan.services}
+        self.services: dict[str, ServiceState] = {
+            s.key: ServiceState(
+                service=s,
+                desired=s.desired_count,
+                definitions={1: plan.task_definition(s.task_definition)},
+                deployments=[_deployment(1, "IN_PROGRESS")],
+            )
+            for s in plan.services
+        }
         self.events: list[str] = []
         self._lock = threading.RLock()
         self._threads: list[threading.Thread] = []
         self._public_used = 0
         self._retry_after: dict[str, float] = {}
+        self._failures: Counter[str] = Counter()
+
+    # ------------------------------------------------------------ compatibility views
+    @property
+    def desired(self) -> dict[str, int]:
+        return {key: state.desired for key, state in self.services.items()}
+
+    @property
+    def revisions(self) -> dict[str, int]:
+        return {key: state.revision for key, state in self.services.items()}
+
+    # ------------------------------------------------------------ commands
+    def deploy(self, service_key: str, definition: TaskDefinition, desired: int | None) -> int:
+        """UpdateService with a new task definition: a new PRIMARY deployment."""
+        with self._lock:
+            state = self.services[service_key]
+            revision = max(state.definitions) + 1
+            state.definitions[revision] = definition
+            if desired is not None:
+                state.desired = desired
+            for deployment in state.deployments:
+                deployment.status = "ACTIVE"
+            state.deployments.insert(0, _deployment(revision, "IN_PROGRESS"))
+            self._failures[service_key] = 0
+            self._retry_after.pop(service_key, None)
+            self._event(f"service {state.service.name}: deployment of revision {revision} started")
+            return revision
+
+    def scale(self, service_key: str, desired: int) -> None:
+        with self._lock:
+            self.services[service_key].desired = desired
+            self._event(
+                f"service {self.services[service_key].service.name}: desired count {desired}"
+            )
 
     # ------------------------------------------------------------ the loop
     def tick(self) -> None:
         with self._lock:
-            for service in self.plan.services:
-                self._watch(service)
-                self._reconcile(service)
+            for state in self.services.values():
+                self._watch(state)
+                self._reconcile(state)
+                self._settle(state)
 
-    def _watch(self, service: Service) -> None:
-        definition = self.plan.task_definition(service.task_definition)
+    def _watch(self, state: ServiceState) -> None:
+        service = state.service
         grace = service.health_check_grace_period * self.time_scale
         for task in [t for t in self.tasks if t.service == service.key and t.active]:
-            for container in definition.containers:
+            for container in task.definition.containers:
                 process = task.processes.get(container.name)
                 code = process.poll() if process else None
                 if (
@@ -116,6 +195,7 @@ class Scheduler:
                 ):
                     task.exit_codes[container.name] = code
                     if container.essential:
+                        self._task_failed(state, task)
                         self._event(
                             f"task {task.id[:8]} container {container.name} exited with code {code}"
                         )
@@ -124,36 +204,128 @@ class Scheduler:
                         )
                         break
             if not task.active or not service.load_balancers:
+                if task.active and task.last_status == "RUNNING":
+                    task.was_healthy = True
                 continue
             states = [
                 self.balancers.states(b.target_group).get(task.id) for b in service.load_balancers
             ]
             known = [s for s in states if s is not None]
             if known:
-                worst = _worst([s.health for s in known])
-                task.health = worst
+                task.health = _worst([s.health for s in known])
                 task.health_reason = "; ".join(s.reason for s in known if s.reason)
+            if task.health == "healthy":
+                task.was_healthy = True
+                self._failures[service.key] = 0
             if task.health == "unhealthy" and time.monotonic() - task.started_at >= grace:
+                self._task_failed(state, task)
                 self._event(f"task {task.id[:8]} failed its load balancer health checks")
                 self._stop(task, "Task failed ELB health checks", drain=True)
 
-    def _reconcile(self, service: Service) -> None:
+    def _task_failed(self, state: ServiceState, task: Task) -> None:
+        self._back_off(state.service.key)
+        primary = state.primary
+        if (
+            task.revision != primary.revision
+            or task.was_healthy
+            or primary.rollout_state != "IN_PROGRESS"
+        ):
+            return
+        primary.failed_tasks += 1
+        service = state.service
+        if not service.circuit_breaker or primary.failed_tasks < failure_threshold(state.desired):
+            return
+        primary.rollout_state = "FAILED"
+        primary.reason = (
+            f"circuit breaker: {primary.failed_tasks} tasks of revision {primary.revision} failed "
+            f"(threshold {failure_threshold(state.desired)})"
+        )
+        self._event(
+            f"service {service.name}: deployment of revision {primary.revision} failed "
+            f"({primary.reason})"
+        )
+        good = next((d for d in state.deployments[1:] if d.rollout_state == "COMPLETED"), None)
+        if service.rollback and good is not None:
+            primary.status = "INACTIVE"
+            rollback = _deployment(good.revision, "IN_PROGRESS")
+            rollback.reason = f"rolling back to revision {good.revision}"
+            for deployment in state.deployments:
+                if deployment.status == "PRIMARY":
+                    deployment.status = "ACTIVE"
+            state.deployments.insert(0, rollback)
+            self._failures[service.key] = 0
+            self._retry_after.pop(service.key, None)
+            self._event(f"service {service.name}: rolling back to revision {good.revision}")
+
+    def _reconcile(self, state: ServiceState) -> None:
+        service = state.service
+        if state.primary.rollout_state == "FAILED":
+            return  # a failed deployment without rollback: ECS stops launching; so do we
         active = [t for t in self.tasks if t.service == service.key and t.active]
-        wanted = self.desired[service.key]
-        for _ in range(wanted - len(active)):
-            if time.monotonic() < self._retry_after.get(service.key, 0.0):
-                break
+        draining = sum(
+            t.last_status in ("DEACTIVATING", "STOPPING")
+            for t in self.tasks
+            if t.service == service.key
+        )
+        step = plan_step(
+            desired=state.desired,
+            primary_revision=state.revision,
+            tasks=[
+                TaskView(
+                    t.id,
+                    t.revision,
+                    _is_healthy(t, service),
+                    t.health == "unhealthy",
+                    t.started_at,
+                    t.az,
+                )
+                for t in active
+            ],
+            draining=draining,
+            minimum_percent=service.minimum_healthy_percent,
+            maximum_percent=service.maximum_percent,
+            may_launch=time.monotonic() >= self._retry_after.get(service.key, 0.0),
+        )
+        for task in active:
+            if task.id in step.stop:
+                reason = (
+                    "Scaling activity initiated by (deployment)"
+                    if task.revision == state.revision
+                    else f"Deployment of revision {state.revision} replaced this task"
+                )
+                self._stop(task, reason, drain=True)
+        for _ in range(step.launch):
             try:
-                self._launch(service)
-            except Exception:
-                # ECS throttles tasks that keep failing to start; a short back-off here.
-                self._retry_after[service.key] = time.monotonic() + 2.0
+                self._launch(service, state.revision, state.definitions[state.revision])
+            except Exception:  # recorded as an event; ECS retries too
+                self._back_off(service.key)
                 break
-        if len(active) > wanted:
-            for task in sorted(active, key=lambda t: t.started_at, reverse=True)[
-                : len(active) - wanted
-            ]:
-                self._stop(task, "Scaling activity initiated by (deployment)", drain=True)
+
+    def _settle(self, state: ServiceState) -> None:
+        """A deployment completes when all desired tasks of its revision are healthy and
+        no other revision runs; older deployments then disappear, as in ECS."""
+        primary = state.primary
+        if primary.rollout_state != "IN_PROGRESS":
+            return
+        service = state.service
+        mine = [
+            t
+            for t in self.tasks
+            if t.service == service.key and t.revision == primary.revision and t.active
+        ]
+        others = [
+            t for t in self.tasks if t.service == service.key and t.revision != primary.revision
+        ]
+        if len(mine) >= state.desired and all(_is_healthy(t, service) for t in mine) and not others:
+            primary.rollout_state = "COMPLETED"
+            failed = [d for d in state.deployments[1:] if d.rollout_state == "FAILED"][:1]
+            state.deployments = [primary, *failed]
+            for deployment in state.deployments[1:]:
+                deployment.status = "INACTIVE"
+            self._event(
+                f"service {service.name}: deployment of revision {primary.revision} completed"
+            )
+            self.on_change()
 
     # ------------------------------------------------------------ launch
     def _pick_subnet(self, service: Service) -> str:
@@ -169,8 +341,7 @@ class Scheduler:
             ),
         )
 
-    def _launch(self, service: Service) -> Task:
-        definition = self.plan.task_definition(service.task_definition)
+    def _launch(self, service: Service, revision: int, definition: TaskDefinition) -> Task:
         subnet = self.plan.subnet(self._pick_subnet(service))
         used = self.used_ips.setdefault(subnet.key, set())
         ip = next_free(subnet.cidr, used)
@@ -182,7 +353,8 @@ class Scheduler:
         task = Task(
             id=task_id,
             service=service.key,
-            revision=self.revisions[service.key],
+            revision=revision,
+            definition=definition,
             subnet=subnet.key,
             az=subnet.az,
             ip=ip,
@@ -196,7 +368,7 @@ class Scheduler:
             self.groups.add(task.netns, ip, service.security_groups)
             if public_ip is not None:
                 self.network.map_public_ip(public_ip, ip)
-            self._start_containers(task, definition)
+            self._start_containers(task)
             task.last_status = "RUNNING"
             for binding in service.load_balancers:
                 self.balancers.register(binding.target_group, task.id, ip, binding.container_port)
@@ -205,7 +377,7 @@ class Scheduler:
             task.stopped_reason = f"Task failed to start: {exc}"
             self._deprovision(task)
             raise
-        self._event(f"started task {task_id[:8]} in {subnet.az} ({ip})")
+        self._event(f"started task {task_id[:8]} (revision {revision}) in {subnet.az} ({ip})")
         self.on_change()
         return task
 
@@ -214,8 +386,8 @@ class Scheduler:
         self._public_used += 1
         return ip
 
-    def _start_containers(self, task: Task, definition: TaskDefinition) -> None:
-        for container in definition.containers:
+    def _start_containers(self, task: Task) -> None:
+        for container in task.definition.containers:
             environment = {
                 **container.environment,
                 "FA_TASK_ID": task.id,
@@ -244,8 +416,7 @@ class Scheduler:
         thread.start()
 
     def _stop_sequence(self, task: Task, drain: bool) -> None:
-        service = next(s for s in self.plan.services if s.key == task.service)
-        definition = self.plan.task_definition(service.task_definition)
+        service = self.services[task.service].service
         try:
             if drain and service.load_balancers:
                 for binding in service.load_balancers:
@@ -259,7 +430,7 @@ class Scheduler:
             for binding in service.load_balancers:
                 self.balancers.deregister(binding.target_group, task.id)
             task.last_status = "STOPPING"
-            for container in definition.containers:
+            for container in task.definition.containers:
                 process = task.processes.get(container.name)
                 if process is not None:
                     code = process.stop(container.stop_timeout * self.time_scale)
@@ -286,13 +457,40 @@ class Scheduler:
     def stop_all(self, reason: str) -> None:
         """`local down`: no drain (nothing is serving anymore), but a clean SIGTERM."""
         with self._lock:
+            for state in self.services.values():
+                state.desired = 0
             for task in list(self.tasks):
                 self._stop(task, reason, drain=False)
         for thread in list(self._threads):
             thread.join()
 
+    def _back_off(self, service: str) -> None:
+        """ECS throttles a service whose tasks keep failing; so does the twin: 1, 2, 4...
+        up to 30 s between launches, reset once a task of the service is healthy."""
+        self._failures[service] += 1
+        delay = min(2.0 ** (self._failures[service] - 1), MAX_BACKOFF)
+        self._retry_after[service] = time.monotonic() + delay
+
+    def event(self, text: str) -> None:
+        self._event(text)
+
     def _event(self, text: str) -> None:
         self.events = [*self.events, f"{time.strftime('%H:%M:%S')} {text}"][-50:]
+
+
+def _deployment(revision: int, rollout_state: str) -> Deployment:
+    return Deployment(
+        id=f"ecs-svc/{next(_deployment_numbers):019d}",
+        revision=revision,
+        status="PRIMARY",
+        rollout_state=rollout_state,
+    )
+
+
+def _is_healthy(task: Task, service: Service) -> bool:
+    if not service.load_balancers:
+        return task.last_status == "RUNNING"
+    return task.health == "healthy"
 
 
 def _worst(values: list[str]) -> str:

@@ -155,6 +155,9 @@ class LoadBalancers:
         for running in self._balancers_of(target_group):
             running.runtime.remove_target(target_group, target_id)
 
+    def request_total(self, target_group: str) -> int:
+        return sum(r.runtime.request_total(target_group) for r in self._balancers_of(target_group))
+
     def states(self, target_group: str) -> dict[str, TargetState]:
         found: dict[str, TargetState] = {}
         for running in self._balancers_of(target_group):

@@ -208,6 +208,19 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Autoscaling:
+    """Application Auto Scaling target tracking on ALBRequestCountPerTarget."""
+
+    service: str
+    minimum: int
+    maximum: int
+    requests_per_target: float  # per target and minute, as the ALB metric counts them
+    target_group: str
+    scale_in_cooldown: int
+    scale_out_cooldown: int
+
+
+@dataclass(frozen=True)
 class Notice:
     """A resource the twin does not build, and why that does not matter locally."""
 
@@ -231,6 +244,7 @@ class TwinPlan:
     services: tuple[Service, ...]
     log_groups: tuple[str, ...]
     notices: tuple[Notice, ...] = field(default=())
+    autoscaling: tuple[Autoscaling, ...] = field(default=())
 
     def subnet(self, key: str) -> Subnet:
         return next(s for s in self.subnets if s.key == key)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fargate_api.templates import DiskReader, StackSet, TemplateError, load_stack_set
 from fargate_api.twin.model import Notice, TwinPlan
+from fargate_api.twin.plan_autoscaling import read_autoscaling
 from fargate_api.twin.plan_ecs import read_services
 from fargate_api.twin.plan_errors import PlanError
 from fargate_api.twin.plan_load_balancer import read_load_balancers
@@ -43,6 +44,8 @@ BUILT = frozenset(
         "AWS::Logs::LogGroup",
         "AWS::CloudFormation::Stack",
         "AWS::Serverless::Application",
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
     }
 )
 WHY_IGNORED = {
@@ -51,7 +54,6 @@ WHY_IGNORED = {
     "Custom::": "custom resources do not run in the twin",
     "AWS::CloudFormation::CustomResource": "custom resources do not run in the twin",
     "AWS::CDK::Metadata": "CDK bookkeeping",
-    "AWS::ApplicationAutoScaling::": "autoscaling policies are not run by the twin yet",
     "AWS::CloudWatch::": "no CloudWatch locally",
     "AWS::KMS::": "no KMS locally",
     "AWS::EC2::VPCEndpoint": "the twin has no AWS service endpoints",
@@ -74,6 +76,7 @@ def interpret(stack_set: StackSet, *, image_commands: Mapping[str, str]) -> Twin
     balancers, target_groups, lb_notices = read_load_balancers(index, network)
     services, definitions, ecs_notices = read_services(index, image_commands)
     _check_bindings(services, target_groups, network.subnets)
+    scaling, scaling_notices = read_autoscaling(index, services, {g.key for g in target_groups})
     log_groups = sorted(
         as_str(get(r.properties, "LogGroupName")) or r.logical_id
         for r in index.of_type("AWS::Logs::LogGroup")
@@ -91,7 +94,10 @@ def interpret(stack_set: StackSet, *, image_commands: Mapping[str, str]) -> Twin
         task_definitions=tuple(definitions),
         services=tuple(services),
         log_groups=tuple(log_groups),
-        notices=tuple(network.notices + lb_notices + ecs_notices + _ignored(index)),
+        notices=tuple(
+            network.notices + lb_notices + ecs_notices + scaling_notices + _ignored(index)
+        ),
+        autoscaling=tuple(scaling),
     )
 
 

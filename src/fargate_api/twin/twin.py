@@ -13,16 +13,20 @@ import sys
 import threading
 import time
 from ipaddress import IPv4Address
+from pathlib import Path
 from typing import Any
 
-from fargate_api.twin import host
+from fargate_api.errors import UserError
+from fargate_api.twin import change_requests, host
 from fargate_api.twin.addresses import CLIENT_HOST, ECHO_HOST, ECHO_PORT
+from fargate_api.twin.autoscaler import Autoscaler
 from fargate_api.twin.ecs import Scheduler
 from fargate_api.twin.forwarder import forwarder_command, open_listener
 from fargate_api.twin.load_balancer import LoadBalancers
 from fargate_api.twin.model import TwinPlan
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.network import Network, teardown
+from fargate_api.twin.plan import load_plan
 from fargate_api.twin.security_groups import SecurityGroups
 from fargate_api.twin.state import LaunchSpec, StateDir
 
@@ -62,6 +66,14 @@ class Twin:
             used_ips=used,
             on_change=self.write_state,
         )
+        self.autoscaler = Autoscaler(
+            plan.autoscaling,
+            time_scale=spec.time_scale,
+            request_total=self.balancers.request_total,
+            healthy_targets=self._healthy_targets,
+            desired=lambda key: self.scheduler.services[key].desired,
+            scale=self._autoscale,
+        )
         self.helpers: list[subprocess.Popen[bytes]] = []
         self.ports: dict[int, int] = {}  # listener port -> host port
         self.phase = "building"
@@ -76,11 +88,16 @@ class Twin:
         self._start_internet_services()
         self.balancers.start()
         self._start_forwarders()
+        self.autoscaler.start()
         self.phase = "starting-tasks"
         self.write_state()
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            request = change_requests.take(self.state)
+            if request is not None:
+                self._handle(request)
+            self.autoscaler.tick()
             self.scheduler.tick()
             dead = self.balancers.dead()
             if dead:
@@ -111,6 +128,65 @@ class Twin:
             teardown(self.names)
             self.phase = "stopped"
             self.write_state()
+
+    def _handle(self, request: dict[str, Any]) -> None:
+        """`local deploy` and `local scale`, answered before the next tick."""
+        try:
+            if request.get("kind") == "scale":
+                key = self._service_key(request.get("service"))
+                self.scheduler.scale(key, int(request["desired"]))
+                change_requests.answer(self.state, request, ok=True, service=key)
+            elif request.get("kind") == "deploy":
+                mapping = {**self.spec.image_commands, **(request.get("image_commands") or {})}
+                new_plan = load_plan(Path(str(request["template"])), image_commands=mapping)
+                primary = {
+                    key: state.definitions[state.revision]
+                    for key, state in self.scheduler.services.items()
+                }
+                revisions = {}
+                for change in change_requests.changes(self.plan, new_plan, primary):
+                    service = next(s for s in new_plan.services if s.key == change.service)
+                    definition = new_plan.task_definition(service.task_definition)
+                    if change.new_definition:
+                        revisions[change.service] = self.scheduler.deploy(
+                            change.service, definition, change.desired
+                        )
+                    elif change.desired is not None:
+                        self.scheduler.scale(change.service, change.desired)
+                change_requests.answer(self.state, request, ok=True, revisions=revisions)
+            else:
+                change_requests.answer(self.state, request, ok=False, error="unknown request")
+        except UserError as exc:
+            change_requests.answer(self.state, request, ok=False, error=exc.render())
+        self.write_state()
+
+    def _healthy_targets(self, service_key: str) -> int:
+        return sum(
+            t.health == "healthy" and t.active
+            for t in self.scheduler.tasks
+            if t.service == service_key
+        )
+
+    def _autoscale(self, service_key: str, desired: int, reason: str) -> None:
+        self.scheduler.scale(service_key, desired)
+        self.scheduler.event(f"autoscaling to {desired}: {reason}")
+
+    def _service_key(self, name: object) -> str:
+        services = self.plan.services
+        if name is None:
+            if len(services) != 1:
+                raise UserError(
+                    "these templates have several services",
+                    fix="name one with --service: " + ", ".join(s.name for s in services),
+                )
+            return services[0].key
+        for service in services:
+            if name in (service.name, service.key):
+                return service.key
+        raise UserError(
+            f"no service named {name!r}",
+            fix="use one of: " + ", ".join(s.name for s in services),
+        )
 
     def _all_healthy(self) -> bool:
         for service in self.plan.services:
@@ -197,13 +273,34 @@ class Twin:
         services = []
         for service in self.plan.services:
             tasks = [t for t in self.scheduler.tasks if t.service == service.key]
+            state = self.scheduler.services[service.key]
             services.append(
                 {
                     "key": service.key,
                     "name": service.name,
-                    "desired": self.scheduler.desired[service.key],
+                    "desired": state.desired,
                     "running": sum(t.last_status == "RUNNING" for t in tasks),
-                    "revision": self.scheduler.revisions[service.key],
+                    "revision": state.revision,
+                    "load_balanced": bool(service.load_balancers),
+                    "autoscaling": self.autoscaler.describe(service.key),
+                    "deployments": [
+                        {
+                            "id": d.id,
+                            "status": d.status,
+                            "revision": d.revision,
+                            "rollout_state": d.rollout_state,
+                            "reason": d.reason,
+                            "failed_tasks": d.failed_tasks,
+                            "running": sum(
+                                t.revision == d.revision and t.last_status == "RUNNING"
+                                for t in tasks
+                            ),
+                            "healthy": sum(
+                                t.revision == d.revision and t.health == "healthy" for t in tasks
+                            ),
+                        }
+                        for d in state.deployments
+                    ],
                 }
             )
         return {

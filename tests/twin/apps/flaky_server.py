@@ -18,7 +18,7 @@ from pathlib import Path
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         task = os.environ.get("FA_TASK_ID", "")
         failing = (Path(os.environ["FLAKY_FAIL_DIR"]) / task).exists()
         body = json.dumps({"task": task, "ip": os.environ.get("FA_PRIVATE_IP")}).encode()
@@ -28,7 +28,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         sys.stdout.write(f"{self.address_string()} {format % args}\n")
         sys.stdout.flush()
 

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `make demo`: bring up the local twin of the default environment and show it serving.
+#
+# The twin is left running (that is the point of a demo); the script ends by saying how
+# to look at it and how to remove it. Run as root: the twin builds network namespaces.
+set -euo pipefail
+
+NAME="${DEMO_NAME:-demo}"
+CLI="${CLI:-.venv/bin/fargate-api}"
+CONFIG="${DEMO_CONFIG:-}"
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "make demo: the local twin needs root (network namespaces, nftables): run 'sudo make demo'" >&2
+    exit 2
+fi
+
+say "removing an earlier demo twin, if any"
+"$CLI" local down --name "$NAME"
+
+say "fargate-api local up --name $NAME ${CONFIG:+-c $CONFIG}"
+"$CLI" local up --name "$NAME" ${CONFIG:+-c "$CONFIG"}
+STATUS="$("$CLI" local status --name "$NAME" --json)"
+URL="$(printf '%s' "$STATUS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')"
+ALB_IP="$(printf '%s' "$STATUS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["load_balancer"]["public_ips"][0])')"
+ECHO_URL="$(printf '%s' "$STATUS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["internet_echo_url"])')"
+
+say "6 requests from the internet host through the load balancer ($ALB_IP): which task answered"
+for _ in 1 2 3 4 5 6; do
+    "$CLI" local exec --name "$NAME" --internet -- curl -s --max-time 5 "http://$ALB_IP/" \
+        | grep -o 'task=[0-9a-f]\{8\}[^ ]* ip=[0-9.]*' || echo "(no task line in the answer)"
+done
+
+say "the same service from this host: $URL"
+curl -s --max-time 5 -o /dev/null -w 'HTTP %{http_code} from %{url_effective}\n' "$URL/"
+
+say "each task's egress IP, as the internet sees it (the NAT gateways' EIPs)"
+for task in $(printf '%s' "$STATUS" | python3 -c 'import json,sys; [print(t["id"]) for t in json.load(sys.stdin)["tasks"]]'); do
+    printf 'task %s -> ' "${task:0:8}"
+    "$CLI" local exec --name "$NAME" "$task" -- curl -s --max-time 5 "$ECHO_URL"
+done
+
+say "the internet cannot reach a task directly (private subnet, security group)"
+TASK_IP="$(printf '%s' "$STATUS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks"][0]["private_ip"])')"
+if "$CLI" local exec --name "$NAME" --internet -- curl -s --max-time 2 "http://$TASK_IP/" >/dev/null; then
+    echo "UNEXPECTED: the internet reached $TASK_IP" >&2
+    exit 1
+fi
+echo "curl http://$TASK_IP/ from the internet host: no route (as on AWS)"
+
+cat >&2 <<EOT
+
+The twin '$NAME' keeps running. Try:
+  $CLI local status --name $NAME
+  $CLI local logs --name $NAME --follow
+  $CLI local exec --name $NAME --internet -- curl -s http://$ALB_IP/
+  $CLI local exec --name $NAME <task id> -- ip addr
+  $CLI local down --name $NAME        # removes everything
+EOT

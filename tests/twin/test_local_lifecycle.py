@@ -1,0 +1,198 @@
+"""`local up/down/logs/exec` around the happy path: bad input, failures, Ctrl-C, and
+several twins at once. Each failure must leave nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from twin.conftest import cleanup, leftovers, registered_prefix
+from twin.twin_support import REFERENCE_DIR, cli, in_netns, wait_for
+
+STATE_ROOT = Path("/run/fargate-api")
+
+
+def _name() -> tuple[str, str]:
+    prefix = registered_prefix()
+    return prefix.removeprefix("fa-").rstrip("-"), prefix
+
+
+def _assert_nothing_left(prefix: str) -> None:
+    left = leftovers(prefix)
+    cleanup(prefix)
+    assert left == [], left
+    assert not (STATE_ROOT / f"{prefix}twin").exists()
+
+
+def test_missing_template_exits_2_and_builds_nothing(tmp_path: Path) -> None:
+    name, prefix = _name()
+    proc = cli("local", "up", "-t", str(tmp_path / "absent.yml"), "--name", name, check=False)
+    assert proc.returncode == 2
+    assert "absent.yml" in proc.stderr and "Traceback" not in proc.stderr
+    _assert_nothing_left(prefix)
+
+
+def test_unknown_image_exits_2_with_the_run_hint(tmp_path: Path) -> None:
+    name, prefix = _name()
+    config = tmp_path / "c.toml"
+    config.write_text('[service]\nimage = "example.com/team/api:1.2.3"\n')
+    proc = cli("local", "up", "-c", str(config), "--name", name, check=False)
+    assert proc.returncode == 2
+    assert "example.com/team/api:1.2.3" in proc.stderr and "--run" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    _assert_nothing_left(prefix)
+
+
+def test_bad_run_option_and_bad_name_exit_2() -> None:
+    bad_run = cli("local", "up", "-t", str(REFERENCE_DIR), "--run", "nginx", check=False)
+    assert bad_run.returncode == 2 and "IMAGE=COMMAND" in bad_run.stderr
+    bad_name = cli("local", "up", "-t", str(REFERENCE_DIR), "--name", "Bad_Name", check=False)
+    assert bad_name.returncode == 2 and "twin name" in bad_name.stderr
+
+
+def test_tasks_that_never_get_healthy_fail_up_and_remove_everything() -> None:
+    name, prefix = _name()
+    proc = cli(
+        "local",
+        "up",
+        "-t",
+        str(REFERENCE_DIR),
+        "--name",
+        name,
+        "--run",
+        "*nginx*=exit 3",
+        "--time-scale",
+        "0.2",
+        "--timeout",
+        "8",
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "did not reach its desired count of healthy targets" in proc.stderr
+    assert "Essential container in task exited (code 3)" in proc.stderr
+    _assert_nothing_left(prefix)
+
+
+def test_ctrl_c_during_up_removes_everything() -> None:
+    name, prefix = _name()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fargate_api",
+            "local",
+            "up",
+            "-t",
+            str(REFERENCE_DIR),
+            "--name",
+            name,
+            "--run",
+            "*nginx*=sleep 600",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(
+            "the twin to start its tasks",
+            lambda: (
+                any(ns.endswith("inet") for ns in _namespaces(prefix))
+                and any("-t-" in ns for ns in _namespaces(prefix))
+            ),
+            30.0,
+        )
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    _assert_nothing_left(prefix)
+
+
+def _namespaces(prefix: str) -> list[str]:
+    out = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=False
+    ).stdout
+    return [line.split()[0] for line in out.splitlines() if line.startswith(prefix)]
+
+
+def test_two_twins_run_side_by_side_with_logs_and_exec() -> None:
+    (first, first_prefix), (second, second_prefix) = _name(), _name()
+    try:
+        for name in (first, second):
+            cli("local", "up", "-t", str(REFERENCE_DIR), "--name", name, "--time-scale", "0.2")
+        one = json.loads(cli("local", "status", "--name", first, "--json").stdout)
+        two = json.loads(cli("local", "status", "--name", second, "--json").stdout)
+        assert one["url"] != two["url"]
+        assert not {t["id"] for t in one["tasks"]} & {t["id"] for t in two["tasks"]}
+        # Same addresses inside (the same templates), separate namespaces: no clash.
+        assert one["egress_ips"] == two["egress_ips"]
+        for status in (one, two):
+            with urllib.request.urlopen(status["url"], timeout=5) as response:
+                assert response.status == 200
+        # exec runs in the task's own namespace and returns the command's exit code.
+        task = one["tasks"][0]
+        shown = cli(
+            "local", "exec", "--name", first, task["id"][:8], "--", "ip", "-4", "-o", "addr"
+        )
+        assert task["private_ip"] in shown.stdout
+        failed = cli(
+            "local", "exec", "--name", first, "--internet", "--", "sh", "-c", "exit 7", check=False
+        )
+        assert failed.returncode == 7
+        unknown = cli("local", "exec", "--name", first, "nosuchtask", "--", "true", check=False)
+        assert unknown.returncode == 2 and "no task" in unknown.stderr
+        # Logs: one stream per task, named like awslogs (prefix/container/task id).
+        logs = cli("local", "logs", "--name", first).stdout
+        streams = {line.split(" ", 1)[0] for line in logs.splitlines()}
+        assert {f"LogGroup/web/web/{t['id']}" for t in one["tasks"]} <= streams, streams
+        only = cli("local", "logs", "--name", first, "--task", task["id"][:8]).stdout
+        assert only and all(
+            line.startswith(f"LogGroup/web/web/{task['id']}") for line in only.splitlines()
+        )
+        # Down of one leaves the other serving.
+        cli("local", "down", "--name", first)
+        assert leftovers(first_prefix) == []
+        assert (
+            json.loads(cli("local", "status", "--name", second, "--json").stdout)["service"][
+                "running"
+            ]
+            == 2
+        )
+    finally:
+        cli("local", "down", "--name", first, check=False)
+        cli("local", "down", "--name", second, check=False)
+    _assert_nothing_left(first_prefix)
+    _assert_nothing_left(second_prefix)
+
+
+def test_status_of_unknown_twin_exits_2() -> None:
+    name, prefix = _name()
+    proc = cli("local", "status", "--name", name, check=False)
+    assert proc.returncode == 2 and f"no twin named {name!r}" in proc.stderr
+    _assert_nothing_left(prefix)
+
+
+def test_down_after_the_daemon_died_still_removes_everything() -> None:
+    name, prefix = _name()
+    cli("local", "up", "-t", str(REFERENCE_DIR), "--name", name, "--time-scale", "0.2")
+    pid = int((STATE_ROOT / f"{prefix}twin" / "daemon.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    status = cli("local", "status", "--name", name, "--json").stdout
+    assert json.loads(status)["phase"] == "dead"
+    again = cli("local", "up", "-t", str(REFERENCE_DIR), "--name", name, "--time-scale", "0.2")
+    assert "is up" in again.stderr  # the crashed twin's leftovers were swept first
+    cli("local", "down", "--name", name)
+    _assert_nothing_left(prefix)
+    assert in_netns(f"{prefix}inet", "true").returncode != 0

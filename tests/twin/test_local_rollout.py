@@ -1,0 +1,190 @@
+"""Rolling deployments and scaling in the twin, under steady load from the internet.
+
+The point of these tests is the number of failed requests: 0 with our defaults (a drain
+longer than in-flight requests, graceful shutdown after it), and more than 0 with the
+reference's own settings (no deregistration delay, a server that dies on SIGTERM), which
+documents that defect of the pattern.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from twin.conftest import cleanup, registered_prefix
+from twin.load import Load
+from twin.twin_support import REFERENCE_DIR, cli, wait_for
+
+SCALE = "0.2"  # health checks every 2 s, drain 9 s instead of 45 s, stop timeout 12 s
+
+
+@pytest.fixture
+def twin_name() -> Iterator[tuple[str, str]]:
+    prefix = registered_prefix()
+    name = prefix.removeprefix("fa-").rstrip("-")
+    try:
+        yield name, prefix
+    finally:
+        cli("local", "down", "--name", name, check=False)
+        left = cleanup(prefix)
+        assert not left, left
+
+
+def _status(name: str) -> dict[str, object]:
+    data: dict[str, object] = json.loads(cli("local", "status", "--name", name, "--json").stdout)
+    return data
+
+
+def _alb_url(status: dict[str, object]) -> str:
+    balancer = status["load_balancer"]
+    assert isinstance(balancer, dict)
+    return f"http://{balancer['public_ips'][0]}/"
+
+
+def _config(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_deploy_with_our_defaults_drops_no_request(
+    twin_name: tuple[str, str], tmp_path: Path
+) -> None:
+    name, prefix = twin_name
+    first = _config(tmp_path, "v1.toml", "")
+    second = _config(tmp_path, "v2.toml", '[service.environment]\nGREETING = "v2"\n')
+    cli("local", "up", "-c", str(first), "--name", name, "--time-scale", SCALE)
+    status = _status(name)
+    load = Load(f"{prefix}inet", _alb_url(status), seconds=35)
+    try:
+        deploy = cli("local", "deploy", "-c", str(second), "--name", name)
+    finally:
+        result = load.result()
+    assert "deployment completed" in deploy.stderr
+    after = _status(name)
+    tasks = after["tasks"]
+    assert isinstance(tasks, list) and len(tasks) == 2
+    assert {t["revision"] for t in tasks} == {2} and {t["health"] for t in tasks} == {"healthy"}
+    assert result.requests > 100, result.output
+    assert result.failed == 0, result.output
+
+
+def test_reference_settings_drop_requests_on_deploy(twin_name: tuple[str, str]) -> None:
+    """The reference's deregistration delay of 0 and a server that exits at once on
+    SIGTERM (Python's http.server, like a container without a drain): requests fail."""
+    name, prefix = twin_name
+    server = "python3 -m http.server {port}"
+    cli(
+        "local",
+        "up",
+        "-t",
+        str(REFERENCE_DIR),
+        "--name",
+        name,
+        "--time-scale",
+        SCALE,
+        "--run",
+        f"*nginx*={server}",
+    )
+    load = Load(f"{prefix}inet", _alb_url(_status(name)), seconds=30, connections=16)
+    try:
+        cli(
+            "local",
+            "deploy",
+            "-t",
+            str(REFERENCE_DIR),
+            "--name",
+            name,
+            "--run",
+            f"*nginx*={server} --bind 0.0.0.0",
+        )
+    finally:
+        result = load.result()
+    assert {t["revision"] for t in _status(name)["tasks"]} == {2}  # type: ignore[union-attr]
+    assert result.failed > 0, (
+        "the reference's settings were expected to drop in-flight requests:\n" + result.output
+    )
+
+
+def test_failing_revision_trips_the_circuit_breaker_and_rolls_back_without_errors(
+    twin_name: tuple[str, str], tmp_path: Path
+) -> None:
+    name, prefix = twin_name
+    good = _config(tmp_path, "good.toml", "")
+    bad = _config(tmp_path, "bad.toml", '[local]\ncommand = "echo broken build; exit 1"\n')
+    cli("local", "up", "-c", str(good), "--name", name, "--time-scale", SCALE)
+    before = {t["id"] for t in _status(name)["tasks"]}  # type: ignore[union-attr]
+    load = Load(f"{prefix}inet", _alb_url(_status(name)), seconds=20)
+    try:
+        deploy = cli("local", "deploy", "-c", str(bad), "--name", name, check=False)
+    finally:
+        result = load.result()
+    assert deploy.returncode == 1, deploy.stderr
+    assert "circuit breaker" in deploy.stderr and "runs revision 1" in deploy.stderr
+    status = _status(name)
+    tasks = status["tasks"]
+    assert isinstance(tasks, list)
+    # The old tasks kept serving all along: the same tasks, revision 1, healthy.
+    assert {t["id"] for t in tasks} == before and {t["revision"] for t in tasks} == {1}
+    deployments = status["services"][0]["deployments"]  # type: ignore[index]
+    assert deployments[0]["rollout_state"] == "COMPLETED" and deployments[0]["revision"] == 1
+    assert deployments[1]["rollout_state"] == "FAILED" and deployments[1]["failed_tasks"] >= 3
+    assert result.requests > 50 and result.failed == 0, result.output
+
+
+def test_scale_out_and_in_under_load_drops_no_request(
+    twin_name: tuple[str, str], tmp_path: Path
+) -> None:
+    name, prefix = twin_name
+    cli(
+        "local",
+        "up",
+        "-c",
+        str(_config(tmp_path, "c.toml", "")),
+        "--name",
+        name,
+        "--time-scale",
+        SCALE,
+    )
+    load = Load(f"{prefix}inet", _alb_url(_status(name)), seconds=45)
+    try:
+        cli("local", "scale", "6", "--name", name)
+        six = _status(name)
+        cli("local", "scale", "2", "--name", name)
+    finally:
+        result = load.result()
+    assert len(six["tasks"]) == 6 and len({t["az"] for t in six["tasks"]}) == 2  # type: ignore[union-attr]
+    two = _status(name)["tasks"]
+    assert isinstance(two, list) and len(two) == 2 and len({t["az"] for t in two}) == 2
+    assert result.requests > 100 and result.failed == 0, result.output
+
+
+def test_request_count_target_tracking_scales_out_under_load_and_back_in(
+    twin_name: tuple[str, str], tmp_path: Path
+) -> None:
+    name, prefix = twin_name
+    config = _config(
+        tmp_path,
+        "scaling.toml",
+        "[autoscaling]\nmin = 2\nmax = 4\nrequests_per_target = 600\n"
+        "scale_in_cooldown = 60\nscale_out_cooldown = 10\n",
+    )
+    # Time scale 0.1: a 6 s metric window, cooldowns of 1 s out and 6 s in.
+    cli("local", "up", "-c", str(config), "--name", name, "--time-scale", "0.1")
+    load = Load(f"{prefix}inet", _alb_url(_status(name)), seconds=20, connections=4)
+    result = load.result()
+    during = _status(name)
+    assert during["service"]["desired"] == 4, during["events"]  # type: ignore[index]
+    assert result.failed == 0, result.output
+    wait_for(
+        "scale-in back to the minimum once the load stopped",
+        lambda: _status(name)["service"]["desired"] == 2,  # type: ignore[index]
+        40.0,
+    )
+    events = _status(name)["events"]
+    assert any("autoscaling to 4" in e for e in events) and any(
+        "autoscaling to 2" in e for e in events
+    )
