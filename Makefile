@@ -5,7 +5,7 @@
 #   make test        lint, then unit + functional + twin tiers
 #   make unit | functional | twin    one tier
 #   make lint        ruff check, ruff format --check, mypy --strict
-#   make demo        synthesize + check the default stack, then run it as the local twin
+#   make demo        synthesize + check the example API's stack, run it as the local twin
 #   make golden      regenerate golden templates
 #   make clean       remove .venv, out/ and caches
 
@@ -54,9 +54,9 @@ $(STAMP): pyproject.toml | $(VPY)
 	@touch $@
 
 lint: install
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
-	$(VENV)/bin/mypy --strict src
+	$(VENV)/bin/ruff check src tests examples benchmarks
+	$(VENV)/bin/ruff format --check src tests examples benchmarks
+	$(VENV)/bin/mypy --strict src examples/api/src
 
 # Unit + functional run in parallel (pytest-xdist). The twin tier (network namespaces,
 # nftables, haproxy; a few seconds) runs in a second, serial pytest call so its result
@@ -64,13 +64,13 @@ lint: install
 # target fails if either failed (including pytest's exit 5, "no tests collected").
 test: install lint
 	@rc=0; \
-	$(PYTEST) tests/unit tests/functional -n auto $(PYTEST_ARGS) || rc=$$?; \
+	$(PYTEST) tests/unit tests/functional examples/api/tests -n auto $(PYTEST_ARGS) || rc=$$?; \
 	$(PYTEST) tests/twin $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED (pytest exit $$rc)" >&2; fi; \
 	exit $$rc
 
 unit: install
-	$(PYTEST) tests/unit -n auto $(PYTEST_ARGS)
+	$(PYTEST) tests/unit examples/api/tests -n auto $(PYTEST_ARGS)
 
 functional: install
 	$(PYTEST) tests/functional -n auto $(PYTEST_ARGS)
@@ -80,10 +80,10 @@ twin: install
 
 # Until the local twin exists (issue 5): synthesize the default environment, summarize
 # it, and check it with the pattern's rules and cfn-lint.
-# The local twin of the default environment, left running; `fargate-api local down
+# The local twin of the example API (examples/api), left running; `fargate-api local down
 # --name demo` removes it. Needs root (network namespaces).
 demo: install
-	$(VENV)/bin/fargate-api synth -o out/demo
+	$(VENV)/bin/fargate-api synth -c examples/api/fargate-api.toml -o out/demo
 	$(VENV)/bin/fargate-api check out/demo --strict
 	@bash scripts/demo.sh
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: bring up the local twin of the default environment and show it serving.
+# `make demo`: bring up the local twin with the example API (examples/api) and show it
+# serving: requests spread across the tasks, each task's egress IP, no way in but the ALB.
 #
 # The twin is left running (that is the point of a demo); the script ends by saying how
 # to look at it and how to remove it. Run as root: the twin builds network namespaces.
@@ -7,7 +8,8 @@ set -euo pipefail
 
 NAME="${DEMO_NAME:-demo}"
 CLI="${CLI:-.venv/bin/fargate-api}"
-CONFIG="${DEMO_CONFIG:-}"
+CONFIG="${DEMO_CONFIG:-examples/api/fargate-api.toml}"  # its [local] command is repo-relative
+cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
@@ -26,14 +28,14 @@ URL="$(printf '%s' "$STATUS" | python3 -c 'import json,sys; print(json.load(sys.
 ALB_IP="$(printf '%s' "$STATUS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["load_balancer"]["public_ips"][0])')"
 ECHO_URL="$(printf '%s' "$STATUS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["internet_echo_url"])')"
 
-say "6 requests from the internet host through the load balancer ($ALB_IP): which task answered"
+say "6 requests from the internet host through the load balancer ($ALB_IP): GET /whoami"
 for _ in 1 2 3 4 5 6; do
-    "$CLI" local exec --name "$NAME" --internet -- curl -s --max-time 5 "http://$ALB_IP/" \
-        | grep -o 'task=[0-9a-f]\{8\}[^ ]* ip=[0-9.]*' || echo "(no task line in the answer)"
+    "$CLI" local exec --name "$NAME" --internet -- curl -s --max-time 5 "http://$ALB_IP/whoami" \
+        | python3 -c 'import json,sys; d=json.load(sys.stdin); print("task {} ip {} az {} egress {}".format(d["task_id"][:8], d["private_ip"], d["availability_zone"], d["egress_ip"]))'
 done
 
 say "the same service from this host: $URL"
-curl -s --max-time 5 -o /dev/null -w 'HTTP %{http_code} from %{url_effective}\n' "$URL/"
+curl -s --max-time 5 "$URL/whoami"; echo
 
 say "each task's egress IP, as the internet sees it (the NAT gateways' EIPs)"
 for task in $(printf '%s' "$STATUS" | python3 -c 'import json,sys; [print(t["id"]) for t in json.load(sys.stdin)["tasks"]]'); do
@@ -54,7 +56,11 @@ cat >&2 <<EOT
 The twin '$NAME' keeps running. Try:
   $CLI local status --name $NAME
   $CLI local logs --name $NAME --follow
-  $CLI local exec --name $NAME --internet -- curl -s http://$ALB_IP/
+  $CLI local exec --name $NAME --internet -- curl -s http://$ALB_IP/docs   # OpenAPI
   $CLI local exec --name $NAME <task id> -- ip addr
+  # a rolling deploy under load: change a variable in a copy of $CONFIG, then
+  $CLI local exec --name $NAME --internet -- wrk -t2 -c8 -d40s http://$ALB_IP/whoami &
+  $CLI local deploy --name $NAME -c <changed copy of $CONFIG>   # wrk: 0 errors, 0 non-2xx
+  $CLI local scale 4 --name $NAME
   $CLI local down --name $NAME        # removes everything
 EOT

@@ -16,7 +16,7 @@ import pytest
 
 from twin.conftest import cleanup, registered_prefix
 from twin.load import Load
-from twin.twin_support import REFERENCE_DIR, cli, wait_for
+from twin.twin_support import REFERENCE_DIR, REPO, cli, wait_for
 
 SCALE = "0.2"  # health checks every 2 s, drain 9 s instead of 45 s, stop timeout 12 s
 
@@ -70,6 +70,29 @@ def test_deploy_with_our_defaults_drops_no_request(
     assert {t["revision"] for t in tasks} == {2} and {t["health"] for t in tasks} == {"healthy"}
     assert result.requests > 100, result.output
     assert result.failed == 0, result.output
+
+
+def test_sample_api_deploy_of_a_changed_environment_drops_no_request(
+    twin_name: tuple[str, str], tmp_path: Path
+) -> None:
+    """The issue's own check: the example API, steady load, a changed variable."""
+    name, prefix = twin_name
+    example = REPO / "examples" / "api" / "fargate-api.toml"
+    changed = _config(
+        tmp_path,
+        "v2.toml",
+        example.read_text().replace('LOG_LEVEL = "info"', 'LOG_LEVEL = "info"\nRELEASE = "v2"'),
+    )
+    assert changed.read_text() != example.read_text()
+    cli("local", "up", "-c", str(example), "--name", name, "--time-scale", SCALE)
+    load = Load(f"{prefix}inet", _alb_url(_status(name)) + "whoami", seconds=35)
+    try:
+        cli("local", "deploy", "-c", str(changed), "--name", name)
+    finally:
+        result = load.result()
+    tasks = _status(name)["tasks"]
+    assert isinstance(tasks, list) and {t["revision"] for t in tasks} == {2}
+    assert result.requests > 100 and result.failed == 0, result.output
 
 
 def test_reference_settings_drop_requests_on_deploy(twin_name: tuple[str, str]) -> None:

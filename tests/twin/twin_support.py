@@ -30,6 +30,7 @@ def cli(*args: str, timeout: float = 300.0, check: bool = True) -> subprocess.Co
         text=True,
         timeout=timeout,
         check=False,
+        cwd=REPO,  # configs may name commands relative to the repository (examples/api)
     )
     if check and proc.returncode != 0:
         pytest.fail(

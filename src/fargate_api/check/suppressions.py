@@ -83,6 +83,8 @@ def read_suppressions(
             continue
         base = ("Metadata", METADATA_KEY, "suppress")
         items = get(block, "suppress")
+        if items is None and isinstance(block, dict):
+            continue  # the block holds other keys only (the twin's `local` command)
         if not isinstance(items, list):
             problems.append(_invalid(resource, base, "suppress must be a list of {id, reason}"))
             continue

@@ -185,14 +185,31 @@ def status_command(
         out_console().print_json(json.dumps(_stable(status)))
         return
     _print_summary(status)
-    service = status.get("service") or {}
-    out_console().print(
-        f"service:    {service.get('running')}/{service.get('desired')} running, "
-        f"revision {service.get('revision')} ({status.get('phase')})"
-    )
+    out = out_console()
+    for service in status.get("services") or []:
+        out.print(
+            f"service {service['name']}: {service['running']}/{service['desired']} running, "
+            f"revision {service['revision']} ({status.get('phase')})"
+        )
+        for deployment in service.get("deployments") or []:
+            reason = f" - {deployment['reason']}" if deployment.get("reason") else ""
+            out.print(
+                f"  {deployment['status']:<8} revision {deployment['revision']}: "
+                f"{deployment['rollout_state']}, {deployment['healthy']}/{deployment['running']} "
+                f"healthy{reason}"
+            )
+        scaling = service.get("autoscaling")
+        if scaling:
+            metric = scaling.get("last_metric")
+            shown = "not measured yet" if metric is None else f"{metric:.0f}/min"
+            out.print(
+                f"  autoscaling {scaling['min']}-{scaling['max']} tasks, target "
+                f"{scaling['requests_per_target']:.0f} requests per target per minute "
+                f"(last: {shown})"
+            )
     table = Table(title="tasks")
     for column in ("id", "private ip", "subnet", "az", "health", "status", "revision"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for task in status.get("tasks") or []:
         table.add_row(
             task["id"],
@@ -203,7 +220,7 @@ def status_command(
             task.get("last_status", ""),
             str(task["revision"]),
         )
-    out_console().print(table)
+    out.print(table)
     if status.get("error"):
         err_console().print(f"[bold red]error:[/bold red] {escape(str(status['error']))}")
 

@@ -176,3 +176,19 @@ def test_text_report(reference_dir: Path) -> None:
     assert "service.yml:142 PublicLoadBalancerSG" in text
     assert "fix: Allow only TCP on the listener ports" in text
     assert "0 info" not in text and "failed" in text
+
+
+def test_a_fargate_api_block_without_suppress_is_not_a_broken_suppression(
+    check_text: CheckText,
+) -> None:
+    """The synth writes `local: {command}` for the twin in the same Metadata block."""
+    local_only = CLEAN.replace(
+        "  Vpc:\n    Type: AWS::EC2::VPC\n",
+        "  Vpc:\n    Type: AWS::EC2::VPC\n"
+        "    Metadata: {fargate-api: {local: {command: 'serve'}}}\n",
+    )
+    assert local_only != CLEAN
+    report = check_text(local_only, strict=True)
+    assert report.exit_code == 0, [f.message for f in report.findings]
+    broken = local_only.replace("{local: {command: 'serve'}}", "{suppress: 'not a list'}")
+    assert any(f.rule_id == "FA001" for f in check_text(broken).findings)
