@@ -679,6 +679,16 @@ def _defaults() -> list[tuple[str, float]]:
     ]
 
 
+def _private_subnets() -> str:
+    """The default config's private subnets, which must hold 50 tasks."""
+    try:
+        from fargate_api.config.model import NetworkConfig  # noqa: PLC0415
+
+        return ", ".join(str(net) for net in NetworkConfig().subnet_plan().private)
+    except Exception:  # the report must not fail on this
+        return "n/a"
+
+
 def _not_run(results: TwinResults, what: str) -> list[str]:
     reason = results.skipped or ""
     if reason.startswith("skipped"):
@@ -703,7 +713,7 @@ def section3(results: TwinResults) -> list[str]:
         f"- {s.reps} `local up` + `local down` per task count, interleaved (round r starts "
         "with a different count); each twin has its own name (`bench-<random>`) and the "
         "default config with only `[service] desired_count` set (nginx image, run by the "
-        "twin's built-in stand-in, a Python server; private subnets /18).",
+        f"twin's built-in stand-in, a Python server; private subnets {_private_subnets()}).",
         "- **first 200**: from just before `local up` is spawned until a `GET /` on the "
         "twin's URL (`http://127.0.0.1:PORT`, the port passed with `--port` so polling can "
         "start at once; polled every 50 ms) returns 200. **`local up` returned**: when the "
@@ -735,7 +745,28 @@ def section3(results: TwinResults) -> list[str]:
         f", `local up` returned **{ratio(med[large][1], med[small][1])}**, `local down` "
         f"**{ratio(med[large][2], med[small][2])}**.",
     ]
+    swept = [r for r in results.up_runs if _removed_items(r.down_message) > 2]
+    if swept:
+        counts = sorted({r.desired for r in swept})
+        out.append(
+            f"- In {len(swept)} of {len(results.up_runs)} runs ({', '.join(map(str, counts))} "
+            "tasks) `local down` reported more than 2 items removed (raw numbers below): the "
+            "twin's daemon had not finished its own teardown within `local down`'s stop budget "
+            f"(the containers' stop timeout {TIMES} the time scale + 15 s) and was killed, and "
+            "the sweep by name removed the namespaces it left. "
+            + (
+                "Something was left behind: see the last column below."
+                if any(r.leftovers for r in swept)
+                else "Nothing was left behind either way."
+            )
+        )
     return [*out, ""]
+
+
+def _removed_items(message: str) -> int:
+    """`removed twin 'x' (N items)` -> N: 2 (daemon, state) when the daemon cleaned up."""
+    found = re.search(r"\((\d+) items?\)", message)
+    return int(found.group(1)) if found else 0
 
 
 def _wrk_rows(runs: list[WrkRun]) -> tuple[float | None, float | None, float | None]:
@@ -817,6 +848,11 @@ def section4(results: TwinResults) -> list[str]:
             f"direct = **{ratio(lb[0], direct[0])}** at p50, **{ratio(lb[1], direct[1])}** "
             f"at p99 ({added}); requests/s through the LB / direct = {ratio(lb[2], direct[2])}."
         )
+    notes.append(
+        f"- A ratio below 1{TIMES} means the direct path was the slower one: for the stock "
+        "stand-in, that is the delayed-ACK stall described above, not HAProxy being faster "
+        "than no proxy."
+    )
     out += ["", *notes, "", "### Throughput through the LB (stock stand-in)", ""]
     out += [
         "| tasks | runs | req/s median | req/s min / max | p50 median (ms) | p99 median (ms) "
@@ -842,9 +878,9 @@ def section4(results: TwinResults) -> list[str]:
         )
     out += [
         "",
-        "On this machine more tasks add more Python processes competing for the same cores "
-        "as wrk and HAProxy, so throughput need not grow with the task count; on AWS each "
-        "task has its own vCPU.",
+        f"On this machine more tasks add Python processes competing for the same "
+        f"{os.cpu_count() or 0} cores as wrk and HAProxy, so throughput cannot grow with the "
+        "task count as it would on AWS, where each task has its own vCPU.",
         "",
     ]
     return out

@@ -18,7 +18,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from fargate_api.twin.standin_server import TwinRequestHandler, argument_parser, listen, serve
+from fargate_api.twin.standin_server import TwinRequestHandler, run_server
 
 JSON_PATH = "/json"
 
@@ -35,16 +35,12 @@ class EchoHandler(TwinRequestHandler):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argument_parser(
-        "python -m fargate_api.twin.echo_server",
+    return run_server(
+        EchoHandler,
+        "echo_server",
         "What-is-my-IP service: answers the client's source address.",
-        "0.0.0.0",
+        argv,
     )
-    args = parser.parse_args(argv)
-    server = listen(EchoHandler, args.bind, args.port, "echo_server")
-    if server is None:
-        return 1
-    return serve(server)
 
 
 if __name__ == "__main__":

@@ -138,6 +138,7 @@ class Scheduler:
         self._threads: list[threading.Thread] = []
         self._public_used = 0
         self._retry_after: dict[str, float] = {}
+        self._shutting_down = False
         self._failures: Counter[str] = Counter()
 
     # ------------------------------------------------------------ compatibility views
@@ -417,6 +418,10 @@ class Scheduler:
 
     def _stop_sequence(self, task: Task, drain: bool) -> None:
         service = self.services[task.service].service
+        if self._shutting_down:
+            self._stop_containers(task)  # `local down`: HAProxy and namespaces go anyway
+            task.last_status = "STOPPED"
+            return
         try:
             if drain and service.load_balancers:
                 for binding in service.load_balancers:
@@ -429,14 +434,17 @@ class Scheduler:
                 time.sleep(delay)
             for binding in service.load_balancers:
                 self.balancers.deregister(binding.target_group, task.id)
-            task.last_status = "STOPPING"
-            for container in task.definition.containers:
-                process = task.processes.get(container.name)
-                if process is not None:
-                    code = process.stop(container.stop_timeout * self.time_scale)
-                    task.exit_codes.setdefault(container.name, code)
+            self._stop_containers(task)
         finally:
             self._deprovision(task)
+
+    def _stop_containers(self, task: Task) -> None:
+        task.last_status = "STOPPING"
+        for container in task.definition.containers:
+            process = task.processes.get(container.name)
+            if process is not None:
+                code = process.stop(container.stop_timeout * self.time_scale)
+                task.exit_codes.setdefault(container.name, code)
 
     def _deprovision(self, task: Task) -> None:
         with self._lock:
@@ -455,8 +463,10 @@ class Scheduler:
                 self.on_change()
 
     def stop_all(self, reason: str) -> None:
-        """`local down`: no drain (nothing is serving anymore), but a clean SIGTERM."""
+        """`local down`: no drain (nothing is serving anymore), but a clean SIGTERM to every
+        task at once; the namespaces and HAProxy are removed in one sweep afterwards."""
         with self._lock:
+            self._shutting_down = True
             for state in self.services.values():
                 state.desired = 0
             for task in list(self.tasks):

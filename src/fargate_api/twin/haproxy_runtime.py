@@ -42,6 +42,8 @@ from fargate_api.twin.model import HealthCheck
 TargetHealth = Literal["initial", "healthy", "unhealthy", "draining"]
 
 SOCKET_TIMEOUT = 5.0
+CONNECT_ATTEMPTS = 50  # x CONNECT_RETRY_DELAY: up to 2.5 s of a full backlog
+CONNECT_RETRY_DELAY = 0.05
 DELETE_TIMEOUT = 10.0  # idle connections to a removed target take a moment to close
 _TARGET_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 _SEVERITY = re.compile(r"^\[(\d)\]: ?", re.MULTILINE)
@@ -103,18 +105,7 @@ class HaproxyRuntime:
         """
         if "\n" in command or ";" in command:
             raise ValueError(f"one runtime command at a time, without ';': {command!r}")
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(SOCKET_TIMEOUT)
-                sock.connect(str(self.socket_path))
-                sock.sendall(f"set severity-output number; {command}\n".encode())
-                chunks: list[bytes] = []
-                while chunk := sock.recv(65536):
-                    chunks.append(chunk)
-        except OSError as exc:
-            raise HaproxyRuntimeError(
-                command, f"cannot talk to haproxy's stats socket {self.socket_path}: {exc}"
-            ) from None
+        chunks = self._exchange(command)
         raw = b"".join(chunks).decode(errors="replace")
         answer = _SEVERITY.sub("", raw)
         failed = any(int(level) <= _LAST_ERROR_SEVERITY for level in _SEVERITY.findall(raw))
@@ -122,6 +113,32 @@ class HaproxyRuntime:
         if failed or answer.lstrip().startswith("Unknown command"):
             raise HaproxyRuntimeError(command, answer)
         return answer
+
+    def _exchange(self, command: str) -> list[bytes]:
+        """One connection, one command. A full listen backlog (EAGAIN: many tasks stopping
+        at once) is retried briefly; the socket's timeout would not wait for it."""
+        for attempt in range(CONNECT_ATTEMPTS):
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                    sock.settimeout(SOCKET_TIMEOUT)
+                    sock.connect(str(self.socket_path))
+                    sock.sendall(f"set severity-output number; {command}\n".encode())
+                    chunks: list[bytes] = []
+                    while chunk := sock.recv(65536):
+                        chunks.append(chunk)
+                    return chunks
+            except BlockingIOError:
+                if attempt + 1 < CONNECT_ATTEMPTS:
+                    time.sleep(CONNECT_RETRY_DELAY)
+                    continue
+                raise HaproxyRuntimeError(
+                    command, f"haproxy's stats socket {self.socket_path} stays busy"
+                ) from None
+            except OSError as exc:
+                raise HaproxyRuntimeError(
+                    command, f"cannot talk to haproxy's stats socket {self.socket_path}: {exc}"
+                ) from None
+        raise AssertionError("unreachable")
 
     def _server(self, target_group_key: str, target_id: str) -> str:
         _check_target_id(target_id)

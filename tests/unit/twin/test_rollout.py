@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fargate_api.twin.rollout import TaskView, bounds, failure_threshold, plan_step
+from fargate_api.twin.rollout import Step, TaskView, bounds, failure_threshold, plan_step
 
 
 def _tasks(*specs: tuple[str, int, bool, str]) -> list[TaskView]:
@@ -12,6 +12,26 @@ def _tasks(*specs: tuple[str, int, bool, str]) -> list[TaskView]:
         TaskView(id=i, revision=r, healthy=h, unhealthy=False, started=n, az=az)
         for n, (i, r, h, az) in enumerate(specs)
     ]
+
+
+def _step(
+    tasks: list[TaskView],
+    *,
+    desired: int,
+    revision: int,
+    minimum: int = 100,
+    maximum: int = 200,
+    may_launch: bool = True,
+) -> Step:
+    return plan_step(
+        desired=desired,
+        primary_revision=revision,
+        tasks=tasks,
+        draining=0,
+        minimum_percent=minimum,
+        maximum_percent=maximum,
+        may_launch=may_launch,
+    )
 
 
 def test_bounds_round_like_ecs() -> None:
@@ -23,93 +43,37 @@ def test_bounds_round_like_ecs() -> None:
 
 def test_default_deploy_starts_new_tasks_first_and_stops_old_only_when_new_are_healthy() -> None:
     old = _tasks(("a", 1, True, "1a"), ("b", 1, True, "1b"))
-    step = plan_step(
-        desired=2,
-        primary_revision=2,
-        tasks=old,
-        draining=0,
-        minimum_percent=100,
-        maximum_percent=200,
-        may_launch=True,
-    )
+    step = _step(old, desired=2, revision=2)
     assert step.launch == 2 and step.stop == ()
     starting = old + _tasks(("c", 2, False, "1a"), ("d", 2, False, "1b"))
-    step = plan_step(
-        desired=2,
-        primary_revision=2,
-        tasks=starting,
-        draining=0,
-        minimum_percent=100,
-        maximum_percent=200,
-        may_launch=True,
-    )
-    assert step == type(step)(launch=0, stop=())
+    step = _step(starting, desired=2, revision=2)
+    assert step == Step(launch=0, stop=())
     healthy = old + _tasks(("c", 2, True, "1a"), ("d", 2, True, "1b"))
-    step = plan_step(
-        desired=2,
-        primary_revision=2,
-        tasks=healthy,
-        draining=0,
-        minimum_percent=100,
-        maximum_percent=200,
-        may_launch=True,
-    )
+    step = _step(healthy, desired=2, revision=2)
     assert set(step.stop) == {"a", "b"} and step.launch == 0
 
 
 def test_half_minimum_stops_one_old_task_at_once() -> None:
     old = _tasks(("a", 1, True, "1a"), ("b", 1, True, "1b"))
-    step = plan_step(
-        desired=2,
-        primary_revision=2,
-        tasks=old,
-        draining=0,
-        minimum_percent=50,
-        maximum_percent=200,
-        may_launch=True,
-    )
+    step = _step(old, desired=2, revision=2, minimum=50)
     assert len(step.stop) == 1 and step.launch == 2
 
 
 def test_maximum_100_percent_waits_for_a_drain_before_launching() -> None:
     old = _tasks(("a", 1, True, "1a"), ("b", 1, True, "1b"))
-    step = plan_step(
-        desired=2,
-        primary_revision=2,
-        tasks=old,
-        draining=0,
-        minimum_percent=50,
-        maximum_percent=100,
-        may_launch=True,
-    )
+    step = _step(old, desired=2, revision=2, minimum=50, maximum=100)
     assert len(step.stop) == 1 and step.launch == 0  # the stopping task still counts
 
 
 def test_unhealthy_old_tasks_go_first_and_do_not_count_as_healthy() -> None:
     tasks = _tasks(("a", 1, False, "1a"), ("b", 1, True, "1b"), ("c", 2, True, "1a"))
-    step = plan_step(
-        desired=2,
-        primary_revision=2,
-        tasks=tasks,
-        draining=0,
-        minimum_percent=100,
-        maximum_percent=200,
-        may_launch=True,
-    )
+    step = _step(tasks, desired=2, revision=2)
     assert step.stop == ("a",) and step.launch == 1
 
 
 def test_scale_in_keeps_azs_balanced() -> None:
     six = _tasks(*[(f"t{i}", 1, True, "1a" if i < 4 else "1b") for i in range(6)])
-    step = plan_step(
-        desired=2,
-        primary_revision=1,
-        tasks=six,
-        draining=0,
-        minimum_percent=100,
-        maximum_percent=200,
-        may_launch=True,
-    )
+    step = _step(six, desired=2, revision=1)
     kept = {t.az for t in six if t.id not in step.stop}
     assert len(step.stop) == 4 and kept == {"1a", "1b"}
 
