@@ -7,8 +7,9 @@
    The time `local up` itself returns (every desired task healthy) is kept too.
 4. The LB hop: wrk from the twin's internet host through the ALB's public IP vs wrk from
    the load balancer node's namespace straight to a task's private IP (the internet host
-   cannot reach tasks, by design), on a 1-task twin; and the throughput through the LB
-   with 1, 2 and 4 tasks. Same wrk settings for every run.
+   cannot reach tasks, by design), on a 1-task twin, with 16 connections (loaded) and 1
+   (the hop's own latency); and the throughput through the LB with 1, 2 and 4 tasks.
+   Every twin runs the stock stand-in for nginx, as `local up` does.
 
 Every twin has its own name (`bench-<random>`) and is removed with `local down` in a
 `finally`, so also on a failure or Ctrl-C; after each `local down` the namespaces, the
@@ -27,7 +28,6 @@ import json
 import os
 import re
 import secrets
-import shlex
 import shutil
 import signal
 import socket
@@ -44,7 +44,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 FARGATE_API = REPO / ".venv" / "bin" / "fargate-api"
-NODELAY_SERVER = Path(__file__).resolve().parent / "standin_nodelay.py"
 STATE_ROOT = Path("/run/fargate-api")
 NETNS_DIR = Path("/run/netns")
 
@@ -58,8 +57,6 @@ DOWN_TIMEOUT = 180.0
 CLI_TIMEOUT = 60.0
 TIMES = "\N{MULTIPLICATION SIGN}"
 
-STOCK = "stock stand-in"
-NODELAY = "stand-in + TCP_NODELAY"
 THROUGH_LB = "through the LB"
 DIRECT = "direct to a task"
 
@@ -115,7 +112,6 @@ class WrkRun:
     """One wrk run of item 4 (a warm-up is not kept)."""
 
     desired: int
-    server: str
     path: str
     connections: int
     round_no: int
@@ -134,7 +130,6 @@ class LbTwin:
     """One twin of item 4 and how its `local up`/`down` went."""
 
     desired: int
-    server: str
     name: str
     up: float | None = None
     down: float | None = None
@@ -301,14 +296,11 @@ def up_command(
     settings: TwinSettings,
     *,
     port: int | None = None,
-    run: str | None = None,
 ) -> list[str]:
     argv = [str(FARGATE_API), "local", "up", "-c", str(config), "--name", name]
     argv += ["--time-scale", str(settings.time_scale), "--json"]
     if port is not None:
         argv += ["--port", str(port)]
-    if run is not None:
-        argv += ["--run", run]
     return argv
 
 
@@ -498,15 +490,11 @@ def running_twin(twin: LbTwin, config: Path, settings: TwinSettings) -> Iterator
     """A twin that is up (its status), removed with `local down` whatever happens."""
     prefix = f"fa-{twin.name}-"
     seen: list[Proc] = []
-    run = None
-    if twin.server == NODELAY:
-        command = shlex.join([sys.executable, str(NODELAY_SERVER), "--port"]) + " {port}"
-        run = f"nginx={command}"
     process: subprocess.Popen[str] | None = None
     try:
         start = time.perf_counter()
         process = subprocess.Popen(
-            up_command(twin.name, config, settings, run=run),
+            up_command(twin.name, config, settings),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -531,7 +519,7 @@ def running_twin(twin: LbTwin, config: Path, settings: TwinSettings) -> Iterator
 
 
 def lb_twin(twin: LbTwin, config: Path, settings: TwinSettings, results: TwinResults) -> None:
-    log(f"item 4: {twin.desired}-task twin, {twin.server} ({twin.name})")
+    log(f"item 4: {twin.desired}-task twin ({twin.name})")
     try:
         with running_twin(twin, config, settings) as status:
             public_ips = (status.get("load_balancer") or {}).get("public_ips") or []
@@ -551,12 +539,12 @@ def lb_twin(twin: LbTwin, config: Path, settings: TwinSettings, results: TwinRes
             for argv in paths.values():  # warm-up, not kept
                 run_wrk(argv(settings.wrk_args(settings.warmup_seconds)), CLI_TIMEOUT)
             keys = [(path, settings.wrk_connections) for path in paths]
-            if twin.server == NODELAY:  # the fair baseline: also unloaded, one connection
+            if twin.desired == 1:  # the LB hop: also unloaded, one connection
                 keys += [(path, 1) for path in paths]
             for round_no in range(1, settings.reps + 1):
                 shift = (round_no - 1) % len(keys)
                 for path, conns in keys[shift:] + keys[:shift]:
-                    run = WrkRun(twin.desired, twin.server, path, conns, round_no)
+                    run = WrkRun(twin.desired, path, conns, round_no)
                     results.wrk_runs.append(run)
                     try:
                         wrk = settings.wrk_args(connections=conns)
@@ -580,9 +568,8 @@ def lb_twin(twin: LbTwin, config: Path, settings: TwinSettings, results: TwinRes
 
 
 def item4(settings: TwinSettings, work: Path, results: TwinResults) -> None:
-    plan = [(1, STOCK), (1, NODELAY), *[(n, STOCK) for n in LB_COUNTS if n != 1]]
-    for desired, server in plan:
-        twin = LbTwin(desired=desired, server=server, name=new_name())
+    for desired in LB_COUNTS:
+        twin = LbTwin(desired=desired, name=new_name())
         results.lb_twins.append(twin)
         lb_twin(twin, write_config(work, desired), settings, results)
 
@@ -793,7 +780,7 @@ def section4(results: TwinResults) -> list[str]:
         f"- every run: `{wrk} URL` (wrk {s.wrk_threads} threads, {s.wrk_connections} "
         f"keep-alive connections, {s.wrk_seconds} s: the machine saturated, so latency is "
         f"mostly queueing), {s.reps} runs per path, the paths alternating; one "
-        f"{s.warmup_seconds} s warm-up per path first, not kept. On the {NODELAY} twin both "
+        f"{s.warmup_seconds} s warm-up per path first, not kept. On the 1-task twin both "
         f"paths are also measured unloaded, `{' '.join(s.wrk_args(connections=1))} URL` "
         f"(one connection: the hop's own latency). Same time scale as item 3 "
         f"({s.time_scale:g}).",
@@ -807,35 +794,29 @@ def section4(results: TwinResults) -> list[str]:
         "connection), so the absolute numbers measure it, and wrk, HAProxy and the server "
         f"sharing {os.cpu_count() or 0} cores, far more than HAProxy; the ratios are what "
         "matter.",
-        f"- **{STOCK}**: what `local up` runs for nginx. It sends a response's headers and "
-        "body in two writes without TCP_NODELAY, so on a reused connection the body waits "
-        "for the client's delayed ACK (~40 ms) unless the client ACKs at once; wrk does not, "
-        "so direct-to-task numbers with it are that stall (HAProxy's connections to the "
-        f"tasks do not show it). **{NODELAY}**: the same server with Nagle off "
-        "(`benchmarks/standin_nodelay.py`, as nginx's default `tcp_nodelay on`) run with "
-        "`local up --run nginx=...`: the fair baseline for the LB hop.",
+        "- Every twin runs the stand-in as `local up` does for the nginx image, unchanged. "
+        "It sends a response's headers and body in two writes with Nagle's algorithm off "
+        "(TCP_NODELAY, as nginx's default `tcp_nodelay on`), so on a kept-alive connection "
+        "the body does not wait for the client's delayed ACK.",
         "",
         "### LB hop latency, 1 task",
         "",
-        "| server | connections | path | runs | p50 median (ms) | p50 min / max "
+        "| connections | path | runs | p50 median (ms) | p50 min / max "
         "| p99 median (ms) | p99 min / max | req/s median |",
-        "|---|---:|---|---:|---:|---|---:|---|---:|",
+        "|---:|---|---:|---:|---|---:|---|---:|",
     ]
     notes: list[str] = []
-    for server, conns in ((NODELAY, s.wrk_connections), (NODELAY, 1), (STOCK, s.wrk_connections)):
+    for conns in (s.wrk_connections, 1):
         meds: dict[str, tuple[float | None, float | None, float | None]] = {}
         for path in (THROUGH_LB, DIRECT):
             runs = [
                 r
                 for r in results.wrk_runs
-                if r.desired == 1
-                and r.server == server
-                and r.path == path
-                and r.connections == conns
+                if r.desired == 1 and r.path == path and r.connections == conns
             ]
             meds[path] = _wrk_rows(runs)
             out.append(
-                f"| {server} | {conns} | {path} | {len(runs)} | {fmt_ms(meds[path][0])} "
+                f"| {conns} | {path} | {len(runs)} | {fmt_ms(meds[path][0])} "
                 f"| {spread([r.p50 for r in runs], fmt_ms)} | {fmt_ms(meds[path][1])} "
                 f"| {spread([r.p99 for r in runs], fmt_ms)} | {fmt_rps(meds[path][2])} |"
             )
@@ -844,16 +825,11 @@ def section4(results: TwinResults) -> list[str]:
             f"{difference(lb[0], direct[0])} ms at p50, {difference(lb[1], direct[1])} ms at p99"
         )
         notes.append(
-            f"- {server}, {conns} connection{'s' if conns != 1 else ''}: through the LB / "
+            f"- {conns} connection{'s' if conns != 1 else ''}: through the LB / "
             f"direct = **{ratio(lb[0], direct[0])}** at p50, **{ratio(lb[1], direct[1])}** "
             f"at p99 ({added}); requests/s through the LB / direct = {ratio(lb[2], direct[2])}."
         )
-    notes.append(
-        f"- A ratio below 1{TIMES} means the direct path was the slower one: for the stock "
-        "stand-in, that is the delayed-ACK stall described above, not HAProxy being faster "
-        "than no proxy."
-    )
-    out += ["", *notes, "", "### Throughput through the LB (stock stand-in)", ""]
+    out += ["", *notes, "", "### Throughput through the LB", ""]
     out += [
         "| tasks | runs | req/s median | req/s min / max | p50 median (ms) | p99 median (ms) "
         "| vs 1 task |",
@@ -864,10 +840,7 @@ def section4(results: TwinResults) -> list[str]:
         runs = [
             r
             for r in results.wrk_runs
-            if r.desired == desired
-            and r.server == STOCK
-            and r.path == THROUGH_LB
-            and r.connections == s.wrk_connections
+            if r.desired == desired and r.path == THROUGH_LB and r.connections == s.wrk_connections
         ]
         p50, p99, rps = _wrk_rows(runs)
         if desired == 1:
@@ -914,27 +887,26 @@ def raw_sections(results: TwinResults) -> list[str]:
             "",
             "### Item 4: the twins",
             "",
-            "| tasks | server | twin | `local up` (s) | `local down` (s) | left behind / error |",
-            "|---:|---|---|---:|---:|---|",
+            "| tasks | twin | `local up` (s) | `local down` (s) | left behind / error |",
+            "|---:|---|---:|---:|---|",
         ]
         for t in results.lb_twins:
             problem = "; ".join([*t.leftovers, *([t.error] if t.error else [])]) or "nothing"
             out.append(
-                f"| {t.desired} | {t.server} | {t.name} | {fmt_s(t.up)} | {fmt_s(t.down)} "
-                f"| {_cell(problem)} |"
+                f"| {t.desired} | {t.name} | {fmt_s(t.up)} | {fmt_s(t.down)} | {_cell(problem)} |"
             )
         out += [
             "",
             "### Item 4: wrk runs, in the order they ran",
             "",
-            "| # | tasks | server | path | connections | round | p50 (ms) | p75 (ms) | p90 (ms) "
+            "| # | tasks | path | connections | round | p50 (ms) | p75 (ms) | p90 (ms) "
             "| p99 (ms) | req/s | requests | wrk errors |",
-            "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for index, w in enumerate(results.wrk_runs, start=1):
             errors = w.error or w.errors or "none"
             out.append(
-                f"| {index} | {w.desired} | {w.server} | {w.path} | {w.connections} | {w.round_no} "
+                f"| {index} | {w.desired} | {w.path} | {w.connections} | {w.round_no} "
                 f"| {fmt_ms(w.p50)} | {fmt_ms(w.p75)} | {fmt_ms(w.p90)} | {fmt_ms(w.p99)} "
                 f"| {fmt_rps(w.rps)} | {w.requests if w.requests is not None else 'n/a'} "
                 f"| {_cell(errors)} |"

@@ -15,31 +15,94 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from fargate_api import __version__
-from fargate_api.aws.commands import (
-    deploy_command,
-    destroy_command,
-    diff_command,
-    logs_command,
-    outputs_command,
-    status_command,
-)
-from fargate_api.check.command import check_command
-from fargate_api.config import DEFAULT_CONFIG_PATH, load_config
-from fargate_api.config.starter import STARTER_CONFIG
-from fargate_api.cost.command import cost_command
-from fargate_api.diagram.command import diagram_command
+from fargate_api.cli_lazy import LazyCommand, LazyGroup
 from fargate_api.errors import USAGE_EXIT_CODE, UserError, writing
-from fargate_api.synth import synthesize, write_templates
-from fargate_api.synth.summary import summarize
-from fargate_api.twin.commands import local_app
 
+# The same path as fargate_api.config.DEFAULT_CONFIG_PATH (a test keeps them equal): that
+# package imports the config model and pydantic, which `--version` and `--help` do without.
+DEFAULT_CONFIG_PATH = Path("fargate-api.toml")
 DEFAULT_OUT_DIR = Path("fargate-api.out")
+
+
+class Commands(LazyGroup):
+    """The root group: init, synth and config are defined below; the other commands'
+    modules (the AWS back-end, check with cfn-lint, cost, diagram, the local twin) are
+    imported only when the command runs. `help` is each command's first help paragraph,
+    as `fargate-api --help` lists it (tests/functional/test_cli_startup.py compares it with
+    the real command's)."""
+
+    lazy_commands = (
+        LazyCommand(
+            "check",
+            "fargate_api.check.command",
+            "check_command",
+            "Check templates against the pattern's rules and cfn-lint; exit 1 on findings.",
+        ),
+        LazyCommand(
+            "deploy",
+            "fargate_api.aws.commands",
+            "deploy_command",
+            "Deploy the templates as NAME-vpc, NAME-cluster, NAME-service (change sets, live "
+            "progress).",
+        ),
+        LazyCommand(
+            "diff",
+            "fargate_api.aws.commands",
+            "diff_command",
+            "Show what a deploy would change, per stack, from CloudFormation change sets.",
+        ),
+        LazyCommand(
+            "status",
+            "fargate_api.aws.commands",
+            "status_command",
+            "Print the stacks' states, URL, egress IPs, running/desired tasks and target health.",
+        ),
+        LazyCommand(
+            "outputs",
+            "fargate_api.aws.commands",
+            "outputs_command",
+            "Print the URL, the egress IPs and every stack output.",
+        ),
+        LazyCommand(
+            "logs",
+            "fargate_api.aws.commands",
+            "logs_command",
+            "Print the service's CloudWatch logs; --follow tails them.",
+        ),
+        LazyCommand(
+            "destroy",
+            "fargate_api.aws.commands",
+            "destroy_command",
+            "Delete NAME-service, NAME-cluster, NAME-vpc in that order; list what is retained.",
+        ),
+        LazyCommand(
+            "cost",
+            "fargate_api.cost.command",
+            "cost_command",
+            "Estimate the monthly cost of the templates, and the cheaper variants' trade-offs.",
+        ),
+        LazyCommand(
+            "diagram",
+            "fargate_api.diagram.command",
+            "diagram_command",
+            "Draw the architecture (VPC, AZs, subnets, gateways, ALB, tasks, SG edges) from the"
+            "\ntemplates.",
+        ),
+        LazyCommand(
+            "local",
+            "fargate_api.twin.commands",
+            "local_app",
+            "Run the templates on this machine as a real network: namespaces, nftables, "
+            "HAProxy and processes (the local twin). Needs root.",
+        ),
+    )
+
 
 app = typer.Typer(
     name="fargate-api",
+    cls=Commands,
     help="A public API on AWS Fargate from one small config file: private tasks behind an "
     "internet-facing ALB, with NAT gateways for fixed egress IPs.",
     no_args_is_help=True,
@@ -90,6 +153,8 @@ def init(
     """Write a commented starter config that lists every key with its default."""
     if path.exists() and not force:
         raise UserError("file exists already", where=str(path), fix="pass --force to overwrite it")
+    from fargate_api.config.starter import STARTER_CONFIG  # noqa: PLC0415
+
     path.write_text(STARTER_CONFIG, encoding="utf-8")
     stderr.print(f"wrote {escape(str(path))}; edit it, then run 'fargate-api synth -c {path}'")
     stdout.print(str(path))
@@ -104,6 +169,10 @@ def synth(
     as_json: JsonOption = False,
 ) -> None:
     """Write vpc.yml, cluster.yml, service.yml and parent.yml (the reference layout)."""
+    from fargate_api.config import load_config  # noqa: PLC0415 (pydantic: not at start-up)
+    from fargate_api.synth import synthesize, write_templates  # noqa: PLC0415
+    from fargate_api.synth.summary import summarize  # noqa: PLC0415
+
     model = load_config(config)
     templates = synthesize(model)
     with writing("the templates", out, fix="choose a writable folder with -o"):
@@ -124,6 +193,8 @@ def synth(
 @app.command("config")
 def show_config(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Print the config as validated, with every default filled in."""
+    from fargate_api.config import load_config  # noqa: PLC0415 (pydantic: not at start-up)
+
     model = load_config(config)
     data = model.model_dump(mode="json")
     if as_json:
@@ -138,19 +209,9 @@ def show_config(config: ConfigOption = None, as_json: JsonOption = False) -> Non
             stdout.print(f"{section} = {json.dumps(values)}")
 
 
-app.command("check")(check_command)
-app.command("deploy")(deploy_command)
-app.command("diff")(diff_command)
-app.command("status")(status_command)
-app.command("outputs")(outputs_command)
-app.command("logs")(logs_command)
-app.command("destroy")(destroy_command)
-app.add_typer(local_app, name="local")
-app.command("cost")(cost_command)
-app.command("diagram")(diagram_command)
-
-
 def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.table import Table  # noqa: PLC0415 (not needed for --json)
+
     table = Table(title="Templates", show_lines=True)
     table.add_column("file")
     table.add_column("resources", justify="right")
