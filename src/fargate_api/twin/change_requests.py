@@ -16,7 +16,8 @@ from typing import Any
 
 from fargate_api.errors import UserError
 from fargate_api.twin.model import TwinPlan
-from fargate_api.twin.state import StateDir, pid_alive
+from fargate_api.twin.processes import pid_alive
+from fargate_api.twin.state import StateDir
 
 REQUEST_FILE = "request.json"
 ANSWER_FILE = "answer.json"

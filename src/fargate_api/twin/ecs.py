@@ -141,15 +141,6 @@ class Scheduler:
         self._shutting_down = False
         self._failures: Counter[str] = Counter()
 
-    # ------------------------------------------------------------ compatibility views
-    @property
-    def desired(self) -> dict[str, int]:
-        return {key: state.desired for key, state in self.services.items()}
-
-    @property
-    def revisions(self) -> dict[str, int]:
-        return {key: state.revision for key, state in self.services.items()}
-
     # ------------------------------------------------------------ commands
     def deploy(self, service_key: str, definition: TaskDefinition, desired: int | None) -> int:
         """UpdateService with a new task definition: a new PRIMARY deployment."""
@@ -164,13 +155,13 @@ class Scheduler:
             state.deployments.insert(0, _deployment(revision, "IN_PROGRESS"))
             self._failures[service_key] = 0
             self._retry_after.pop(service_key, None)
-            self._event(f"service {state.service.name}: deployment of revision {revision} started")
+            self.event(f"service {state.service.name}: deployment of revision {revision} started")
             return revision
 
     def scale(self, service_key: str, desired: int) -> None:
         with self._lock:
             self.services[service_key].desired = desired
-            self._event(
+            self.event(
                 f"service {self.services[service_key].service.name}: desired count {desired}"
             )
 
@@ -197,7 +188,7 @@ class Scheduler:
                     task.exit_codes[container.name] = code
                     if container.essential:
                         self._task_failed(state, task)
-                        self._event(
+                        self.event(
                             f"task {task.id[:8]} container {container.name} exited with code {code}"
                         )
                         self._stop(
@@ -220,7 +211,7 @@ class Scheduler:
                 self._failures[service.key] = 0
             if task.health == "unhealthy" and time.monotonic() - task.started_at >= grace:
                 self._task_failed(state, task)
-                self._event(f"task {task.id[:8]} failed its load balancer health checks")
+                self.event(f"task {task.id[:8]} failed its load balancer health checks")
                 self._stop(task, "Task failed ELB health checks", drain=True)
 
     def _task_failed(self, state: ServiceState, task: Task) -> None:
@@ -241,7 +232,7 @@ class Scheduler:
             f"circuit breaker: {primary.failed_tasks} tasks of revision {primary.revision} failed "
             f"(threshold {failure_threshold(state.desired)})"
         )
-        self._event(
+        self.event(
             f"service {service.name}: deployment of revision {primary.revision} failed "
             f"({primary.reason})"
         )
@@ -256,7 +247,7 @@ class Scheduler:
             state.deployments.insert(0, rollback)
             self._failures[service.key] = 0
             self._retry_after.pop(service.key, None)
-            self._event(f"service {service.name}: rolling back to revision {good.revision}")
+            self.event(f"service {service.name}: rolling back to revision {good.revision}")
 
     def _reconcile(self, state: ServiceState) -> None:
         service = state.service
@@ -323,7 +314,7 @@ class Scheduler:
             state.deployments = [primary, *failed]
             for deployment in state.deployments[1:]:
                 deployment.status = "INACTIVE"
-            self._event(
+            self.event(
                 f"service {service.name}: deployment of revision {primary.revision} completed"
             )
             self.on_change()
@@ -374,11 +365,11 @@ class Scheduler:
             for binding in service.load_balancers:
                 self.balancers.register(binding.target_group, task.id, ip, binding.container_port)
         except Exception as exc:
-            self._event(f"task {task_id[:8]} failed to start: {exc}")
+            self.event(f"task {task_id[:8]} failed to start: {exc}")
             task.stopped_reason = f"Task failed to start: {exc}"
             self._deprovision(task)
             raise
-        self._event(f"started task {task_id[:8]} (revision {revision}) in {subnet.az} ({ip})")
+        self.event(f"started task {task_id[:8]} (revision {revision}) in {subnet.az} ({ip})")
         self.on_change()
         return task
 
@@ -459,7 +450,7 @@ class Scheduler:
                 if task in self.tasks:
                     self.tasks.remove(task)
                 self.stopped = [task, *self.stopped][:STOPPED_HISTORY]
-                self._event(f"stopped task {task.id[:8]}: {task.stopped_reason}")
+                self.event(f"stopped task {task.id[:8]}: {task.stopped_reason}")
                 self.on_change()
 
     def stop_all(self, reason: str) -> None:
@@ -482,9 +473,6 @@ class Scheduler:
         self._retry_after[service] = time.monotonic() + delay
 
     def event(self, text: str) -> None:
-        self._event(text)
-
-    def _event(self, text: str) -> None:
         self.events = [*self.events, f"{time.strftime('%H:%M:%S')} {text}"][-50:]
 
 

@@ -15,12 +15,9 @@ import sys
 from collections.abc import Mapping
 
 from fargate_api.errors import UserError
-from fargate_api.metadata_keys import LOCAL, SUPPRESSIONS
 
 # Images whose only job in a template is "serve HTTP 200" (demo and sample images).
 STAND_IN_IMAGES = frozenset({"nginx", "httpd", "amazon-ecs-sample", "nginxdemos/hello"})
-METADATA_KEY = SUPPRESSIONS  # the fargate-api Metadata block; LOCAL.command is the synth's
-LOCAL_KEY = LOCAL
 
 
 def parse_run_options(values: list[str]) -> dict[str, str]:

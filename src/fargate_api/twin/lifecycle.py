@@ -9,7 +9,6 @@ even when the daemon crashed and is idempotent when nothing is left.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -26,9 +25,11 @@ from fargate_api.twin.model import TwinPlan
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.network import teardown
 from fargate_api.twin.plan import load_plan
-from fargate_api.twin.state import DAEMON_LOG, LAUNCH_FILE, LaunchSpec, StateDir, pid_alive
+from fargate_api.twin.processes import pid_alive
+from fargate_api.twin.state import DAEMON_LOG, LAUNCH_FILE, LaunchSpec, StateDir
 
 DAEMON_STOP_GRACE = 15.0
+UNKNOWN_STOP_TIMEOUT = 120.0  # ECS's largest stopTimeout, when the daemon wrote no state
 POLL = 0.25
 
 
@@ -139,7 +140,6 @@ def wait_ready(
         if status.get("phase") == "failed":
             raise TwinFailedError(str(status.get("error") or "the twin failed to start"), status)
         if not pid_alive(pid):
-            _reap(pid)
             tail = _tail(state.file(DAEMON_LOG))
             raise TwinFailedError(f"the twin's daemon exited during start-up: {tail}", status)
         if time.monotonic() > deadline:
@@ -165,11 +165,6 @@ def _timeout_reason(status: dict[str, Any], timeout: float) -> str:
     )
 
 
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-
-
 def _tail(path: Path, lines: int = 5) -> str:
     try:
         text = path.read_text(errors="replace").strip().splitlines()
@@ -189,12 +184,11 @@ def down(names: TwinNames, on_progress: Callable[[str], None] = lambda _: None) 
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + _stop_budget(state)
         while pid_alive(pid) and time.monotonic() < deadline:
-            _reap(pid)
             time.sleep(POLL)
         if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
             removed.append(f"daemon {pid} (killed)")
-        _reap(pid)
+            pid_alive(pid)  # reaps it, when it is our child
         removed.append(f"daemon {pid}")
     removed += [f"netns {ns}" for ns in teardown(names)]
     if state.exists():
@@ -204,16 +198,9 @@ def down(names: TwinNames, on_progress: Callable[[str], None] = lambda _: None) 
 
 
 def _stop_budget(state: StateDir) -> float:
-    """The daemon SIGTERMs tasks and waits their stopTimeout; allow that, plus a margin."""
-    launch = state.read_json(LAUNCH_FILE) or {}
-    scale = float(launch.get("time_scale") or 1.0)
-    try:
-        plan = load_plan(
-            Path(str(launch.get("template"))), image_commands=launch.get("image_commands") or {}
-        )
-        longest = max(
-            (c.stop_timeout for t in plan.task_definitions for c in t.containers), default=30
-        )
-    except (UserError, OSError):
-        longest = 120
-    return longest * scale + DAEMON_STOP_GRACE
+    """The daemon SIGTERMs tasks and waits their stopTimeout (it writes the longest one,
+    scaled, in its state); allow that, plus a margin."""
+    status = state.read_json("state.json") or {}
+    longest = status.get("stop_timeout")
+    seconds = float(longest) if isinstance(longest, int | float) else UNKNOWN_STOP_TIMEOUT
+    return seconds + DAEMON_STOP_GRACE

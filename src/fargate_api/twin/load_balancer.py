@@ -51,6 +51,7 @@ class RunningBalancer:
     process: subprocess.Popen[bytes]
     runtime: HaproxyRuntime
     config: Path
+    target_groups: frozenset[str]  # those its listeners forward to
 
 
 class LoadBalancers:
@@ -124,22 +125,10 @@ class LoadBalancers:
                 output = (directory / "haproxy.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"haproxy for {lb.key} did not start: {output.strip()}")
             time.sleep(0.05)
-        return RunningBalancer(lb, namespaces, process, runtime, config)
+        return RunningBalancer(lb, namespaces, process, runtime, config, _forwarded_to(lb))
 
     def _balancers_of(self, target_group: str) -> list[RunningBalancer]:
-        return [
-            running
-            for running in self.running
-            if any(
-                target_group
-                in {
-                    w.target_group
-                    for action in _all_actions(running.lb)
-                    for w in action.target_groups
-                }
-                for _ in (0,)
-            )
-        ]
+        return [running for running in self.running if target_group in running.target_groups]
 
     def register(self, target_group: str, target_id: str, ip: IPv4Address, port: int) -> None:
         for running in self._balancers_of(target_group):
@@ -179,10 +168,7 @@ class LoadBalancers:
         return [r.lb.key for r in self.running if r.process.poll() is not None]
 
 
-def _all_actions(lb: LoadBalancer) -> list:  # type: ignore[type-arg]
-    actions = []
-    for listener in lb.listeners:
-        actions += list(listener.default_actions)
-        for rule in listener.rules:
-            actions += list(rule.actions)
-    return actions
+def _forwarded_to(lb: LoadBalancer) -> frozenset[str]:
+    actions = [a for listener in lb.listeners for a in listener.default_actions]
+    actions += [a for listener in lb.listeners for rule in listener.rules for a in rule.actions]
+    return frozenset(w.target_group for action in actions for w in action.target_groups)

@@ -19,11 +19,6 @@ How AWS does it, and how the twin mirrors it:
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import time
-from collections.abc import Iterable
 from ipaddress import IPv4Address
 
 from fargate_api.twin import host
@@ -40,6 +35,7 @@ from fargate_api.twin.addresses import (
 )
 from fargate_api.twin.model import Subnet, TwinPlan
 from fargate_api.twin.naming import TwinNames
+from fargate_api.twin.processes import kill_all
 
 ROUTE_TABLE_BASE = 100
 RULE_PRIORITY_BASE = 1000
@@ -283,8 +279,7 @@ table ip {table} {{
 
     def detach_eni(self, netns: str) -> None:
         """Deleting the namespace deletes its veth end, and with it the router's end."""
-        for pid in host.netns_pids(netns):
-            _kill(pid)
+        kill_all(host.netns_pids(netns))
         host.netns_delete(netns)
 
     def map_public_ip(self, public: IPv4Address, private: IPv4Address) -> None:
@@ -309,48 +304,12 @@ table ip {table} {{
             f"delete element ip {table} mapped_private {{ {private} }}\n",
         )
 
-    # ---------------------------------------------------------------- teardown
-    def owned_namespaces(self) -> list[str]:
-        return [ns for ns in host.netns_list() if self.names.owns_netns(ns)]
-
 
 def teardown(names: TwinNames) -> list[str]:
     """Kills every process in the twin's namespaces, then deletes them; returns them."""
     removed = [ns for ns in host.netns_list() if names.owns_netns(ns)]
     pids = [pid for ns in removed for pid in host.netns_pids(ns)]
-    _kill_all(pids)
+    kill_all(pids)
     for ns in removed:
         host.netns_delete(ns)
     return removed
-
-
-def _kill(pid: int) -> None:
-    _kill_all([pid])
-
-
-def _kill_all(pids: Iterable[int]) -> None:
-    pending = list(pids)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pending:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + 3.0
-        while pending and time.monotonic() < deadline:
-            pending = [pid for pid in pending if _alive(pid)]
-            if pending:
-                time.sleep(0.05)
-        if not pending:
-            return
-
-
-def _alive(pid: int) -> bool:
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False

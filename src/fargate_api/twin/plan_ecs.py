@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fargate_api.metadata_keys import LOCAL, SUPPRESSIONS
 from fargate_api.templates import Resource, Text, Unresolved
 from fargate_api.twin.images import (
-    LOCAL_KEY,
-    METADATA_KEY,
     is_stand_in_image,
     match_run_option,
     stand_in_command,
@@ -158,7 +157,7 @@ def _task_definition(
             where=where(resource, "NetworkMode"),
             fix="set NetworkMode: awsvpc",
         )
-    local_command = as_str(get(resource.metadata, METADATA_KEY, LOCAL_KEY, "command"))
+    local_command = as_str(get(resource.metadata, SUPPRESSIONS, LOCAL, "command"))
     containers = []
     for i, body in enumerate(as_list(get(props, "ContainerDefinitions"))):
         containers.append(

@@ -8,7 +8,8 @@ from rich.console import Console
 
 from fargate_api.errors import UserError
 from fargate_api.twin.naming import STATE_ROOT, TwinNames, check_name
-from fargate_api.twin.state import StateDir, list_twins, pid_alive
+from fargate_api.twin.processes import pid_alive
+from fargate_api.twin.state import StateDir, list_twins
 
 
 def err_console() -> Console:

@@ -79,22 +79,6 @@ class StateDir:
             return None
 
 
-def pid_alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def list_twins(state_root: Path) -> list[str]:
     """Names of twins with a state folder (running, or left by a crash)."""
     if not state_root.is_dir():

@@ -191,7 +191,7 @@ class Twin:
     def _all_healthy(self) -> bool:
         for service in self.plan.services:
             tasks = [t for t in self.scheduler.tasks if t.service == service.key and t.active]
-            wanted = self.scheduler.desired[service.key]
+            wanted = self.scheduler.services[service.key].desired
             if len(tasks) < wanted:
                 return False
             if service.load_balancers and sum(t.health == "healthy" for t in tasks) < wanted:
@@ -345,6 +345,15 @@ class Twin:
                 {"resource": n.resource, "type": n.type, "reason": n.reason}
                 for n in self.plan.notices
             ],
+            "stop_timeout": max(
+                (
+                    container.stop_timeout * self.spec.time_scale
+                    for state in self.scheduler.services.values()
+                    for definition in state.definitions.values()
+                    for container in definition.containers
+                ),
+                default=0.0,
+            ),
             "updated_at": time.time(),
         }
 

@@ -1,0 +1,51 @@
+"""Is a process alive, and stopping a set of them: what the daemon, `down` and the
+network sweep all need, in one place.
+
+"Alive" must not count a zombie, and must reap our own exited child, or a waiting
+loop would spin until its deadline on a process that is already gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Iterable
+
+KILL_WAIT = 3.0  # seconds for each signal (SIGTERM, then SIGKILL)
+
+
+def pid_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False  # our own child, now reaped
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def kill_all(pids: Iterable[int]) -> None:
+    """SIGTERM, a few seconds, then SIGKILL what is left."""
+    pending = list(pids)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pending:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + KILL_WAIT
+        while pending and time.monotonic() < deadline:
+            pending = [pid for pid in pending if pid_alive(pid)]
+            if pending:
+                time.sleep(0.05)
+        if not pending:
+            return
