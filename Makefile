@@ -4,6 +4,7 @@
 #                    + the external scanners (checkov in .venv-scanners, cfn-guard in .tools)
 #   make test        lint, then unit + functional + twin tiers
 #   make unit | functional | twin    one tier
+#   make unit-unprivileged   tests/unit without capabilities, haproxy or nft (as in make test)
 #   make lint        ruff check, ruff format --check, mypy --strict
 #   make demo        synthesize + check the example API's stack, run it as the local twin
 #   make golden      regenerate golden templates
@@ -57,20 +58,34 @@ lint: install
 	$(VENV)/bin/ruff check src tests examples benchmarks
 	$(VENV)/bin/ruff format --check src tests examples benchmarks
 	$(VENV)/bin/mypy --strict src examples/api/src
+	$(VENV)/bin/lint-imports
 
-# Unit + functional run in parallel (pytest-xdist). The twin tier (network namespaces,
-# nftables, haproxy; a few seconds) runs in a second, serial pytest call so its result
-# and its "did not run" banner come last and on their own. Both calls always run; the
-# target fails if either failed (including pytest's exit 5, "no tests collected").
+# Unit (unprivileged, see unit-unprivileged), then functional, each in parallel
+# (pytest-xdist). The twin tier (network namespaces, nftables, haproxy; a few seconds)
+# runs in a last, serial pytest call so its result and its "did not run" banner come
+# last and on their own. Every call always runs; the target fails if any failed
+# (including pytest's exit 5, "no tests collected").
 test: install lint
 	@rc=0; \
-	$(PYTEST) tests/unit tests/functional examples/api/tests -n auto $(PYTEST_ARGS) || rc=$$?; \
+	$(UNIT_UNPRIVILEGED) || rc=$$?; \
+	$(PYTEST) tests/functional examples/api/tests -n auto $(PYTEST_ARGS) || rc=$$?; \
 	$(PYTEST) tests/twin $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED (pytest exit $$rc)" >&2; fi; \
 	exit $$rc
 
 unit: install
 	$(PYTEST) tests/unit examples/api/tests -n auto $(PYTEST_ARGS)
+
+# tests/unit as CI keeps it: with every capability dropped and only /usr/bin:/bin on the
+# PATH, so no haproxy and no nft (they live in /usr/sbin). Root drops its capabilities
+# with setpriv (util-linux, Essential on Debian); any other user has none to drop. Tests
+# that need those binaries or privileges belong in tests/twin.
+UNIT_UNPRIVILEGED = $(if $(filter 0,$(shell id -u)),setpriv --bounding-set -all --inh-caps -all) \
+	env PATH=/usr/bin:/bin $(PYTEST) tests/unit -p no:cacheprovider -n auto $(PYTEST_ARGS)
+
+.PHONY: unit-unprivileged
+unit-unprivileged: install
+	$(UNIT_UNPRIVILEGED)
 
 functional: install
 	$(PYTEST) tests/functional -n auto $(PYTEST_ARGS)
@@ -93,6 +108,12 @@ golden: install
 # Redraws docs/diagram.png (the README's picture) from the default templates.
 diagram: install
 	$(VPY) scripts/gen_diagram.py
+
+# Rewrites docs/schemas/*.schema.json from the typed contracts (twin state, requests and
+# answers; the AWS back-end's --json results). A unit test fails when they drift.
+.PHONY: schemas
+schemas: install
+	$(VPY) scripts/write_schemas.py
 
 # Benchmarks (not tests): writes docs/benchmarks.md. The local twin part (items 3 and 4)
 # needs root, and wrk for item 4 (installed here when missing); BENCH_ARGS=--skip-twin

@@ -11,7 +11,9 @@ order rotated by r) so that the noise of a small machine hits all of them alike:
   1. `fargate-api synth` vs `cdk synth` of the same architecture (the CDK app of
      tests/fixtures/check/cdk-app/: VPC over 2 AZs with 2 NAT gateways, a cluster, an
      ApplicationLoadBalancedFargateService with tasks in the private subnets, nginx,
-     256 CPU / 512 MiB, 2 tasks);
+     256 CPU / 512 MiB, 2 tasks), with reference rows: `fargate-api --version`, the
+     interpreter's start-up, and the synth path's libraries imported alone (the floor
+     of a synth that runs on them);
   2. `fargate-api check` without a path (synthesizes and checks in one process), and
      `synth` then `check DIR` as two processes, vs `cdk synth` alone;
   5. `fargate-api check DIR` vs checkov on the same templates (the default synth).
@@ -69,6 +71,7 @@ CDK_FIXTURE_TEMPLATE = (
 )
 CDK_STACK = "FargateApiCdkStack"
 FARGATE_API = REPO / ".venv" / "bin" / "fargate-api"
+VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 CHECKOV = REPO / ".venv-scanners" / "bin" / "checkov"
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
 
@@ -79,6 +82,17 @@ PINS = {
     "aws-cdk (CLI, npm)": "2.1148.1",
 }
 GOAL_RATIO = 30.0
+# Reference rows for item 1 (not comparisons): what a warm `fargate-api synth` cannot go
+# below while it runs on these libraries. The probe imports what the synth path imports
+# from them (typer's parameter coercion imports pydantic's Field and TypeAdapter, the
+# config model BaseModel) and builds one pydantic validator, which pulls in the rest of
+# pydantic, with pydantic's plugin discovery off as on the synth path. It imports no
+# fargate-api module.
+LIBRARIES_PROBE = (
+    "import os; os.environ['PYDANTIC_DISABLE_PLUGINS'] = '1'; "
+    "import typer, rich.console, rich.table, yaml; "
+    "from pydantic import BaseModel, Field, TypeAdapter; TypeAdapter(int)"
+)
 TIMES = "\N{MULTIPLICATION SIGN}"
 TIMEOUT = 600
 
@@ -158,9 +172,22 @@ def write_cdk_project() -> None:
     (CDK_PROJECT / "cdk.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
+def timed_env() -> dict[str, str]:
+    """The environment of every timed command: ours, without PYTHONDONTWRITEBYTECODE.
+
+    With it set (CI images and sandboxes often set it), Python never writes the bytecode
+    cache, so an editable install such as ours recompiles its modules in every process,
+    while the CDK side's and checkov's libraries, installed by pip, have theirs. Without
+    it, as in a user's shell, the cold run writes the cache and the warm runs use it.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def cdk_env() -> dict[str, str]:
     return {
-        **os.environ,
+        **timed_env(),
         "CDK_DISABLE_VERSION_CHECK": "true",
         "CDK_DISABLE_CLI_TELEMETRY": "true",
     }
@@ -169,7 +196,7 @@ def cdk_env() -> dict[str, str]:
 def checkov_env() -> dict[str, str]:
     # As tests/functional/check/scanners.py runs it: no network at run time.
     return {
-        **os.environ,
+        **timed_env(),
         "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
         "BC_SKIP_MAPPING": "TRUE",
         "ANSI_COLORS_DISABLED": "true",
@@ -215,7 +242,7 @@ def time_once(bench: Bench, cold: bool) -> float:
             subprocess.run(
                 step.argv,
                 cwd=step.cwd,
-                env=step.env,
+                env=timed_env() if step.env is None else step.env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
@@ -521,6 +548,16 @@ def report(
         "  tests run it), on the four templates of the default synth (the cold",
         "  `fargate-api synth` run's output); `fargate-api check DIR` checks the same folder.",
         "- No timed command uses the network.",
+        "- Timed commands run without `PYTHONDONTWRITEBYTECODE`, so that Python's bytecode",
+        "  cache works as in a user's shell ("
+        + (
+            "this run's environment had it set; it was removed from theirs"
+            if "PYTHONDONTWRITEBYTECODE" in os.environ
+            else "this run's environment did not set it"
+        )
+        + "). The cold run of",
+        "  `fargate-api` (an editable install) compiles and caches its modules; the CDK's and",
+        "  checkov's libraries, installed by pip, come with theirs.",
         "",
         "## Same architecture on both sides",
         "",
@@ -528,7 +565,7 @@ def report(
         "",
         "## 1. `fargate-api synth` vs `cdk synth`",
         "",
-        *table([b["fa-synth"], b["cdk-synth"], b["fa-version"]]),
+        *table([b["fa-synth"], b["cdk-synth"], b["fa-version"], b["py-start"], b["py-libraries"]]),
         "",
         f"- warm: `cdk synth` / `fargate-api synth` = "
         f"**{ratio(b['cdk-synth'].median, b['fa-synth'].median)}**",
@@ -540,6 +577,7 @@ def report(
         f"- `fargate-api --version` (CLI start-up and imports, no synthesis) is a reference "
         f"row, not a comparison: it took {b['fa-version'].median:.3f} s warm, i.e. "
         f"{b['fa-version'].median / b['fa-synth'].median:.0%} of a warm `fargate-api synth`.",
+        *where_the_time_goes(b, needed),
         "",
         "## 2. synth + check vs `cdk synth` alone",
         "",
@@ -581,6 +619,35 @@ def report(
     out.append("")
     out += twin_bench.raw_sections(twin)
     return "\n".join(out)
+
+
+def where_the_time_goes(b: dict[str, Bench], needed: float) -> list[str]:
+    """Item 1's floor, from the reference rows: how much of a warm synth is the libraries'."""
+    synth, start, libraries = b["fa-synth"].median, b["py-start"].median, b["py-libraries"].median
+    own = synth - libraries
+    lines = [
+        f"- where a warm `fargate-api synth` goes (medians): the interpreter starts in "
+        f"{start:.3f} s; importing the libraries the synth path runs on (typer, which builds "
+        "its parameters' validators with pydantic; pydantic, for the config model too; rich "
+        f"for the output; PyYAML), with no fargate-api code, takes {libraries:.3f} s "
+        f"({libraries / synth:.0%} of the synth). The remaining {own:.3f} s is the work "
+        "done for this command: fargate-api's modules, building and validating the config "
+        "model, typer parsing the command line, the synthesis, emitting and writing four "
+        "YAML files, the summary table.",
+    ]
+    if synth > needed:
+        room = needed - libraries
+        lines.append(
+            f"- so {GOAL_RATIO:.0f}{TIMES} ({needed:.3f} s) would leave that work "
+            + (
+                f"{room:.3f} s, against {own:.3f} s now"
+                if room > 0
+                else f"nothing: the libraries alone take {-room:.3f} s more than that"
+            )
+            + ". Closing the rest of the gap means taking typer, pydantic, rich or PyYAML "
+            "off the synth path, not trimming fargate-api's code."
+        )
+    return lines
 
 
 def twin_summary(twin: twin_bench.TwinResults) -> str:
@@ -669,6 +736,17 @@ def build_benches(work: Path, templates: Path) -> list[Bench]:
             "fa-version",
             "`fargate-api --version` (reference: start-up only)",
             lambda cold: [Step([fa, "--version"], work)],
+        ),
+        Bench(
+            "py-start",
+            "`python -c pass` (reference: the venv's interpreter start-up)",
+            lambda cold: [Step([str(VENV_PYTHON), "-c", "pass"], work)],
+        ),
+        Bench(
+            "py-libraries",
+            "`python -c 'import typer, rich.table, yaml, pydantic…'` (reference: the synth "
+            "path's libraries alone)",
+            lambda cold: [Step([str(VENV_PYTHON), "-c", LIBRARIES_PROBE], work)],
         ),
     ]
 

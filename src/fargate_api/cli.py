@@ -1,8 +1,8 @@
 """The `fargate-api` command line.
 
 Data goes to stdout and everything else (progress, notes, errors) to stderr, so that
-`fargate-api synth --json | jq` works. A UserError becomes one message and exit code 2;
-a traceback is shown only with --debug.
+`fargate-api synth --json | jq` works. A CliError becomes one message and its exit code
+(2 bad input, 1 failed: README "Exit codes"); a traceback is shown only with --debug.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from fargate_api import __version__
+import fargate_api
 from fargate_api.cli_lazy import LazyCommand, LazyGroup
-from fargate_api.errors import USAGE_EXIT_CODE, UserError, writing
+from fargate_api.errors import INTERRUPTED_EXIT_CODE, CliError, UserError, writing
 
 # The same path as fargate_api.config.DEFAULT_CONFIG_PATH (a test keeps them equal): that
 # package imports the config model and pydantic, which `--version` and `--help` do without.
@@ -92,7 +92,7 @@ class Commands(LazyGroup):
         ),
         LazyCommand(
             "local",
-            "fargate_api.twin.commands",
+            "fargate_api.twin.cli.commands",
             "local_app",
             "Run the templates on this machine as a real network: namespaces, nftables, "
             "HAProxy and processes (the local twin). Needs root.",
@@ -126,7 +126,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JS
 
 def _version(value: bool) -> None:
     if value:
-        stdout.print(f"fargate-api {__version__}")
+        stdout.print(f"fargate-api {fargate_api.__version__}")
         raise typer.Exit()
 
 
@@ -155,7 +155,8 @@ def init(
         raise UserError("file exists already", where=str(path), fix="pass --force to overwrite it")
     from fargate_api.config.starter import STARTER_CONFIG  # noqa: PLC0415
 
-    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    with writing("the config", path, fix="pass a path in an existing, writable folder"):
+        path.write_text(STARTER_CONFIG, encoding="utf-8")
     stderr.print(f"wrote {escape(str(path))}; edit it, then run 'fargate-api synth -c {path}'")
     stdout.print(str(path))
 
@@ -221,18 +222,32 @@ def _print_summary(summary: dict[str, Any]) -> None:
     stdout.print(table)
 
 
+def split_at_double_dash(args: list[str]) -> tuple[list[str], list[str]]:
+    """The arguments before the first literal `--` (ours to read), and the rest from that
+    `--` on, kept as given for the command that takes them."""
+    if "--" not in args:
+        return list(args), []
+    cut = args.index("--")
+    return args[:cut], args[cut:]
+
+
 def main() -> None:
-    """Entry point: runs the app and turns known failures into one message and exit 2."""
-    args = sys.argv[1:]
-    debug = "--debug" in args
+    """Entry point: runs the app and renders a CliError once: UserError exits 2,
+    OperationError exits 1, Ctrl-C exits 130 (errors.py has the codes; README "Exit
+    codes" documents them)."""
+    ours, theirs = split_at_double_dash(sys.argv[1:])
+    debug = "--debug" in ours
     try:
-        # --debug is accepted anywhere on the line, not only before the command.
-        app(args=[arg for arg in args if arg != "--debug"], prog_name="fargate-api")
-    except UserError as exc:
-        if debug:
-            raise
+        # --debug is accepted anywhere among our options, not only before the command;
+        # after `--` everything belongs to the command run (`local exec -- tool --debug`).
+        app(args=[arg for arg in ours if arg != "--debug"] + theirs, prog_name="fargate-api")
+    except CliError as exc:
+        if debug:  # the traceback too, and still the error's exit code
+            import traceback  # noqa: PLC0415 (only on this path)
+
+            traceback.print_exc()
         stderr.print(f"[bold red]error:[/bold red] {escape(exc.render())}")
-        sys.exit(USAGE_EXIT_CODE)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         stderr.print("interrupted")
-        sys.exit(130)
+        sys.exit(INTERRUPTED_EXIT_CODE)

@@ -186,7 +186,7 @@ def test_debug_shows_the_traceback(tmp_path: Path, case: str) -> None:
 
     result = run_cli("--debug", "synth", "-c", "bad.toml", "-o", "out", cwd=tmp_path)
 
-    assert result.returncode not in (0, 2), describe_run(result)
+    assert result.returncode == 2, describe_run(result)  # the same code as without --debug
     assert "Traceback (most recent call last)" in result.stderr, describe_run(result)
     assert "UserError" in result.stderr and fragments[0] in result.stderr, describe_run(result)
 

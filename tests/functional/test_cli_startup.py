@@ -20,22 +20,32 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+import fargate_api
 from fargate_api import cli
 from fargate_api.cli_lazy import LazyCommand, Placeholder
 from functional.support import CLI_TIMEOUT, cli_env, describe_run
 
 # Runs the CLI's main() as the console script does, then writes the names of every module
-# it imported to the file given as the second argument (stdout stays the CLI's).
+# it imported to the file given as the second argument (stdout stays the CLI's), and, next
+# to it (facts.json), start-up work that leaves no module behind: whether the package
+# version was looked up in the installed metadata, and whether pydantic went through every
+# installed distribution's entry points looking for plugins (None: it did not).
 PROBE = """
 import json, sys
-args, report = json.loads(sys.argv[1]), sys.argv[2]
+from pathlib import Path
+args, report = json.loads(sys.argv[1]), Path(sys.argv[2])
 sys.argv = ["fargate-api", *args]
 try:
     from fargate_api.cli import main
     main()
 finally:
-    with open(report, "w", encoding="utf-8") as f:
-        json.dump(sorted(sys.modules), f)
+    report.write_text(json.dumps(sorted(sys.modules)), encoding="utf-8")
+    loader = sys.modules.get("pydantic.plugin._loader")
+    facts = {
+        "version_looked_up": "__version__" in vars(sys.modules["fargate_api"]),
+        "pydantic_plugins": None if getattr(loader, "_plugins", None) is None else "scanned",
+    }
+    (report.parent / "facts.json").write_text(json.dumps(facts), encoding="utf-8")
 """
 
 # The other commands' packages, and the heavy libraries only they use.
@@ -50,6 +60,10 @@ OTHER_COMMANDS = (
     "cfnlint",
     "diagrams",
 )
+# Neither is any of these needed by `synth` with the default config: the TOML parser (no
+# file to read), `init`'s starter text, and the reading layer (synth writes templates, it
+# does not read them back).
+NOT_FOR_DEFAULT_SYNTH = ("tomllib", "fargate_api.config.starter", "fargate_api.templates")
 LAZY = {lazy.name: lazy for lazy in cli.Commands.lazy_commands}
 
 
@@ -69,6 +83,11 @@ def run_probe(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[s
     return result, set(json.loads(report.read_text(encoding="utf-8")))
 
 
+def probe_facts(tmp_path: Path) -> dict[str, Any]:
+    facts: dict[str, Any] = json.loads((tmp_path / "facts.json").read_text(encoding="utf-8"))
+    return facts
+
+
 def loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
     return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in packages))
 
@@ -79,6 +98,32 @@ def test_synth_imports_none_of_the_other_commands(tmp_path: Path) -> None:
     assert "Templates" in result.stdout, describe_run(result)
     assert {"fargate_api.config.model", "fargate_api.synth.render"} <= modules
     assert loaded(modules, OTHER_COMMANDS) == []
+    assert loaded(modules, NOT_FOR_DEFAULT_SYNTH) == []
+
+
+def test_synth_skips_start_up_work_it_does_not_need(tmp_path: Path) -> None:
+    """Benchmark item 1 (issue 11): no metadata lookup of our version, and no scan of every
+    installed distribution for pydantic plugins (fargate_api/config/__init__.py)."""
+    result, _ = run_probe(tmp_path, "synth", "-o", "out")
+    assert result.returncode == 0, describe_run(result)
+    assert probe_facts(tmp_path) == {"version_looked_up": False, "pydantic_plugins": None}
+
+
+def test_synth_with_a_config_file_reads_it(tmp_path: Path) -> None:
+    (tmp_path / "fargate-api.toml").write_text('name = "probe"\n', encoding="utf-8")
+    result, modules = run_probe(tmp_path, "synth", "-o", "out", "--json")
+    assert result.returncode == 0, describe_run(result)
+    assert "tomllib" in modules
+    assert (tmp_path / "out" / "vpc.yml").read_text(encoding="utf-8").count("probe-") > 0
+    assert loaded(modules, OTHER_COMMANDS) == []
+
+
+def test_version_is_still_printed(tmp_path: Path) -> None:
+    result, _ = run_probe(tmp_path, "--version")
+    assert result.returncode == 0, describe_run(result)
+    assert result.stdout.strip() == f"fargate-api {fargate_api.__version__}"
+    assert fargate_api.__version__ != "0.0.0"  # the installed distribution's version
+    assert probe_facts(tmp_path)["version_looked_up"] is True
 
 
 def test_synth_json_does_not_build_a_rich_table(tmp_path: Path) -> None:

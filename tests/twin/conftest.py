@@ -3,6 +3,12 @@
 The tier needs root, iproute2 with working ``ip netns``, nftables (``nft``) that can
 talk to the kernel's nf_tables, ``haproxy``, ``ping`` and ``curl``.
 
+Every test that needs one of these lives here, including the syntax checks of rendered
+configurations by the real tools (``test_nft_syntax.py``, ``test_haproxy_syntax.py``):
+``tests/unit`` must pass with no capabilities and neither ``nft`` nor ``haproxy`` on the
+PATH (``make unit-unprivileged``). A test that needs none of them belongs in
+``tests/unit`` instead, out of this tier's gate.
+
 * Prerequisites are checked once per process. When something is missing:
   - with ``CI=true`` every twin test FAILS (CI must never pass silently without it);
   - otherwise every twin test is skipped with a reason naming what is missing and how

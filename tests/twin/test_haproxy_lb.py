@@ -29,10 +29,11 @@ from typing import Any
 
 import pytest
 
-from fargate_api.twin import host
-from fargate_api.twin.haproxy_config import render_haproxy_config
-from fargate_api.twin.haproxy_runtime import HaproxyRuntime, HaproxyRuntimeError, TargetState
-from fargate_api.twin.model import (
+from fargate_api.twin.elbv2.haproxy_config import render_haproxy_config
+from fargate_api.twin.elbv2.haproxy_runtime import HaproxyRuntime, HaproxyRuntimeError, TargetState
+from fargate_api.twin.elbv2.tls import self_signed_certificate
+from fargate_api.twin.host import kernel as host
+from fargate_api.twin.plan.model import (
     Action,
     HealthCheck,
     Listener,
@@ -42,7 +43,6 @@ from fargate_api.twin.model import (
     TargetGroup,
     WeightedTargetGroup,
 )
-from fargate_api.twin.tls import self_signed_certificate
 
 NODE_1 = IPv4Address("198.51.100.10")
 NODE_2 = IPv4Address("198.51.100.11")

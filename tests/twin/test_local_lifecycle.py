@@ -49,13 +49,6 @@ def test_unknown_image_exits_2_with_the_run_hint(tmp_path: Path) -> None:
     _assert_nothing_left(prefix)
 
 
-def test_bad_run_option_and_bad_name_exit_2() -> None:
-    bad_run = cli("local", "up", "-t", str(REFERENCE_DIR), "--run", "nginx", check=False)
-    assert bad_run.returncode == 2 and "IMAGE=COMMAND" in bad_run.stderr
-    bad_name = cli("local", "up", "-t", str(REFERENCE_DIR), "--name", "Bad_Name", check=False)
-    assert bad_name.returncode == 2 and "twin name" in bad_name.stderr
-
-
 def test_tasks_that_never_get_healthy_fail_up_and_remove_everything() -> None:
     name, prefix = _name()
     proc = cli(
@@ -150,6 +143,10 @@ def test_two_twins_run_side_by_side_with_logs_and_exec() -> None:
             "local", "exec", "--name", first, "--internet", "--", "sh", "-c", "exit 7", check=False
         )
         assert failed.returncode == 7
+        echoed = cli(  # after `--`, --debug is the command's, not fargate-api's
+            "local", "exec", "--name", first, "--internet", "--", "echo", "x", "--debug"
+        )
+        assert echoed.stdout == "x --debug\n" and "Traceback" not in echoed.stderr
         unknown = cli("local", "exec", "--name", first, "nosuchtask", "--", "true", check=False)
         assert unknown.returncode == 2 and "no task" in unknown.stderr
         # Logs: one stream per task, named like awslogs (prefix/container/task id).
@@ -196,3 +193,35 @@ def test_down_after_the_daemon_died_still_removes_everything() -> None:
     cli("local", "down", "--name", name)
     _assert_nothing_left(prefix)
     assert in_netns(f"{prefix}inet", "true").returncode != 0
+
+
+def test_a_malformed_request_is_refused_and_the_twin_keeps_serving() -> None:
+    """A request file the daemon cannot read (here a non-integer count) is answered
+    `ok: false`; before, it escaped the daemon's loop and took the whole twin down."""
+    name, prefix = _name()
+    state_dir = STATE_ROOT / f"{prefix}twin"
+    try:
+        cli("local", "up", "-t", str(REFERENCE_DIR), "--name", name, "--time-scale", "0.2")
+        pending = state_dir / ".request.json.test"
+        pending.write_text(json.dumps({"kind": "scale", "id": "bad", "desired": "many"}))
+        os.replace(pending, state_dir / "request.json")  # whole, as the CLI writes it
+        answer_path = state_dir / "answer.json"
+        answer = wait_for(
+            "the daemon's answer",
+            lambda: answer_path.is_file() and json.loads(answer_path.read_text()),
+            15.0,
+        )
+        assert answer["id"] == "bad" and answer["ok"] is False, answer
+        assert "desired" in answer["error"], answer
+        time.sleep(1.0)  # a few scheduler ticks after the request
+        status = json.loads(cli("local", "status", "--name", name, "--json").stdout)
+        assert status["phase"] == "running" and status["error"] is None, status
+        with urllib.request.urlopen(status["url"], timeout=5) as response:
+            assert response.status == 200
+        # The CLI's own requests still go through.
+        cli("local", "scale", "1", "--name", name)
+        after = json.loads(cli("local", "status", "--name", name, "--json").stdout)
+        assert after["service"]["desired"] == 1
+    finally:
+        cli("local", "down", "--name", name, check=False)
+    _assert_nothing_left(prefix)

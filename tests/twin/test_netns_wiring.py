@@ -230,11 +230,21 @@ def test_haproxy_in_b_answers_curl_from_a(pair: Pair, tmp_path: Path) -> None:
         ).stdout
         assert status == "200"
     finally:
+        served_until_stopped = proc.poll() is None
         proc.terminate()
+        killed = False
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
+            killed = True
             proc.kill()
             proc.wait(timeout=5)
 
-    assert proc.returncode is not None
+    # haproxy was still serving when the test stopped it (it did not die after answering),
+    # SIGTERM alone stopped it (`ip netns exec` execs haproxy, so the signal reached it
+    # rather than a wrapper), and nothing of it is left in B.
+    log = log_path.read_text()
+    assert served_until_stopped, f"haproxy exited on its own with {proc.returncode}:\n{log}"
+    assert not killed, f"haproxy ignored SIGTERM for 5 s and had to be killed:\n{log}"
+    assert proc.returncode in (0, -signal.SIGTERM), f"haproxy exited {proc.returncode}:\n{log}"
+    assert run(["ip", "netns", "pids", pair.ns_b]).stdout.split() == []

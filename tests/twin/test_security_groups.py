@@ -32,14 +32,14 @@ from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
-from fargate_api.twin import host
-from fargate_api.twin.model import SecurityGroup, SecurityGroupRule
-from fargate_api.twin.security_group_apply import (
+from fargate_api.twin.ec2.security_group_apply import (
     apply_eni_ruleset,
     list_set,
     update_membership,
 )
-from fargate_api.twin.security_group_rules import referenced_groups
+from fargate_api.twin.ec2.security_group_rules import referenced_groups
+from fargate_api.twin.host import kernel as host
+from fargate_api.twin.plan.model import SecurityGroup, SecurityGroupRule
 
 SUBNET_PREFIX = 24
 ADDRESSES = {

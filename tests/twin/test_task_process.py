@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from fargate_api.twin.model import Container, LogTarget
-from fargate_api.twin.task_process import TaskProcess, log_stream_path
+from fargate_api.twin.ecs.task_process import TaskProcess, log_stream_path
+from fargate_api.twin.plan.model import Container, LogTarget
 
 TIMEOUT = 10.0
 TASK_ID = "0123456789abcdef0123456789abcdef"
@@ -134,33 +134,6 @@ def launcher(netns: str, netns_prefix: str, tmp_path: Path) -> Iterator[Launcher
         for process in launched.started:
             with contextlib.suppress(Exception):
                 process.kill()
-
-
-# --------------------------------------------------------------------------------------
-# Log stream paths
-# --------------------------------------------------------------------------------------
-
-
-def test_log_stream_path_follows_the_awslogs_stream_name(tmp_path: Path) -> None:
-    with_prefix = container(LogTarget("/ecs/fa-demo", "web"), name="api")
-    assert log_stream_path(tmp_path, with_prefix, TASK_ID) == (
-        tmp_path / "ecs" / "fa-demo" / "web" / "api" / TASK_ID
-    )
-    without_prefix = container(LogTarget("/ecs/fa-demo", None), name="api")
-    assert log_stream_path(tmp_path, without_prefix, TASK_ID) == (
-        tmp_path / "ecs" / "fa-demo" / TASK_ID
-    )
-    no_config = container(None, name="api")
-    assert log_stream_path(tmp_path, no_config, TASK_ID) == (
-        tmp_path / "_no_log_config" / "api" / TASK_ID
-    )
-
-
-def test_log_stream_path_stays_under_the_logs_folder(tmp_path: Path) -> None:
-    sneaky = container(LogTarget("/../../etc", "../x"), name="api")
-    path = log_stream_path(tmp_path, sneaky, TASK_ID)
-    assert path.resolve().is_relative_to(tmp_path)
-    assert ".." not in path.parts
 
 
 # --------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from fargate_example_api.app import create_app  # noqa: E402
 from fargate_example_api.settings import Settings  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-# The twin's fixed base environment for a task (fargate_api.twin.task_process).
+# The twin's fixed base environment for a task (fargate_api.twin.ecs.task_process).
 TASK_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 TEST_IDENTITY: dict[str, Any] = {

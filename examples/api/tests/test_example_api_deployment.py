@@ -16,8 +16,8 @@ from fargate_example_api.server import DEFAULT_GRACEFUL_TIMEOUT, DEFAULT_KEEP_AL
 
 from fargate_api.config.loader import load_config
 from fargate_api.config.model import Config
-from fargate_api.twin.images import repository_name, substitute_port
-from fargate_api.twin.task_process import TaskProcess
+from fargate_api.twin.ecs.images import repository_name, substitute_port
+from fargate_api.twin.ecs.task_process import TaskProcess
 
 CONFIG_PATH = EXAMPLE_DIR / "fargate-api.toml"
 DOCKERFILE = (EXAMPLE_DIR / "Dockerfile").read_text()

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
 
 FAILED_FIRST_CREATE = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED"})
-STABLE_SUFFIXES = ("_COMPLETE", "_FAILED")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
@@ -23,7 +24,7 @@ from fargate_api.aws.deploy import (
     DeployFailedError,
     DeployOptions,
     DeployStoppedError,
-    report_failure,
+    describe_failure,
 )
 from fargate_api.aws.derived_outputs import outputs_of
 from fargate_api.aws.destroy import Destroyer
@@ -34,10 +35,7 @@ from fargate_api.aws.session import Clients, Target, aws_errors, connect
 from fargate_api.aws.stacks import StackPlan, load_plan, wire_parameters
 from fargate_api.aws.status import read_outputs, read_status
 from fargate_api.aws.watch import WatchOptions
-from fargate_api.errors import UserError
-
-FAILED_EXIT_CODE = 1
-
+from fargate_api.errors import OperationError, UserError
 
 ConfigOpt = Annotated[
     Path | None,
@@ -112,7 +110,10 @@ def _prepare(
 
 
 def _emit_json(data: Any) -> None:
-    _stdout().print_json(json.dumps(data, default=str))
+    if isinstance(data, BaseModel):
+        _stdout().print_json(data.model_dump_json())
+    else:
+        _stdout().print_json(json.dumps(data, default=str))
 
 
 def deploy_command(
@@ -166,27 +167,25 @@ def deploy_command(
         with aws_errors():
             result = deployer.deploy(plan)
     except DeployFailedError as failure:
-        report_failure(err, failure)
         if as_json:
-            _emit_json(failure.to_json())
-        raise typer.Exit(FAILED_EXIT_CODE) from None
+            _emit_json(failure.result())
+        raise OperationError(describe_failure(failure)) from None
     except DeployStoppedError as stopped:
-        err.print(f"stopped: {escape(str(stopped))}")
-        raise typer.Exit(FAILED_EXIT_CODE) from None
+        raise OperationError(f"stopped: {stopped}") from None
     if as_json:
         _emit_json(result)
         return
-    if not result["changed"]:
+    if not result.changed:
         err.print("no changes: every stack is up to date")
-    _print_endpoint(result)
+    _print_endpoint(result.url, result.egress_ips)
 
 
-def _print_endpoint(result: dict[str, Any]) -> None:
+def _print_endpoint(url: str | None, egress_ips: list[str]) -> None:
     out = _stdout()
-    if result.get("url"):
-        out.print(f"url: {result['url']}")
-    if result.get("egress_ips"):
-        out.print(f"egress IPs: {', '.join(result['egress_ips'])}")
+    if url:
+        out.print(f"url: {url}")
+    if egress_ips:
+        out.print(f"egress IPs: {', '.join(egress_ips)}")
 
 
 def diff_command(
@@ -280,10 +279,10 @@ def outputs_command(
         _emit_json(data)
         return
     out = _stdout()
-    _print_endpoint(data)
-    for stack in data["stacks"]:
-        out.print(f"[bold]{stack['name']}[/bold] {stack['status'] or 'not deployed'}")
-        for key, value in stack["outputs"].items():
+    _print_endpoint(data.url, data.egress_ips)
+    for stack in data.stacks:
+        out.print(f"[bold]{stack.name}[/bold] {stack.status or 'not deployed'}")
+        for key, value in stack.outputs.items():
             out.print(f"  {key} = {value}")
 
 
@@ -311,29 +310,29 @@ def status_command(
         _emit_json(data)
         return
     out = _stdout()
-    for stack in data["stacks"]:
-        reason = f" ({stack.get('reason')})" if stack.get("reason") else ""
-        out.print(f"{stack['name']}: {stack['status'] or 'not deployed'}{escape(reason)}")
-    _print_endpoint(data)
-    service = data.get("service_state")
+    for stack in data.stacks:
+        reason = f" ({stack.reason})" if stack.reason else ""
+        out.print(f"{stack.name}: {stack.status or 'not deployed'}{escape(reason)}")
+    _print_endpoint(data.url, data.egress_ips)
+    service = data.service_state
     if service:
         out.print(
-            f"tasks: {service['running']} running / {service['desired']} desired"
-            f" ({service['pending']} pending)"
+            f"tasks: {service.running} running / {service.desired} desired"
+            f" ({service.pending} pending)"
         )
-        for deployment in service["deployments"]:
+        for deployment in service.deployments:
             out.print(
-                f"  deployment {deployment['status']}: {deployment['rollout'] or '-'}, "
-                f"{deployment['running']}/{deployment['desired']}, "
-                f"{deployment['failed_tasks'] or 0} failed tasks"
+                f"  deployment {deployment.status}: {deployment.rollout or '-'}, "
+                f"{deployment.running}/{deployment.desired}, "
+                f"{deployment.failed_tasks or 0} failed tasks"
             )
-        if service.get("last_event"):
-            out.print(f"  last event: {escape(service['last_event'])}")
-    targets = data.get("targets")
+        if service.last_event:
+            out.print(f"  last event: {escape(service.last_event)}")
+    targets = data.targets
     if targets is not None:
-        states = ", ".join(f"{n} {s}" for s, n in sorted(targets["states"].items())) or "none"
+        states = ", ".join(f"{n} {s}" for s, n in sorted(targets.states.items())) or "none"
         out.print(f"targets: {states}")
-        for reason in targets["reasons"]:
+        for reason in targets.reasons:
             out.print(f"  {escape(reason)}")
 
 
@@ -363,8 +362,7 @@ def logs_command(
         endpoint_url=endpoint_url,
     )
     with aws_errors():
-        data = read_outputs(clients, plan)
-        group = data.get("log_group")
+        group = read_outputs(clients, plan).log_group
         if not group:
             raise UserError(
                 f"the stacks of '{plan.base}' export no LogGroupName",
@@ -412,13 +410,11 @@ def destroy_command(
         with aws_errors():
             result = destroyer.destroy(plan)
     except DeployFailedError as failure:
-        report_failure(err, failure)
         if as_json:
-            _emit_json(failure.to_json())
-        raise typer.Exit(FAILED_EXIT_CODE) from None
+            _emit_json(failure.result())
+        raise OperationError(describe_failure(failure, "destroy")) from None
     except DeployStoppedError as stopped:
-        err.print(f"stopped: {escape(str(stopped))}")
-        raise typer.Exit(FAILED_EXIT_CODE) from None
+        raise OperationError(f"stopped: {stopped}") from None
     if as_json:
         _emit_json(result)
     else:

@@ -23,6 +23,13 @@ from fargate_api.aws.derived_outputs import outputs_of
 from fargate_api.aws.diff_view import change_table
 from fargate_api.aws.ecs_diagnostics import Signal
 from fargate_api.aws.prompts import Prompter
+from fargate_api.aws.results import (
+    ChangeRecord,
+    DeployFailure,
+    DeployResult,
+    RootCauseRecord,
+    StackResult,
+)
 from fargate_api.aws.root_cause import RootCause, find_root_cause
 from fargate_api.aws.session import Clients
 from fargate_api.aws.stacks import OWNER_TAG, StackPlan, StackSpec, wire_parameters
@@ -48,15 +55,15 @@ class StackOutcome:
     changes: list[Change]
     outputs: dict[str, str]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.spec.name,
-            "role": self.spec.role,
-            "result": self.result,
-            "status": self.status,
-            "changes": [c.to_json() for c in self.changes],
-            "outputs": self.outputs,
-        }
+    def record(self) -> StackResult:
+        return StackResult(
+            name=self.spec.name,
+            role=self.spec.role,
+            result=self.result,
+            status=self.status,
+            changes=[ChangeRecord.model_validate(c.to_json()) for c in self.changes],
+            outputs=self.outputs,
+        )
 
 
 class DeployFailedError(Exception):
@@ -72,15 +79,14 @@ class DeployFailedError(Exception):
         self.signals = signals
         self.note = note
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": False,
-            "stack": self.stack,
-            "status": self.status,
-            "root_cause": self.cause.to_json() if self.cause else None,
-            "ecs": [s.message for s in self.signals if s.kind != "event"],
-            "note": self.note,
-        }
+    def result(self) -> DeployFailure:
+        return DeployFailure(
+            stack=self.stack,
+            status=self.status,
+            root_cause=RootCauseRecord.model_validate(self.cause.to_json()) if self.cause else None,
+            ecs=[s.message for s in self.signals if s.kind != "event"],
+            note=self.note,
+        )
 
 
 class DeployStoppedError(Exception):
@@ -106,21 +112,20 @@ class Deployer:
             options=self.options.watch,
         )
 
-    def deploy(self, plan: StackPlan) -> dict[str, Any]:
+    def deploy(self, plan: StackPlan) -> DeployResult:
         outputs_by_role: dict[str, dict[str, str]] = {}
         outcomes: list[StackOutcome] = []
         for spec in plan.stacks:
             outcome = self.deploy_stack(plan.base, spec, outputs_by_role)
             outputs_by_role[spec.role] = outcome.outputs
             outcomes.append(outcome)
-        return {
-            "ok": True,
-            "stack_name": plan.base,
-            "region": self.clients.region,
-            **endpoint_summary(outputs_by_role),
-            "changed": any(o.result != "no changes" for o in outcomes),
-            "stacks": [o.to_json() for o in outcomes],
-        }
+        return DeployResult(
+            stack_name=plan.base,
+            region=self.clients.region,
+            **dict(endpoint_summary(outputs_by_role)),
+            changed=any(o.result != "no changes" for o in outcomes),
+            stacks=[o.record() for o in outcomes],
+        )
 
     def deploy_stack(
         self, base: str, spec: StackSpec, outputs_by_role: dict[str, dict[str, str]]
@@ -306,17 +311,19 @@ def _report(console: Console, stack: str, result: WatchResult, cause: RootCause 
             console.print(f"  hint: {escape(cause.hint)}")
 
 
-def report_failure(console: Console, failure: DeployFailedError) -> None:
-    console.print(f"[bold red]deploy failed:[/bold red] {escape(failure.stack)} {failure.status}")
+def describe_failure(failure: DeployFailedError, operation: str = "deploy") -> str:
+    """The failure as the one message the CLI edge prints (exit 1): the stack, its root
+    cause and hint, the last ECS task stops, and what to do next."""
+    lines = [f"{operation} failed: {failure.stack} {failure.status}"]
     if failure.cause:
-        console.print(f"  root cause: {escape(failure.cause.describe())}")
+        lines.append(f"  root cause: {failure.cause.describe()}")
         if failure.cause.hint:
-            console.print(f"  hint: {escape(failure.cause.hint)}")
+            lines.append(f"  hint: {failure.cause.hint}")
     stopped = [s.message for s in failure.signals if s.kind != "event"]
-    for message in stopped[-5:]:
-        console.print(f"  ecs: {escape(message)}")
+    lines += [f"  ecs: {message}" for message in stopped[-5:]]
     if failure.note:
-        console.print(f"  {escape(failure.note)}")
+        lines.append(f"  {failure.note}")
+    return "\n".join(lines)
 
 
 def _param(parameters: list[dict[str, str]], key: str) -> str:

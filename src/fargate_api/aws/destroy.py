@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.markup import escape
 
@@ -18,9 +19,14 @@ from fargate_api.aws.clock import Clock
 from fargate_api.aws.deploy import DeployFailedError, DeployStoppedError
 from fargate_api.aws.prompts import Prompter
 from fargate_api.aws.root_cause import find_root_cause
-from fargate_api.aws.session import Clients
+from fargate_api.aws.session import Clients, aws_errors, error_code
 from fargate_api.aws.stacks import OWNER_TAG, StackPlan, StackSpec
 from fargate_api.aws.watch import StackWatcher
+
+# What EC2 answers when the address is not (any more) in the account: a retained EIP that
+# someone released by hand. Any other error (AccessDenied, throttling, expired
+# credentials) says nothing about the address and is reported, not taken for "released".
+ADDRESS_GONE_CODES = frozenset({"InvalidAddress.NotFound", "InvalidAllocationID.NotFound"})
 
 
 @dataclass(frozen=True)
@@ -126,10 +132,14 @@ class Destroyer:
     def _allocation_id(self, public_ip: str) -> str | None:
         if public_ip.startswith("eipalloc-"):
             return public_ip
-        try:
-            addresses = self.clients.ec2.describe_addresses(PublicIps=[public_ip])["Addresses"]
-        except Exception:  # a retained EIP already released by hand is fine
-            return None
+        with aws_errors():
+            try:
+                answer = self.clients.ec2.describe_addresses(PublicIps=[public_ip])
+            except ClientError as exc:
+                if error_code(exc) in ADDRESS_GONE_CODES:
+                    return None  # someone released it by hand already
+                raise
+        addresses = answer["Addresses"]
         return addresses[0].get("AllocationId") if addresses else None
 
     def _report(self, retained: list[Retained]) -> None:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from fargate_api.aws.cfn import StackEvent
 
 CANCELLED = re.compile(r"cancel", re.IGNORECASE)
-STACK_SUMMARY = re.compile(r"^The following resource\(s\) failed to", re.IGNORECASE)
 
 HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), hint)

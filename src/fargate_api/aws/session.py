@@ -7,24 +7,27 @@ region, throttling) are the same everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import (
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-    ProfileNotFound,
-    TokenRetrievalError,
-    WaiterError,
-)
+from botocore.exceptions import NoRegionError
 
 from fargate_api import __version__
-from fargate_api.errors import UserError
+
+# In a neutral module so that `cost` can use it without importing this back-end;
+# re-exported for the AWS back-end's modules.
+from fargate_api.aws_errors import MAX_ATTEMPTS, aws_errors, error_code, error_message, translate
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "Clients",
+    "Target",
+    "aws_errors",
+    "connect",
+    "error_code",
+    "error_message",
+    "translate",
+]
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -32,34 +35,6 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_logs import CloudWatchLogsClient
-
-MAX_ATTEMPTS = 10
-THROTTLING_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "RequestThrottled",
-        "SlowDown",
-    }
-)
-CREDENTIAL_CODES = frozenset(
-    {
-        "InvalidClientTokenId",
-        "UnrecognizedClientException",
-        "SignatureDoesNotMatch",
-        "AuthFailure",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "RequestExpired",
-    }
-)
-CREDENTIALS_FIX = (
-    "run 'aws configure' (or 'aws sso login --profile NAME'), then pass --profile NAME or set "
-    "AWS_PROFILE; or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-)
 
 
 @dataclass(frozen=True)
@@ -106,72 +81,3 @@ def connect(target: Target) -> Clients:
             ec2=session.client("ec2", endpoint_url=url, config=config),
             region=region,
         )
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def error_message(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", ""))
-
-
-def translate(exc: Exception) -> UserError | None:
-    """The user-facing form of an AWS failure, or None for one that is a bug of ours."""
-    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return UserError("no AWS credentials found", fix=CREDENTIALS_FIX)
-    if isinstance(exc, TokenRetrievalError):
-        return UserError(f"the AWS SSO session has expired: {exc}", fix="run 'aws sso login'")
-    if isinstance(exc, ProfileNotFound):
-        return UserError(
-            str(exc), fix="check --profile or AWS_PROFILE against 'aws configure list-profiles'"
-        )
-    if isinstance(exc, NoRegionError):
-        return UserError(
-            "no AWS region set",
-            fix="pass --region (e.g. --region eu-west-1), set AWS_REGION, or set a region in "
-            "the profile ('aws configure set region eu-west-1')",
-        )
-    if isinstance(exc, EndpointConnectionError):
-        return UserError(
-            f"cannot reach the AWS endpoint: {exc}",
-            fix="check the network, --region and --endpoint-url",
-        )
-    if isinstance(exc, WaiterError):
-        return UserError(f"AWS did not reach the expected state: {exc}")
-    if isinstance(exc, ClientError):
-        code, message = error_code(exc), error_message(exc)
-        operation = exc.operation_name
-        if code in THROTTLING_CODES:
-            return UserError(
-                f"AWS is throttling {operation} ({code}) and it still failed after "
-                f"{MAX_ATTEMPTS} attempts with backoff",
-                fix="wait a minute and run the command again; other tools polling the same "
-                "account share the quota",
-            )
-        if code in CREDENTIAL_CODES:
-            return UserError(
-                f"AWS rejected the credentials ({code}): {message}", fix=CREDENTIALS_FIX
-            )
-        if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
-            return UserError(
-                f"not allowed to call {operation}: {message}",
-                fix="use credentials whose IAM policy allows CloudFormation and the services "
-                "the templates create (EC2, ECS, ELB, IAM, Logs, Lambda)",
-            )
-        return UserError(f"{operation} failed ({code}): {message}")
-    return None
-
-
-@contextmanager
-def aws_errors() -> Iterator[None]:
-    """Turns AWS failures that users can act on into one UserError."""
-    try:
-        yield
-    except UserError:
-        raise
-    except Exception as exc:
-        translated = translate(exc)
-        if translated is None:
-            raise
-        raise translated from exc

@@ -8,60 +8,69 @@ targets (the first thing to look at when the URL answers 502/503).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from fargate_api.aws.cfn import describe
 from fargate_api.aws.derived_outputs import outputs_of
 from fargate_api.aws.ecs_diagnostics import service_from_arn
+from fargate_api.aws.results import (
+    DeploymentStatus,
+    OutputsResult,
+    ServiceStatus,
+    StackStatus,
+    StatusResult,
+    TargetHealth,
+)
 from fargate_api.aws.session import Clients
 from fargate_api.aws.stacks import StackPlan
 from fargate_api.aws.summary import endpoint_summary, find_output
 from fargate_api.errors import UserError
 
 
-def read_outputs(clients: Clients, plan: StackPlan) -> dict[str, Any]:
-    stacks: list[dict[str, Any]] = []
+def read_outputs(clients: Clients, plan: StackPlan) -> OutputsResult:
+    stacks: list[StackStatus] = []
     outputs_by_role: dict[str, dict[str, str]] = {}
     for spec in plan.stacks:
         state = describe(clients.cloudformation, spec.name)
         if state is None:
-            stacks.append({"name": spec.name, "role": spec.role, "status": None, "outputs": {}})
+            stacks.append(StackStatus(name=spec.name, role=spec.role, status=None, outputs={}))
             continue
         outputs = outputs_of(clients, spec, state)
         outputs_by_role[spec.role] = outputs
         stacks.append(
-            {
-                "name": spec.name,
-                "role": spec.role,
-                "status": state.status,
-                "reason": state.reason or None,
-                "outputs": outputs,
-            }
+            StackStatus(
+                name=spec.name,
+                role=spec.role,
+                status=state.status,
+                reason=state.reason or None,
+                outputs=outputs,
+            )
         )
     if not outputs_by_role:
         raise UserError(
             f"nothing of '{plan.base}' is deployed in {clients.region}",
             fix="check --stack-name and --region, or run 'fargate-api deploy'",
         )
-    return {
-        "stack_name": plan.base,
-        "region": clients.region,
-        **endpoint_summary(outputs_by_role),
-        "stacks": stacks,
-    }
+    return OutputsResult(
+        stack_name=plan.base,
+        region=clients.region,
+        **endpoint_summary(outputs_by_role).model_dump(),
+        stacks=stacks,
+    )
 
 
-def read_status(clients: Clients, plan: StackPlan) -> dict[str, Any]:
-    data = read_outputs(clients, plan)
-    by_role = {s["role"]: s["outputs"] for s in data["stacks"]}
-    data["service_state"] = _service_state(clients, by_role)
-    data["targets"] = _target_health(clients, find_output(by_role, "TargetGroupArn"))
-    return data
+def read_status(clients: Clients, plan: StackPlan) -> StatusResult:
+    outputs = read_outputs(clients, plan)
+    by_role = {s.role: s.outputs for s in outputs.stacks}
+    return StatusResult(
+        **dict(outputs),  # the fields of OutputsResult, as the models they are
+        service_state=_service_state(clients, by_role),
+        targets=_target_health(clients, find_output(by_role, "TargetGroupArn")),
+    )
 
 
-def _service_state(clients: Clients, by_role: dict[str, dict[str, str]]) -> dict[str, Any] | None:
+def _service_state(clients: Clients, by_role: dict[str, dict[str, str]]) -> ServiceStatus | None:
     arn = find_output(by_role, "ServiceArn") or ""
     ref = service_from_arn(arn, find_output(by_role, "ClusterName") or "")
     if ref is None:
@@ -72,27 +81,27 @@ def _service_state(clients: Clients, by_role: dict[str, dict[str, str]]) -> dict
         return None
     for service in services.get("services", []):
         deployments = [
-            {
-                "status": d.get("status"),
-                "rollout": d.get("rolloutState"),
-                "running": d.get("runningCount"),
-                "desired": d.get("desiredCount"),
-                "failed_tasks": d.get("failedTasks"),
-            }
+            DeploymentStatus(
+                status=d.get("status"),
+                rollout=d.get("rolloutState"),
+                running=d.get("runningCount"),
+                desired=d.get("desiredCount"),
+                failed_tasks=d.get("failedTasks"),
+            )
             for d in service.get("deployments", [])
         ]
-        return {
-            "status": service.get("status"),
-            "running": service.get("runningCount", 0),
-            "desired": service.get("desiredCount", 0),
-            "pending": service.get("pendingCount", 0),
-            "deployments": deployments,
-            "last_event": (service.get("events") or [{}])[0].get("message"),
-        }
+        return ServiceStatus(
+            status=service.get("status"),
+            running=service.get("runningCount", 0),
+            desired=service.get("desiredCount", 0),
+            pending=service.get("pendingCount", 0),
+            deployments=deployments,
+            last_event=(service.get("events") or [{}])[0].get("message"),
+        )
     return None
 
 
-def _target_health(clients: Clients, target_group: str | None) -> dict[str, Any] | None:
+def _target_health(clients: Clients, target_group: str | None) -> TargetHealth | None:
     if not target_group:
         return None
     try:
@@ -106,4 +115,4 @@ def _target_health(clients: Clients, target_group: str | None) -> dict[str, Any]
         states[health.get("State", "unknown")] += 1
         if health.get("Description") and health.get("State") != "healthy":
             reasons.append(str(health["Description"]))
-    return {"states": dict(states), "reasons": sorted(set(reasons))}
+    return TargetHealth(states=dict(states), reasons=sorted(set(reasons)))

@@ -7,7 +7,8 @@ whichever stack exports them, so the layout can change without touching this.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+
+from fargate_api.aws.results import Endpoint
 
 
 def find_output(outputs_by_role: Mapping[str, Mapping[str, str]], key: str) -> str | None:
@@ -17,13 +18,13 @@ def find_output(outputs_by_role: Mapping[str, Mapping[str, str]], key: str) -> s
     return None
 
 
-def endpoint_summary(outputs_by_role: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+def endpoint_summary(outputs_by_role: Mapping[str, Mapping[str, str]]) -> Endpoint:
     egress = find_output(outputs_by_role, "NatEgressIps")
-    return {
-        "url": find_output(outputs_by_role, "ServiceUrl"),
-        "egress_ips": [ip.strip() for ip in egress.split(",") if ip.strip()] if egress else [],
-        "load_balancer_dns": find_output(outputs_by_role, "LoadBalancerDNSName"),
-        "cluster": find_output(outputs_by_role, "ClusterName"),
-        "service": find_output(outputs_by_role, "ServiceName"),
-        "log_group": find_output(outputs_by_role, "LogGroupName"),
-    }
+    return Endpoint(
+        url=find_output(outputs_by_role, "ServiceUrl"),
+        egress_ips=[ip.strip() for ip in egress.split(",") if ip.strip()] if egress else [],
+        load_balancer_dns=find_output(outputs_by_role, "LoadBalancerDNSName"),
+        cluster=find_output(outputs_by_role, "ClusterName"),
+        service=find_output(outputs_by_role, "ServiceName"),
+        log_group=find_output(outputs_by_role, "LogGroupName"),
+    )

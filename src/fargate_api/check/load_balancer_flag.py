@@ -12,9 +12,9 @@ from typing import ClassVar
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding
-from fargate_api.check.props import as_bool
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import LOAD_BALANCER, attribute, is_application
+from fargate_api.templates.props import as_bool
+from fargate_api.templates.topology import LOAD_BALANCER, attribute, is_application
 
 
 class LoadBalancerFlagRule(Rule):

@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, RuleMeta, Severity, Suppression
-from fargate_api.check.props import as_list, as_str, get
 from fargate_api.check.rule import locate
 from fargate_api.metadata_keys import SUPPRESSIONS
 from fargate_api.templates import Resource
+from fargate_api.templates.props import as_list, as_str, get
 
 METADATA_KEY = SUPPRESSIONS
 CFN_LINT_ID = re.compile(r"^[EWI]\d{4}$")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 import types
 import typing
 from pathlib import Path
@@ -48,6 +47,8 @@ def load_config(path: Path | None) -> Config:
 
 
 def parse_config(text: str, source: str = "fargate-api.toml") -> Config:
+    import tomllib  # noqa: PLC0415 (only with a config file: the defaults need no parsing)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fargate_api.aws.session import aws_errors
+from fargate_api.aws_errors import aws_errors
 from fargate_api.config import load_config
 from fargate_api.cost import live_prices
 from fargate_api.cost.estimate import Assumptions, Estimate, estimate

@@ -4,6 +4,11 @@ The estimate prices this inventory and the variants change it; neither looks at 
 config, so `cost -t DIR` prices the reference's templates or a hand-edited set the same
 way as our own. Values the templates leave unknowable (a parameter without default, say)
 fall back to a stated assumption, recorded in `notes`, never to a silent guess.
+
+What a resource *is* (a public NAT gateway and its EIP, an application load balancer, a
+task's containers) is read through the reading layer (templates/network.py,
+templates/topology.py) that check and the diagram use, so the bill counts the same
+things the picture draws; what it *costs* is this package's.
 """
 
 from __future__ import annotations
@@ -12,7 +17,25 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fargate_api.templates import AttributeRef, ResourceRef, StackSet, Unresolved
+from fargate_api.templates import ResourceRef, StackSet, Unresolved
+from fargate_api.templates.network import (
+    EIP,
+    NAT_GATEWAY,
+    VPC_ENDPOINT,
+    is_private_nat,
+    nat_gateway,
+)
+from fargate_api.templates.props import get
+from fargate_api.templates.query import StackQuery
+from fargate_api.templates.topology import (
+    CLUSTER,
+    LOAD_BALANCER,
+    LOG_GROUP,
+    SERVICE,
+    TASK_DEFINITION,
+    containers,
+    is_application,
+)
 
 ON_DEMAND = "FARGATE"
 SPOT = "FARGATE_SPOT"
@@ -128,23 +151,19 @@ def split_tasks(desired: float, strategy: list[Any]) -> tuple[float, float]:
 def from_stack_set(stack_set: StackSet) -> Inventory:
     """Counts the billable resources of a loaded, resolved stack set."""
     notes: list[str] = []
-    nats = list(stack_set.resources("AWS::EC2::NatGateway"))
-    public_nats = [r for r in nats if r.properties.get("ConnectivityType") != "private"]
-    eips = list(stack_set.resources("AWS::EC2::EIP"))
-    eip_ids = {(e.stack, e.logical_id) for e in eips}
+    query = StackQuery([stack_set])
+    nats = list(stack_set.resources(NAT_GATEWAY))
+    public_nats = [r for r in nats if not is_private_nat(r)]
+    eip_ids = {(e.stack, e.logical_id) for e in stack_set.resources(EIP)}
     nat_eip_ids = {
-        (a.stack, a.logical_id)
-        for a in (r.properties.get("AllocationId") for r in public_nats)
-        if isinstance(a, ResourceRef | AttributeRef) and (a.stack, a.logical_id) in eip_ids
+        (eip.stack, eip.logical_id)
+        for eip in (nat_gateway(query, r).eip for r in public_nats)
+        if eip is not None
     }
     # Every public NAT gateway holds one public IPv4: an EIP of the set, or one from outside.
     nat_eips = len(public_nats)
 
-    albs = [
-        r
-        for r in stack_set.resources("AWS::ElasticLoadBalancingV2::LoadBalancer")
-        if r.properties.get("Type", "application") == "application"
-    ]
+    albs = [r for r in stack_set.resources(LOAD_BALANCER) if is_application(r)]
     public_ips = 0
     for alb in albs:
         if alb.properties.get("Scheme", "internet-facing") != "internet-facing":
@@ -161,7 +180,7 @@ def from_stack_set(stack_set: StackSet) -> Inventory:
         public_ips += subnets
 
     endpoints: list[InterfaceEndpoint] = []
-    for r in stack_set.resources("AWS::EC2::VPCEndpoint"):
+    for r in stack_set.resources(VPC_ENDPOINT):
         if r.properties.get("VpcEndpointType", "Gateway") != "Interface":
             continue
         subnets = _count(r.properties.get("SubnetIds"))
@@ -179,7 +198,7 @@ def from_stack_set(stack_set: StackSet) -> Inventory:
         if isinstance(r.properties.get("LogGroupName"), ResourceRef)
     }
     log_groups = []
-    for r in stack_set.resources("AWS::Logs::LogGroup"):
+    for r in stack_set.resources(LOG_GROUP):
         key = (r.stack, r.logical_id)
         kind = (
             "tasks"
@@ -212,16 +231,15 @@ def _tasks(
     groups: list[TaskGroup] = []
     subnets = 0
     log_groups: set[tuple[str, str]] = set()
-    clusters = list(stack_set.resources("AWS::ECS::Cluster"))
-    for service in stack_set.resources("AWS::ECS::Service"):
+    clusters = list(stack_set.resources(CLUSTER))
+    for service in stack_set.resources(SERVICE):
         props = service.properties
         task_def = stack_set.resource(props.get("TaskDefinition"))
-        if task_def is None:
+        if task_def is None or task_def.type != TASK_DEFINITION:
             notes.append(f"{service.logical_id}: task definition not in the templates; not priced")
             continue
-        for container in task_def.properties.get("ContainerDefinitions") or []:
-            options = (container.get("LogConfiguration") or {}).get("Options") or {}
-            group = options.get("awslogs-group") if isinstance(options, dict) else None
+        for _, container in containers(task_def):
+            group = get(container, "LogConfiguration", "Options", "awslogs-group")
             if isinstance(group, ResourceRef):
                 log_groups.add((group.stack, group.logical_id))
         vcpu = _vcpu(task_def.properties.get("Cpu"))

@@ -5,49 +5,47 @@ The diagram is a picture of the templates, not of the config: a hand-edited temp
 small typed model first keeps every decision ("is this subnet public?", "which traffic
 may reach the tasks?") testable without Graphviz; render.py only lays the model out.
 
-The questions are answered by the same helpers `check` uses (check/network.py for routes
-and security group rules, check/topology.py for service -> target group -> load
-balancer), so the picture and the findings never disagree.
+The questions are answered by the reading layer `check` and the twin use too
+(templates/network.py for routes and security group rules, templates/topology.py for
+service -> target group -> load balancer), so the picture and the findings never disagree.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fargate_api.check.context import CheckContext
-from fargate_api.check.network import (
+from fargate_api.templates import Resource, StackSet, Text
+from fargate_api.templates.network import (
     DEFAULT_ROUTES,
-    Egress,
-    SgRule,
-    default_route_targets,
-    ingress_rules,
-)
-from fargate_api.check.props import as_int, as_str, get
-from fargate_api.check.topology import (
-    LOAD_BALANCER,
+    INTERNET_GATEWAY,
+    NAT_GATEWAY,
     SUBNET,
     VPC,
+    VPC_ENDPOINT,
+    Egress,
+    SecurityGroupRule,
+    default_routes,
+    endpoint_service,
+    ingress_rules,
+    nat_gateway,
+)
+from fargate_api.templates.props import as_int, as_str, get
+from fargate_api.templates.query import StackQuery
+from fargate_api.templates.topology import (
+    LOAD_BALANCER,
+    SCALABLE_TARGET,
     is_application,
     is_internet_facing,
     listeners,
     load_balancer_subnets,
+    scaled_services,
     services,
 )
-from fargate_api.templates import Resource, StackSet, Text
 
 INTERNET = "internet"  # the node id of the internet, source of public ingress
 UNKNOWN_AZ = "unknown AZ"
-
-NAT_GATEWAY = "AWS::EC2::NatGateway"
-INTERNET_GATEWAY = "AWS::EC2::InternetGateway"
-EIP = "AWS::EC2::EIP"
-VPC_ENDPOINT = "AWS::EC2::VPCEndpoint"
-SCALABLE_TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"
-
-_ENDPOINT_NAME = re.compile(r"amazonaws\.[a-z0-9-]+\.(.+)$")
 
 
 class Tier(StrEnum):
@@ -147,7 +145,7 @@ class DiagramModel:
 
 def build_model(stack_set: StackSet) -> DiagramModel:
     """The diagram of one template set: a pure function, so tests need no Graphviz."""
-    ctx = CheckContext([stack_set])
+    ctx = StackQuery([stack_set])
     ids = _NodeIds(ctx)
     vpc = next(ctx.resources(VPC), None)
     subnets = [_subnet(ctx, ids, s) for s in ctx.resources(SUBNET)]
@@ -172,7 +170,7 @@ def build_model(stack_set: StackSet) -> DiagramModel:
 class _NodeIds:
     """Logical ids as node ids, qualified by stack only where two stacks share one."""
 
-    def __init__(self, ctx: CheckContext) -> None:
+    def __init__(self, ctx: StackQuery) -> None:
         self._counts = Counter(r.logical_id for r in ctx.resources())
 
     def of(self, resource: Resource) -> str:
@@ -181,11 +179,11 @@ class _NodeIds:
         return resource.logical_id
 
 
-def _subnet(ctx: CheckContext, ids: _NodeIds, subnet: Resource) -> Subnet:
-    targets = default_route_targets(ctx, subnet)
+def _subnet(ctx: StackQuery, ids: _NodeIds, subnet: Resource) -> Subnet:
+    targets = default_routes(ctx, subnet)
     if targets is None:
         tier = Tier.UNKNOWN
-    elif any(kind is Egress.INTERNET_GATEWAY for _, kind in targets):
+    elif any(route.target is Egress.INTERNET_GATEWAY for route in targets):
         tier = Tier.PUBLIC
     else:
         tier = Tier.PRIVATE
@@ -209,17 +207,16 @@ def _zones(subnets: list[Subnet]) -> tuple[Zone, ...]:
     )
 
 
-def _nat(ctx: CheckContext, ids: _NodeIds, nat: Resource) -> NatGateway:
-    subnet = ctx.deref(get(nat.properties, "SubnetId"))
-    eip = ctx.deref(get(nat.properties, "AllocationId"))
+def _nat(ctx: StackQuery, ids: _NodeIds, nat: Resource) -> NatGateway:
+    view = nat_gateway(ctx, nat)
     return NatGateway(
         id=ids.of(nat),
-        subnet=ids.of(subnet) if subnet else None,
-        eip=ids.of(eip) if eip is not None and eip.type == EIP else None,
+        subnet=ids.of(view.subnet) if view.subnet else None,
+        eip=ids.of(view.eip) if view.eip is not None else None,
     )
 
 
-def _load_balancer(ctx: CheckContext, ids: _NodeIds, lb: Resource) -> LoadBalancer:
+def _load_balancer(ctx: StackQuery, ids: _NodeIds, lb: Resource) -> LoadBalancer:
     ports = []
     for listener in listeners(ctx, lb):
         protocol = as_str(get(listener.properties, "Protocol")) or "?"
@@ -234,7 +231,7 @@ def _load_balancer(ctx: CheckContext, ids: _NodeIds, lb: Resource) -> LoadBalanc
     )
 
 
-def _services(ctx: CheckContext, ids: _NodeIds) -> list[Service]:
+def _services(ctx: StackQuery, ids: _NodeIds) -> list[Service]:
     found = []
     for view in services(ctx):
         props = view.service.properties
@@ -265,15 +262,13 @@ def spread(tasks: int, subnets: list[str]) -> tuple[Placement, ...]:
     )
 
 
-def _scaling(ctx: CheckContext, service: Resource) -> tuple[int, int] | None:
+def _scaling(ctx: StackQuery, service: Resource) -> tuple[int, int] | None:
     """The min and max of a scalable target whose ResourceId names this service."""
     for target in ctx.resources(SCALABLE_TARGET):
         resource_id = get(target.properties, "ResourceId")
         parts = resource_id.parts if isinstance(resource_id, Text) else (resource_id,)
-        names_service = any(
-            ctx.deref(part) is service
-            or (isinstance(part, str) and part.endswith(f"/{_service_name(service)}"))
-            for part in parts
+        names_service = service in scaled_services(ctx, target) or any(
+            isinstance(part, str) and part.endswith(f"/{_service_name(service)}") for part in parts
         )
         low = as_int(get(target.properties, "MinCapacity"))
         high = as_int(get(target.properties, "MaxCapacity"))
@@ -286,7 +281,7 @@ def _service_name(service: Resource) -> str:
     return as_str(get(service.properties, "ServiceName")) or service.logical_id
 
 
-def _traffic(rule: SgRule) -> str:
+def _traffic(rule: SecurityGroupRule) -> str:
     if rule.all_traffic:
         return "all traffic"
     if rule.ports is None:
@@ -299,7 +294,7 @@ def _join(items: list[str]) -> str:
     return ", ".join(dict.fromkeys(items))
 
 
-def _ingress_edges(ctx: CheckContext, ids: _NodeIds) -> list[Edge]:
+def _ingress_edges(ctx: StackQuery, ids: _NodeIds) -> list[Edge]:
     """Internet -> load balancer on its security groups' CIDR rules, and load balancer ->
     service where a service security group admits a load balancer's security group."""
     edges: list[Edge] = []
@@ -334,18 +329,18 @@ def _ingress_edges(ctx: CheckContext, ids: _NodeIds) -> list[Edge]:
 
 
 def _route_edges(
-    ctx: CheckContext, ids: _NodeIds, nats: list[NatGateway], igw: Resource | None
+    ctx: StackQuery, ids: _NodeIds, nats: list[NatGateway], igw: Resource | None
 ) -> list[Edge]:
     """Private subnet -> NAT gateway on its default route; NAT gateway -> internet gateway
     when the NAT's own subnet routes there (the path the fixed egress IPs take)."""
     edges: list[Edge] = []
     for subnet in ctx.resources(SUBNET):
-        for route, kind in default_route_targets(ctx, subnet) or []:
-            if kind is not Egress.NAT_GATEWAY:
+        for route in default_routes(ctx, subnet) or []:
+            if route.target is not Egress.NAT_GATEWAY:
                 continue
-            gateway = ctx.deref(get(route.properties, "NatGatewayId"))
+            gateway = route.nat_gateway
             if gateway is not None:
-                destination = get(route.properties, "DestinationCidrBlock") or DEFAULT_ROUTES[0]
+                destination = route.destination_cidr or DEFAULT_ROUTES[0]
                 edges.append(
                     Edge(ids.of(subnet), ids.of(gateway), EdgeKind.ROUTE, str(destination))
                 )
@@ -354,7 +349,7 @@ def _route_edges(
             ids.of(s)
             for s in ctx.resources(SUBNET)
             if any(
-                kind is Egress.INTERNET_GATEWAY for _, kind in default_route_targets(ctx, s) or []
+                route.target is Egress.INTERNET_GATEWAY for route in default_routes(ctx, s) or []
             )
         }
         for nat in nats:
@@ -363,11 +358,8 @@ def _route_edges(
     return edges
 
 
-def _endpoints(ctx: CheckContext) -> set[str]:
+def _endpoints(ctx: StackQuery) -> set[str]:
     names = set()
     for endpoint in ctx.resources(VPC_ENDPOINT):
-        value = get(endpoint.properties, "ServiceName")
-        text = value.literal() if isinstance(value, Text) else value
-        match = _ENDPOINT_NAME.search(text) if isinstance(text, str) else None
-        names.add(match.group(1) if match else endpoint.logical_id)
+        names.add(endpoint_service(endpoint) or endpoint.logical_id)
     return names

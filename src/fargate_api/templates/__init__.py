@@ -1,9 +1,16 @@
-"""CloudFormation templates as a typed, statically resolved stack set.
+"""The reading layer: CloudFormation templates as a typed, statically resolved stack set.
 
-`check` reads templates through this package and so will the local twin: both need the
-same answer to "which resources does this set of files create, with which values, and
-which stack feeds which", without AWS. Intrinsic functions are resolved as far as they
-can be without deploying; what cannot be known stays as a typed marker (values.py).
+Every back-end that reads templates (`check`, `diagram`, `cost`, the twin's planner)
+reads them through this package, because they all need the same answer to "which
+resources does this set of files create, with which values, and which stack feeds
+which", without AWS. Intrinsic functions are resolved as far as they can be without
+deploying; what cannot be known stays as a typed marker (values.py).
+
+On top of the loaded stack set sit the queries, one job per module: props.py (typed
+scalar reads), query.py (refs and reverse lookups across stacks), network.py (routes,
+public subnets, gateways, security group rules normalised once) and topology.py
+(service -> target group -> listener -> load balancer, task definitions). `synth` is
+the writer; this package never imports it, nor config, nor any back-end.
 """
 
 from fargate_api.templates.discover import Discovery, discover

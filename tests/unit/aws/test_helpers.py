@@ -54,7 +54,7 @@ def test_endpoint_summary_reads_outputs_by_name() -> None:
             "service": {"ServiceUrl": "http://lb", "LogGroupName": "g"},
         }
     )
-    assert summary["url"] == "http://lb"
-    assert summary["egress_ips"] == ["203.0.113.1", "203.0.113.2"]
-    assert summary["log_group"] == "g"
-    assert endpoint_summary({})["egress_ips"] == []
+    assert summary.url == "http://lb"
+    assert summary.egress_ips == ["203.0.113.1", "203.0.113.2"]
+    assert summary.log_group == "g"
+    assert endpoint_summary({}).egress_ips == []

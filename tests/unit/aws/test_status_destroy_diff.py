@@ -6,15 +6,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from fargate_api.aws import commands
 from fargate_api.aws.deploy import Deployer, DeployFailedError, DeployStoppedError
 from fargate_api.aws.destroy import Destroyer
 from fargate_api.aws.guard import Protected
+from fargate_api.aws.results import DeployResult, TargetHealth
+from fargate_api.aws.session import error_code, translate
 from fargate_api.aws.stacks import StackPlan, load_plan
 from fargate_api.aws.status import read_status
 from fargate_api.cli import app
+from fargate_api.errors import CliError
 from unit.aws.support import (
     SERVICE_ARN,
     SERVICE_SPEC_RESOURCES,
@@ -132,13 +136,14 @@ def test_status_shows_tasks_and_target_health() -> None:
         )
         data = read_status(s.clients, PLAN)
         s.assert_no_pending_responses()
-    assert data["url"] == "http://shop-123.eu-west-1.elb.amazonaws.com"
-    assert data["egress_ips"] == ["203.0.113.1", "203.0.113.2"]
-    assert data["service_state"]["running"] == 1 and data["service_state"]["desired"] == 2
-    assert data["targets"] == {
-        "states": {"healthy": 1, "unhealthy": 1},
-        "reasons": ["Health checks failed with these codes: [404]"],
-    }
+    assert data.url == "http://shop-123.eu-west-1.elb.amazonaws.com"
+    assert data.egress_ips == ["203.0.113.1", "203.0.113.2"]
+    assert data.service_state is not None
+    assert data.service_state.running == 1 and data.service_state.desired == 2
+    assert data.targets == TargetHealth(
+        states={"healthy": 1, "unhealthy": 1},
+        reasons=["Health checks failed with these codes: [404]"],
+    )
 
 
 def test_destroy_failure_names_the_resource_that_blocked_it() -> None:
@@ -210,6 +215,98 @@ def test_destroy_does_nothing_when_the_user_says_no() -> None:
         s.assert_no_pending_responses()  # no delete_stack
 
 
+EIP = "203.0.113.7"
+
+
+def _vpc_with_a_retained_eip(s: Any) -> None:
+    """The service and cluster stacks are gone; the VPC stack holds one retained EIP."""
+    _missing(s, "shop-service")
+    _missing(s, "shop-cluster")
+    s.cfn.add_response(
+        "describe_stacks", describe_stacks("shop-vpc", "CREATE_COMPLETE", role="vpc")
+    )
+    s.cfn.add_response(
+        "list_stack_resources",
+        {
+            "StackResourceSummaries": [
+                {
+                    "LogicalResourceId": "NatGatewayOneEIP",
+                    "PhysicalResourceId": EIP,
+                    "ResourceType": "AWS::EC2::EIP",
+                    "LastUpdatedTimestamp": "2026-11-25T10:00:00Z",
+                    "ResourceStatus": "CREATE_COMPLETE",
+                }
+            ]
+        },
+    )
+
+
+@pytest.mark.parametrize("code", ["InvalidAddress.NotFound", "InvalidAllocationID.NotFound"])
+def test_destroy_takes_a_not_found_eip_as_released_by_hand(code: str) -> None:
+    out, buffer = console()
+    name = "shop-vpc"
+    with stubbed() as s:
+        _vpc_with_a_retained_eip(s)
+        s.ec2.add_client_error(
+            "describe_addresses",
+            service_error_code=code,
+            service_message=f"Address '{EIP}' not found.",
+            expected_params={"PublicIps": [EIP]},
+        )
+        s.cfn.add_response(
+            "describe_stack_events", events_page(event(name, 0, name, "CREATE_COMPLETE"))
+        )
+        s.cfn.add_response("delete_stack", {}, {"StackName": stack_id(name)})
+        s.cfn.add_response("describe_stacks", describe_stacks(name, "DELETE_COMPLETE", role="vpc"))
+        s.cfn.add_response(
+            "describe_stack_events",
+            events_page(
+                event(name, 0, name, "CREATE_COMPLETE"),
+                event(name, 1, name, "DELETE_IN_PROGRESS", "User Initiated"),
+                event(name, 2, name, "DELETE_COMPLETE"),
+            ),
+        )
+        result = Destroyer(s.clients, out, FakeClock(), ScriptedPrompter()).destroy(PLAN)
+        s.assert_no_pending_responses()
+    assert result["deleted"] == [name]
+    (retained,) = result["retained"]
+    assert retained["physical_id"] == EIP
+    assert retained["release"].endswith(f"release-address --region eu-west-1 --public-ip {EIP}")
+    assert EIP in buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "UnauthorizedOperation",
+        "RequestLimitExceeded",
+        "AuthFailure",
+        "RequestExpired",
+        "InternalError",
+    ],
+)
+def test_destroy_reports_describe_addresses_errors_and_deletes_nothing(code: str) -> None:
+    """Only "not found" means released: an error that says nothing about the address is
+    reported as aws_errors() reports every AWS failure, before any stack is deleted."""
+    out, _ = console()
+    with stubbed() as s:
+        _vpc_with_a_retained_eip(s)
+        s.ec2.add_client_error(
+            "describe_addresses",
+            service_error_code=code,
+            service_message="no",
+            http_status_code=403,
+        )
+        destroyer = Destroyer(s.clients, out, FakeClock(), ScriptedPrompter())
+        with pytest.raises(CliError) as raised:
+            destroyer.destroy(PLAN)
+        s.assert_no_pending_responses()  # and no delete_stack was called
+    cause = raised.value.__cause__
+    assert isinstance(cause, ClientError) and error_code(cause) == code
+    expected = translate(cause)
+    assert expected is not None and raised.value.render() == expected.render()
+
+
 def test_diff_command_prints_the_table_and_warns_about_a_load_balancer_replacement(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -275,10 +372,21 @@ def test_deploy_flags_reach_the_deployer(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.chdir(tmp_path)
     seen: dict[str, Any] = {}
 
-    def fake_deploy(self: Deployer, plan: StackPlan) -> dict[str, Any]:
+    def fake_deploy(self: Deployer, plan: StackPlan) -> DeployResult:
         seen["options"] = self.options
         seen["plan"] = plan
-        return {"changed": False, "url": "http://x", "egress_ips": ["203.0.113.9"]}
+        return DeployResult(
+            stack_name=plan.base,
+            region="eu-west-1",
+            url="http://x",
+            egress_ips=["203.0.113.9"],
+            load_balancer_dns=None,
+            cluster=None,
+            service=None,
+            log_group=None,
+            changed=False,
+            stacks=[],
+        )
 
     with stubbed() as s:
         monkeypatch.setattr(commands, "connect", lambda target: s.clients)

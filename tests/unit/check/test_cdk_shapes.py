@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from fargate_api.check.context import CheckContext
-from fargate_api.check.network import is_public
-from fargate_api.check.topology import services
 from fargate_api.templates import DiskReader, Unresolved, load_stack_set
 from fargate_api.templates import UnresolvedKind as Kind
+from fargate_api.templates.network import is_public
+from fargate_api.templates.topology import services
 from unit.check.conftest import FIXTURES, CheckText, LoadText, rule_hits
 
 CDK_TEMPLATE = FIXTURES / "cdk-synth" / "FargateApiCdkStack.template.json"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fargate_api.config.loader import parse_config
 from fargate_api.synth import synthesize, write_templates
-from fargate_api.twin.autoscaler import Autoscaler, decide
-from fargate_api.twin.model import Autoscaling
-from fargate_api.twin.plan import load_plan
+from fargate_api.twin.autoscaling.target_tracking import Autoscaler, decide
+from fargate_api.twin.plan.load import load_plan
+from fargate_api.twin.plan.model import Autoscaling
 
 POLICY = Autoscaling("svc", 2, 6, 100.0, "tg", scale_in_cooldown=60, scale_out_cooldown=30)
 

@@ -1,15 +1,15 @@
-"""The ALB as HAProxy configuration: what the rendered text says, and that haproxy takes it.
+"""The ALB as HAProxy configuration: what the rendered text says.
 
-The rendering is pure, so these checks read the text; each rendered configuration is
-also fed to the real ``haproxy -c`` (no root needed), since text that looks right but
-that haproxy rejects or reads differently is the failure that matters. What the
+The rendering is pure, so these checks read the text and need no haproxy. Every
+configuration they read comes from haproxy_scenarios.CONFIGS, and the twin tier
+(tests/twin/test_haproxy_syntax.py) feeds each of them to the real `haproxy -c`: text
+that looks right but that haproxy rejects or reads differently fails there. What the
 configuration does with real requests is proven in tests/twin/test_haproxy_lb.py.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import stat
 import subprocess
 from dataclasses import replace
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from fargate_api.twin import tls
-from fargate_api.twin.haproxy_config import (
+from fargate_api.twin.elbv2 import tls
+from fargate_api.twin.elbv2.haproxy_config import (
     backend_name,
     elb_wildcard_regex,
     frontend_name,
@@ -27,75 +27,22 @@ from fargate_api.twin.haproxy_config import (
     matcher_codes,
     matcher_regex,
     quote,
-    render_haproxy_config,
     server_options,
 )
-from fargate_api.twin.model import (
-    Action,
-    HealthCheck,
-    Listener,
-    ListenerRule,
-    LoadBalancer,
-    LoadBalancerNode,
-    TargetGroup,
-    WeightedTargetGroup,
+from fargate_api.twin.plan.model import Action
+from unit.twin.haproxy_scenarios import (
+    API,
+    CHECK,
+    CONFIGS,
+    FIXED_BODY,
+    SOCKET,
+    WEB,
+    balancer,
+    certificate,
+    forward,
+    listener,
+    render,
 )
-
-CHECK = HealthCheck(
-    path="/health",
-    port=None,
-    protocol="HTTP",
-    interval=15,
-    timeout=5,
-    healthy_threshold=3,
-    unhealthy_threshold=2,
-    matcher="200-299",
-)
-WEB, API = "Svc/WebTargetGroup", "Svc/ApiTargetGroup"
-GROUPS = {key: TargetGroup(key, key.split("/")[1], 8080, "HTTP", CHECK, 30) for key in (WEB, API)}
-SOCKET = Path("/run/fa-test/haproxy.sock")
-NODES = (
-    LoadBalancerNode("Vpc/PublicA", "a", IPv4Address("198.51.100.10"), IPv4Address("203.0.113.10")),
-    LoadBalancerNode("Vpc/PublicB", "b", IPv4Address("198.51.100.11"), IPv4Address("203.0.113.11")),
-)
-
-
-def forward(*groups: tuple[str, int]) -> Action:
-    return Action("forward", tuple(WeightedTargetGroup(key, weight) for key, weight in groups))
-
-
-def listener(*rules: ListenerRule, default: Action | None = None, **kw: object) -> Listener:
-    fields: dict[str, object] = {
-        "key": "Svc/HttpListener",
-        "port": 80,
-        "protocol": "HTTP",
-        "default_actions": (default or forward((WEB, 1)),),
-        "rules": rules,
-    }
-    fields.update(kw)
-    return Listener(**fields)  # type: ignore[arg-type]
-
-
-def balancer(*listeners: Listener, idle_timeout: int = 60) -> LoadBalancer:
-    return LoadBalancer(
-        key="Svc/Alb",
-        name="svc-alb",
-        internet_facing=True,
-        nodes=NODES,
-        security_groups=("Svc/AlbSg",),
-        idle_timeout=idle_timeout,
-        listeners=listeners or (listener(),),
-    )
-
-
-def rule(
-    priority: int, action: Action, paths: tuple[str, ...] = (), hosts: tuple[str, ...] = ()
-) -> ListenerRule:
-    return ListenerRule(f"Svc/Rule{priority}", priority, paths, hosts, (action,))
-
-
-def render(lb: LoadBalancer, **kw: object) -> str:
-    return render_haproxy_config(lb, GROUPS, stats_socket=SOCKET, **kw)  # type: ignore[arg-type]
 
 
 def section(config: str, header: str) -> list[str]:
@@ -108,24 +55,6 @@ def section(config: str, header: str) -> list[str]:
             break
         body.append(line.strip())
     return body
-
-
-def haproxy_check(config: str, tmp_path: Path) -> None:
-    """`haproxy -c` must accept the configuration; a missing haproxy fails loudly."""
-    haproxy = shutil.which("haproxy")
-    if haproxy is None:
-        pytest.fail(
-            "`haproxy` is not installed, so rendered configurations cannot be validated: "
-            "run `make install` (Debian package haproxy)",
-            pytrace=False,
-        )
-    path = tmp_path / "haproxy.cfg"
-    path.write_text(config)
-    proc = subprocess.run(
-        [haproxy, "-c", "-f", str(path)], capture_output=True, text=True, timeout=30, check=False
-    )
-    assert proc.returncode == 0, f"haproxy rejected the config:\n{proc.stderr}\n{config}"
-    assert "[WARNING]" not in proc.stderr + proc.stdout, proc.stderr
 
 
 def unquote(word: str) -> str:
@@ -248,7 +177,7 @@ def test_bad_matchers_are_refused(matcher: str) -> None:
 
 
 def test_global_and_defaults_mirror_the_alb(tmp_path: Path) -> None:
-    config = render(balancer(idle_timeout=120))
+    config = CONFIGS["idle timeout 120"](tmp_path)
     glob = section(config, "global")
     assert f"stats socket '{SOCKET}' mode 600 level admin expose-fd listeners" in glob
     assert any(line.startswith("maxconn ") for line in glob)
@@ -264,11 +193,10 @@ def test_global_and_defaults_mirror_the_alb(tmp_path: Path) -> None:
         "load-server-state-from-file none",
     ):
         assert line in defaults
-    haproxy_check(config, tmp_path)
 
 
 def test_each_listener_binds_every_node_and_sets_forwarded_headers(tmp_path: Path) -> None:
-    config = render(balancer(listener(), listener(key="Svc/Admin", port=8080)))
+    config = CONFIGS["two listeners"](tmp_path)
     front = section(config, "frontend ls.Svc.HttpListener")
     assert front[:2] == ["bind 198.51.100.10:80", "bind 198.51.100.11:80"]
     assert "http-request set-header X-Forwarded-Proto http" in front
@@ -276,7 +204,6 @@ def test_each_listener_binds_every_node_and_sets_forwarded_headers(tmp_path: Pat
     admin = section(config, "frontend ls.Svc.Admin")
     assert admin[:2] == ["bind 198.51.100.10:8080", "bind 198.51.100.11:8080"]
     assert "http-request set-header X-Forwarded-Port 8080" in admin
-    haproxy_check(config, tmp_path)
 
 
 def test_nodes_in_other_namespaces_bind_there() -> None:
@@ -291,13 +218,9 @@ def test_nodes_in_other_namespaces_bind_there() -> None:
 
 
 def test_first_matching_rule_in_priority_order_decides(tmp_path: Path) -> None:
-    redirect = Action("redirect", status_code=302)
-    rules = (
-        rule(5, forward((API, 1)), paths=("/api/*", "/v?/api")),
-        rule(10, redirect, paths=("/*",), hosts=("*.example.com", "example.com")),
-        rule(20, Action("fixed-response", status_code=404)),
-    )
-    front = section(render(balancer(listener(*rules))), "frontend ls.Svc.HttpListener")
+    # Rule 5 forwards /api/* and /v?/api to API, rule 10 redirects *.example.com and
+    # example.com, rule 20 answers 404 to anything (haproxy_scenarios.rules_by_priority).
+    front = section(CONFIGS["rules by priority"](tmp_path), "frontend ls.Svc.HttpListener")
     assert "acl r1_path path -m reg '^/api/.*$' '^/v./api$'" in front  # values ORed
     assert (
         "acl r2_host req.hdr(host) -m reg -i '^.*\\.example\\.com(:[0-9]+)?$' "
@@ -323,18 +246,12 @@ def test_first_matching_rule_in_priority_order_decides(tmp_path: Path) -> None:
     # Every set-var comes before the first action that reads the variable.
     last_set = max(front.index(line) for line in sets)
     assert all(front.index(line) > last_set for line in front if "-m int" in line)
-    haproxy_check(render(balancer(listener(*rules))), tmp_path)
 
 
 def test_redirect_translates_elb_placeholders(tmp_path: Path) -> None:
-    action = Action(
-        "redirect",
-        redirect_protocol="HTTPS",
-        redirect_port="443",
-        redirect_path="/v2/#{path}",
-        status_code=301,
-    )
-    front = section(render(balancer(listener(default=action))), "frontend ls.Svc.HttpListener")
+    # HTTPS, port 443, path /v2/#{path}, 301 (haproxy_scenarios.redirect_with_placeholders)
+    config = CONFIGS["redirect with placeholders"](tmp_path)
+    front = section(config, "frontend ls.Svc.HttpListener")
     redirects = [line for line in front if line.startswith("http-request redirect")]
     host, path = "%[req.hdr(host),field(1,:)]", "%[path,bytes(1)]"
     assert redirects == [
@@ -343,14 +260,11 @@ def test_redirect_translates_elb_placeholders(tmp_path: Path) -> None:
         f"http-request redirect location 'https://{host}:443/v2/{path}' code 301 "
         "if { var(txn.fa_rule) -m int 0 }",
     ]
-    haproxy_check(render(balancer(listener(default=action))), tmp_path)
 
 
 def test_redirect_keeps_listener_protocol_and_port_and_escapes_literals(tmp_path: Path) -> None:
-    action = Action(
-        "redirect", redirect_host="www.example.com", redirect_query="a=100%", status_code=302
-    )
-    config = render(balancer(listener(default=action, port=8080)))
+    # host www.example.com, query a=100%, 302, on a port 8080 HTTP listener
+    config = CONFIGS["redirect with literals"](tmp_path)
     redirects = [
         line for line in section(config, "frontend ls.Svc.HttpListener") if "redirect" in line
     ]
@@ -358,7 +272,6 @@ def test_redirect_keeps_listener_protocol_and_port_and_escapes_literals(tmp_path
         "http-request redirect location 'http://www.example.com:8080/%[path,bytes(1)]?a=100%%' "
         "code 302 if { var(txn.fa_rule) -m int 0 }"
     ]
-    haproxy_check(config, tmp_path)
 
 
 def test_redirect_needs_301_or_302() -> None:
@@ -367,26 +280,22 @@ def test_redirect_needs_301_or_302() -> None:
 
 
 def test_fixed_response_body_is_escaped(tmp_path: Path) -> None:
-    body = 'He said "$HOME" is 100% \\ fine\nit\'s # not a comment'
-    action = Action("fixed-response", status_code=503, content_type="application/json", body=body)
-    config = render(balancer(listener(default=action)))
+    config = CONFIGS["fixed response with body"](tmp_path)  # 503, application/json
     (line,) = [line for line in section(config, "frontend ls.Svc.HttpListener") if "return" in line]
     prefix = "http-request return status 503 content-type 'application/json' string "
     suffix = " if { var(txn.fa_rule) -m int 0 }"
     assert line.startswith(prefix) and line.endswith(suffix)
-    assert unquote(line[len(prefix) : -len(suffix)]) == body
-    haproxy_check(config, tmp_path)
+    assert unquote(line[len(prefix) : -len(suffix)]) == FIXED_BODY
 
 
 def test_fixed_response_without_body_has_no_payload(tmp_path: Path) -> None:
-    config = render(balancer(listener(default=Action("fixed-response", status_code=204))))
+    config = CONFIGS["fixed response without body"](tmp_path)
     assert "http-request return status 204 if { var(txn.fa_rule) -m int 0 }" in config
-    haproxy_check(config, tmp_path)
 
 
 def test_weighted_forward_draws_once_and_splits_by_weight(tmp_path: Path) -> None:
-    rules = (rule(1, forward((WEB, 3), (API, 1)), paths=("/*",)),)
-    front = section(render(balancer(listener(*rules))), "frontend ls.Svc.HttpListener")
+    # one rule for /*: WEB weight 3, API weight 1
+    front = section(CONFIGS["weighted forward"](tmp_path), "frontend ls.Svc.HttpListener")
     assert "http-request set-var(txn.fa_pick) rand(4) if { var(txn.fa_rule) -m int 1 }" in front
     uses = [line for line in front if line.startswith("use_backend")]
     assert uses[:2] == [
@@ -394,7 +303,6 @@ def test_weighted_forward_draws_once_and_splits_by_weight(tmp_path: Path) -> Non
         "{ var(txn.fa_pick) -m int lt 3 }",
         "use_backend tg.Svc.ApiTargetGroup if { var(txn.fa_rule) -m int 1 }",
     ]
-    haproxy_check(render(balancer(listener(*rules))), tmp_path)
 
 
 def test_zero_weights_get_nothing_and_all_zero_answers_503() -> None:
@@ -425,11 +333,9 @@ def test_listener_without_default_action_is_an_error() -> None:
 
 
 def test_one_backend_per_referenced_target_group_with_health_check(tmp_path: Path) -> None:
-    unused = TargetGroup("Svc/Unused", "unused", 80, "HTTP", CHECK, 0)
-    odd = replace(CHECK, path="/health?deep=1", matcher="200,202", timeout=4)
-    groups = {**GROUPS, API: replace(GROUPS[API], health_check=odd), unused.key: unused}
-    lb = balancer(listener(rule(1, forward((API, 1)), paths=("/api/*",))))
-    config = render_haproxy_config(lb, groups, stats_socket=SOCKET)
+    # API checks /health?deep=1 for 200,202 in 4 s; WEB keeps CHECK; Svc/Unused is
+    # referenced by no listener (haproxy_scenarios.backends_with_health_checks).
+    config = CONFIGS["backends with health checks"](tmp_path)
     assert "backend tg.Svc.Unused" not in config
     api = section(config, "backend tg.Svc.ApiTargetGroup")
     for line in (
@@ -444,7 +350,6 @@ def test_one_backend_per_referenced_target_group_with_health_check(tmp_path: Pat
     web = section(config, "backend tg.Svc.WebTargetGroup")
     assert "http-check expect rstatus '^(2[0-9][0-9])$'" in web
     assert "timeout check 5s" in web
-    haproxy_check(config, tmp_path)
 
 
 def test_server_options_carry_the_per_server_check_settings() -> None:
@@ -466,16 +371,14 @@ def test_https_listener_without_certificate_is_a_clear_error() -> None:
 
 
 def test_https_listener_binds_with_the_certificate(tmp_path: Path) -> None:
-    cert = tls.self_signed_certificate(tmp_path / "certs", "svc-alb")
-    https = listener(key="Svc/HttpsListener", port=443, protocol="HTTPS")
-    config = render(balancer(listener(), https), tls_cert=cert)
+    config = CONFIGS["https listener"](tmp_path)
+    cert = certificate(tmp_path)
     front = section(config, "frontend ls.Svc.HttpsListener")
     assert front[:2] == [
         f"bind {ip}:443 ssl crt '{cert}' alpn h2,http/1.1"
         for ip in ("198.51.100.10", "198.51.100.11")
     ]
     assert "http-request set-header X-Forwarded-Proto https" in front
-    haproxy_check(config, tmp_path)
 
 
 # ------------------------------------------------------------------------------ tls.py
@@ -499,7 +402,7 @@ def test_self_signed_certificate_is_key_plus_cert_for_the_owner_only(tmp_path: P
 def test_certificate_without_openssl_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("fargate_api.twin.tls.shutil.which", lambda _name: None)
+    monkeypatch.setattr("fargate_api.twin.elbv2.tls.shutil.which", lambda _name: None)
     with pytest.raises(tls.CertificateError, match="Debian package openssl"):
         tls.self_signed_certificate(tmp_path, "alb")
 

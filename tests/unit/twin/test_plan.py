@@ -12,10 +12,11 @@ import yaml
 
 from fargate_api.config import Config
 from fargate_api.config.loader import parse_config
+from fargate_api.metadata_keys import LOCAL, SUPPRESSIONS
 from fargate_api.synth import synthesize, write_templates
-from fargate_api.twin.addresses import PUBLIC_POOL, usable_hosts
-from fargate_api.twin.plan import load_plan
-from fargate_api.twin.plan_errors import PlanError
+from fargate_api.twin.ec2.addresses import PUBLIC_POOL, usable_hosts
+from fargate_api.twin.plan.errors import PlanError
+from fargate_api.twin.plan.load import load_plan
 from unit.support import REPO
 
 CDK_TEMPLATE = REPO / "tests/fixtures/check/cdk-synth/FargateApiCdkStack.template.json"
@@ -98,7 +99,20 @@ def test_config_local_command_reaches_the_twin_through_template_metadata(tmp_pat
 
 
 def test_run_option_wins_over_metadata_and_matches_by_repository_name(tmp_path: Path) -> None:
-    plan = load_plan(_synth(tmp_path), image_commands={"nginx": "serve {port}"})
+    # The config's [local] command reaches the task definition's Metadata (as the synth
+    # writes it); --run must still win, matched on the image's repository name only.
+    config = parse_config(
+        '[service]\nimage = "public.ecr.aws/docker/library/nginx:1.27"\n'
+        '[local]\ncommand = "from-metadata --port {port}"\n'
+    )
+    parent = _synth(tmp_path, config)
+    parsed = yaml.safe_load((tmp_path / "service.yml").read_text())
+    metadata = parsed["Resources"]["TaskDefinition"]["Metadata"][SUPPRESSIONS][LOCAL]
+    assert metadata == {"command": "from-metadata --port {port}"}
+    assert load_plan(parent).task_definitions[0].containers[0].command == (
+        "from-metadata --port 80"
+    )
+    plan = load_plan(parent, image_commands={"nginx": "serve {port}"})
     assert plan.task_definitions[0].containers[0].command == "serve 80"
 
 

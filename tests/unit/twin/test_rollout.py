@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fargate_api.twin.rollout import Step, TaskView, bounds, failure_threshold, plan_step
+from fargate_api.twin.ecs.rollout import Step, TaskView, bounds, failure_threshold, plan_step
 
 
 def _tasks(*specs: tuple[str, int, bool, str]) -> list[TaskView]:
@@ -96,3 +96,16 @@ def test_no_launch_while_backing_off() -> None:
 )
 def test_circuit_breaker_threshold(desired: int, threshold: int) -> None:
     assert failure_threshold(desired) == threshold
+
+
+def test_scale_in_stops_unhealthy_then_newest_tasks_of_the_busiest_az() -> None:
+    tasks = _tasks(("a", 1, True, "1a"), ("b", 1, False, "1a"), ("c", 1, True, "1a"))
+    tasks += _tasks(("d", 1, True, "1b"))
+    assert _step(tasks, desired=2, revision=1) == Step(launch=0, stop=("b", "c"))
+
+
+def test_scale_in_does_not_go_below_the_minimum_healthy() -> None:
+    # AZ balance picks a healthy task of 1a; stopping it would leave 1 healthy of 2.
+    tasks = _tasks(("a", 1, True, "1a"), ("b", 1, False, "1b"), ("c", 1, True, "1a"))
+    assert _step(tasks, desired=2, revision=1) == Step(launch=0, stop=())
+    assert _step(tasks, desired=2, revision=1, minimum=50) == Step(launch=0, stop=("c",))

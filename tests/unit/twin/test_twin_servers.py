@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from fargate_api.twin.forwarder import (
+from fargate_api.twin.servers.forwarder import (
     Endpoint,
     forwarder_command,
     open_listener,
@@ -157,7 +157,7 @@ def unused_port() -> int:
 @pytest.fixture
 def standin() -> Iterator[Server]:
     server = start(
-        ["-m", "fargate_api.twin.standin_server", "--port", "0", "--bind", "127.0.0.1"],
+        ["-m", "fargate_api.twin.servers.standin_server", "--port", "0", "--bind", "127.0.0.1"],
         env={"FA_TASK_ID": TASK_ID, "FA_PRIVATE_IP": PRIVATE_IP},
     )
     yield server
@@ -166,7 +166,9 @@ def standin() -> Iterator[Server]:
 
 @pytest.fixture
 def echo() -> Iterator[Server]:
-    server = start(["-m", "fargate_api.twin.echo_server", "--bind", "127.0.0.1", "--port", "0"])
+    server = start(
+        ["-m", "fargate_api.twin.servers.echo_server", "--bind", "127.0.0.1", "--port", "0"]
+    )
     yield server
     stop(server)
 
@@ -399,7 +401,7 @@ def backends() -> Iterator[list[Backend]]:
 
 
 def forwarder(*args: str) -> Server:
-    return start(["-m", "fargate_api.twin.forwarder", "--listen", "127.0.0.1:0", *args])
+    return start(["-m", "fargate_api.twin.servers.forwarder", "--listen", "127.0.0.1:0", *args])
 
 
 @pytest.fixture
@@ -512,7 +514,7 @@ def test_forwarder_command_line() -> None:
     assert forwarder_command(
         "/venv/bin/python", 7, [("10.0.0.1", 80), ("10.0.0.2", 8080)], "192.0.2.10", label="fa-x-"
     ) == [
-        *("/venv/bin/python", "-m", "fargate_api.twin.forwarder", "--listen-fd", "7"),
+        *("/venv/bin/python", "-m", "fargate_api.twin.servers.forwarder", "--listen-fd", "7"),
         *("--target", "10.0.0.1:80", "--target", "10.0.0.2:8080"),
         *("--source", "192.0.2.10", "--label", "fa-x-"),
     ]

@@ -7,17 +7,17 @@ from pathlib import Path
 import pytest
 
 from fargate_api.errors import UserError
-from fargate_api.twin import prerequisites
-from fargate_api.twin.images import (
+from fargate_api.twin.cli.lifecycle import resolve_template, wait_timeout
+from fargate_api.twin.ecs.images import (
     is_stand_in_image,
     match_run_option,
     parse_run_options,
     repository_name,
     substitute_port,
 )
-from fargate_api.twin.lifecycle import resolve_template, wait_timeout
+from fargate_api.twin.host import prerequisites
 from fargate_api.twin.naming import TwinNames, check_name
-from fargate_api.twin.plan import load_plan
+from fargate_api.twin.plan.load import load_plan
 
 
 def test_names_carry_the_prefix_and_fit_interface_limits() -> None:

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, RuleMeta, Severity
 from fargate_api.check.naming import label
-from fargate_api.check.network import is_public
-from fargate_api.check.props import get
 from fargate_api.check.rule import Rule
+from fargate_api.templates.network import is_public
+from fargate_api.templates.props import get
 
 
 class NatInPrivateSubnet(Rule):

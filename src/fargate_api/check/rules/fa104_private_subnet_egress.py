@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
+from fargate_api.check.endpoints import missing_endpoints
 from fargate_api.check.findings import Finding, RuleMeta, Severity
-from fargate_api.check.network import has_egress, is_public, missing_endpoints
-from fargate_api.check.props import get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import SUBNET, services
 from fargate_api.templates import Resource
+from fargate_api.templates.network import SUBNET, has_egress, is_public
+from fargate_api.templates.props import get
+from fargate_api.templates.topology import services
 
 
 class PrivateSubnetEgress(Rule):

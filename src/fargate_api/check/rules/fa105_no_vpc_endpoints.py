@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
+from fargate_api.check.endpoints import missing_endpoints
 from fargate_api.check.findings import Finding, RuleMeta, Severity
-from fargate_api.check.network import missing_endpoints
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import VPC
+from fargate_api.templates.network import VPC
 
 
 class NoVpcEndpoints(Rule):

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
-from fargate_api.check.props import as_bool, get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import SUBNET
+from fargate_api.templates.network import SUBNET
+from fargate_api.templates.props import as_bool, get
 
 
 class MapPublicIpOnLaunch(Rule):

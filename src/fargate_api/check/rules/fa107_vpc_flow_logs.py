@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import VPC
+from fargate_api.templates.network import VPC
 
 
 class VpcFlowLogs(Rule):

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
-from fargate_api.check.props import walk
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import VPC
 from fargate_api.templates import AttributeRef, Resource
+from fargate_api.templates.network import VPC
+from fargate_api.templates.props import walk
 
 
 class DefaultSecurityGroup(Rule):

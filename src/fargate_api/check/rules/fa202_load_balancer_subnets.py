@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, RuleMeta, Severity
 from fargate_api.check.naming import label
-from fargate_api.check.network import is_public
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import LOAD_BALANCER, is_internet_facing, load_balancer_subnets
+from fargate_api.templates.network import is_public
+from fargate_api.templates.topology import LOAD_BALANCER, is_internet_facing, load_balancer_subnets
 
 
 class LoadBalancerSubnets(Rule):

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
 from fargate_api.check.naming import label, ports_text
-from fargate_api.check.network import ingress_rules
-from fargate_api.check.props import as_int, get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import LOAD_BALANCER, is_application, listeners
+from fargate_api.templates.network import ingress_rules
+from fargate_api.templates.props import as_int, get
+from fargate_api.templates.topology import LOAD_BALANCER, is_application, listeners
 
 
 class LoadBalancerSgPorts(Rule):

@@ -10,9 +10,14 @@ from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
-from fargate_api.check.props import as_list, get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import LOAD_BALANCER, is_application, is_internet_facing, listeners
+from fargate_api.templates.props import as_list, get
+from fargate_api.templates.topology import (
+    LOAD_BALANCER,
+    is_application,
+    is_internet_facing,
+    listeners,
+)
 
 
 class HttpWithoutHttps(Rule):

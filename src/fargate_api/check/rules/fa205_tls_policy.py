@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
-from fargate_api.check.props import get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import LISTENER
+from fargate_api.templates.props import get
+from fargate_api.templates.topology import LISTENER
 
 MODERN_MARKERS = ("TLS13", "TLS-1-2", "FS-1-2")
 

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, RuleMeta, Severity
 from fargate_api.check.naming import label, labels
-from fargate_api.check.network import ingress_rules
-from fargate_api.check.props import get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import SECURITY_GROUP, services
 from fargate_api.templates import Resource
+from fargate_api.templates.network import SECURITY_GROUP, ingress_rules
+from fargate_api.templates.props import get
+from fargate_api.templates.topology import services
 
 
 class ServiceSgSource(Rule):

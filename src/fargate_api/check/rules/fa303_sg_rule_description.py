@@ -9,10 +9,9 @@ from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
-from fargate_api.check.network import egress_rules, ingress_rules
-from fargate_api.check.props import get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import SECURITY_GROUP
+from fargate_api.templates.network import SECURITY_GROUP, egress_rules, ingress_rules
+from fargate_api.templates.props import get
 
 STANDALONE = ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
 
@@ -31,7 +30,9 @@ class SgRuleDescription(Rule):
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
         for group in ctx.resources(SECURITY_GROUP):
-            for rule in [*ingress_rules(ctx, group), *egress_rules(ctx, group)]:
+            # CloudFormation's implicit egress has no text to describe.
+            rules = [*ingress_rules(ctx, group), *egress_rules(ctx, group, implicit=False)]
+            for rule in rules:
                 if rule.origin is group and not rule.description:
                     yield self.finding(
                         group,

@@ -13,13 +13,11 @@ from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, RuleMeta, Severity
-from fargate_api.check.props import as_int, get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import ServiceView, attribute, containers, services
+from fargate_api.templates import defaults
+from fargate_api.templates.props import as_int, get
+from fargate_api.templates.topology import ServiceView, attribute, containers, services
 
-DEFAULT_DEREGISTRATION_DELAY = 300  # seconds, ELBv2 default
-DEFAULT_IDLE_TIMEOUT = 60  # seconds, ALB default
-DEFAULT_STOP_TIMEOUT = 30  # seconds, ECS default on Fargate
 DELAY_KEY = "deregistration_delay.timeout_seconds"
 
 
@@ -44,7 +42,7 @@ class DrainWindow(Rule):
             for target in view.targets:
                 group = target.target_group
                 raw, path = attribute(group, "TargetGroupAttributes", DELAY_KEY)
-                delay = DEFAULT_DEREGISTRATION_DELAY if raw is None else as_int(raw)
+                delay = defaults.DEREGISTRATION_DELAY if raw is None else as_int(raw)
                 if delay is None:
                     continue
                 if delay == 0:
@@ -74,7 +72,7 @@ class DrainWindow(Rule):
             if container_name is not None and get(container, "Name") != container_name:
                 continue
             raw = get(container, "StopTimeout")
-            stop = DEFAULT_STOP_TIMEOUT if raw is None else as_int(raw)
+            stop = defaults.STOP_TIMEOUT if raw is None else as_int(raw)
             if stop is not None and stop <= delay:
                 shown = f"{stop} s" + (" (the default)" if raw is None else "")
                 yield self.finding(
@@ -91,7 +89,7 @@ class DrainWindow(Rule):
         timeouts = []
         for lb in view.load_balancers:
             raw, _ = attribute(lb, "LoadBalancerAttributes", "idle_timeout.timeout_seconds")
-            timeouts.append(DEFAULT_IDLE_TIMEOUT if raw is None else as_int(raw))
+            timeouts.append(defaults.IDLE_TIMEOUT if raw is None else as_int(raw))
         known = [t for t in timeouts if t is not None]
         return max(known) if known else None
 

@@ -10,13 +10,12 @@ from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, RuleMeta, Severity
-from fargate_api.check.props import as_bool, as_int, get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import TARGET_GROUP
+from fargate_api.templates import defaults
+from fargate_api.templates.props import as_bool, as_int, get
+from fargate_api.templates.topology import TARGET_GROUP
 
 MAX_EJECT_SECONDS = 30
-DEFAULT_INTERVAL = 30  # seconds, ELBv2 default for ip/instance targets
-DEFAULT_UNHEALTHY = 2
 
 
 class TimeToEject(Rule):
@@ -40,8 +39,12 @@ class TimeToEject(Rule):
                 or as_bool(get(props, "HealthCheckEnabled")) is False
             ):
                 continue
-            interval = as_int(get(props, "HealthCheckIntervalSeconds") or DEFAULT_INTERVAL)
-            threshold = as_int(get(props, "UnhealthyThresholdCount") or DEFAULT_UNHEALTHY)
+            interval = as_int(
+                get(props, "HealthCheckIntervalSeconds") or defaults.HEALTH_CHECK_INTERVAL
+            )
+            threshold = as_int(
+                get(props, "UnhealthyThresholdCount") or defaults.UNHEALTHY_THRESHOLD
+            )
             if interval is None or threshold is None:
                 continue
             seconds = interval * threshold

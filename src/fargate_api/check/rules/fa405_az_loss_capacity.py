@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, RuleMeta, Severity
-from fargate_api.check.props import as_int, as_str, get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import SUBNETS_PATH, services
+from fargate_api.templates import defaults
+from fargate_api.templates.props import as_int, as_str, get
+from fargate_api.templates.topology import SUBNETS_PATH, services
 
-DEFAULT_DESIRED_COUNT = 1
 MAX_LOST_SHARE = 0.5
 
 
@@ -41,7 +41,7 @@ class AzLossCapacity(Rule):
             count = len(zones)
             props = view.service.properties
             raw = get(props, "DesiredCount")
-            desired = DEFAULT_DESIRED_COUNT if "DesiredCount" not in props else as_int(raw)
+            desired = defaults.DESIRED_COUNT if "DesiredCount" not in props else as_int(raw)
             if desired == 0:
                 continue
             if desired is None:

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, RuleMeta, Severity
 from fargate_api.check.naming import from_parameter
-from fargate_api.check.props import get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import TASK_DEFINITION, containers
 from fargate_api.templates import Text
+from fargate_api.templates.props import get
+from fargate_api.templates.topology import TASK_DEFINITION, containers
 
 
 def image_tag(image: str) -> str | None:

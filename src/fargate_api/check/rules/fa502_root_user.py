@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
-from fargate_api.check.props import get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import TASK_DEFINITION, containers, is_windows
+from fargate_api.templates.props import get
+from fargate_api.templates.topology import TASK_DEFINITION, containers, is_windows
 
 
 def is_root(user: str) -> bool:

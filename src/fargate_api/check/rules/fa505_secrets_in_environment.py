@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
-from fargate_api.check.props import as_list, as_str, get
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import TASK_DEFINITION, containers
+from fargate_api.templates.props import as_list, as_str, get
+from fargate_api.templates.topology import TASK_DEFINITION, containers
 
 SECRET_NAME = re.compile(
     r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
 from fargate_api.check.rule import Rule
-from fargate_api.check.topology import LOG_GROUP
+from fargate_api.templates.topology import LOG_GROUP
 
 
 class LogGroupDeletionPolicy(Rule):

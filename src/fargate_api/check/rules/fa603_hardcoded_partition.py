@@ -20,8 +20,8 @@ from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
-from fargate_api.check.props import walk
 from fargate_api.check.rule import Rule
+from fargate_api.templates.props import walk
 
 LITERAL_PARTITION = re.compile(r"\barn:aws:[^:]*:(?P<region>[^:]*):(?P<account>[^:]*)")
 ACCOUNT_SPECIFIC = re.compile(r"^\d{12}$")

@@ -1,0 +1,135 @@
+"""Writes docs/schemas/*.schema.json from the typed contracts (`make schemas`).
+
+The documents other programs read (the twin's state.json and `local status --json`, the
+requests `local deploy`/`local scale` hand the daemon and its answers, the AWS back-end's
+--json results) are pydantic models; their JSON Schemas are generated here, never
+edited by hand. tests/unit/test_schemas_current.py fails when a file and its model
+drift apart; `python scripts/write_schemas.py --check` says the same and exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from fargate_api.aws.results import DeployFailure, DeployResult, OutputsResult, StatusResult
+from fargate_api.twin.daemon.contracts import (
+    REQUEST,
+    LaunchSpec,
+    TwinAnswer,
+    TwinState,
+    TwinStatusReport,
+)
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+@dataclass(frozen=True)
+class Contract:
+    file: str
+    title: str
+    description: str
+    adapter: TypeAdapter[Any]
+
+
+CONTRACTS = (
+    Contract(
+        "twin-state.schema.json",
+        "Local twin state (state.json)",
+        "Written by the twin's daemon after every change, read by every `local` command.",
+        TypeAdapter(TwinState),
+    ),
+    Contract(
+        "twin-status.schema.json",
+        "fargate-api local status --json",
+        "Also what `local up --json` prints: the stable keys first, then state.json's others.",
+        TypeAdapter(TwinStatusReport),
+    ),
+    Contract(
+        "twin-launch.schema.json",
+        "Local twin launch spec (launch.json)",
+        "What `local up` asked for, read by the daemon it starts.",
+        TypeAdapter(LaunchSpec),
+    ),
+    Contract(
+        "twin-request.schema.json",
+        "Local twin change request (request.json)",
+        "`local deploy` and `local scale` to the twin's daemon; `kind` says which.",
+        REQUEST,
+    ),
+    Contract(
+        "twin-answer.schema.json",
+        "Local twin answer (answer.json)",
+        "The daemon's answer to a request, with the request's id.",
+        TypeAdapter(TwinAnswer),
+    ),
+    Contract(
+        "aws-deploy-result.schema.json",
+        "fargate-api deploy --json",
+        "ok: true with what each stack did, or ok: false with the failure (exit 1).",
+        TypeAdapter(DeployResult | DeployFailure),
+    ),
+    Contract(
+        "aws-outputs.schema.json",
+        "fargate-api outputs --json",
+        "The URL, the egress IPs and every stack's outputs.",
+        TypeAdapter(OutputsResult),
+    ),
+    Contract(
+        "aws-status.schema.json",
+        "fargate-api status --json",
+        "The outputs, plus running/desired tasks, deployments and target health.",
+        TypeAdapter(StatusResult),
+    ),
+)
+
+
+def schema(contract: Contract) -> dict[str, Any]:
+    return {
+        "$schema": DRAFT,
+        "title": contract.title,
+        "description": contract.description,
+        **contract.adapter.json_schema(mode="serialization"),
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def stale(directory: Path = SCHEMA_DIR) -> list[str]:
+    """The schema files that are missing or differ from their model (compared as JSON)."""
+    found = []
+    for contract in CONTRACTS:
+        path = directory / contract.file
+        try:
+            current = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            current = None
+        if current != schema(contract):
+            found.append(contract.file)
+    return found
+
+
+def main(argv: list[str]) -> int:
+    if "--check" in argv:
+        out_of_date = stale()
+        if out_of_date:
+            print(f"out of date: {', '.join(out_of_date)}; run `make schemas`", file=sys.stderr)
+            return 1
+        return 0
+    SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
+    for contract in CONTRACTS:
+        (SCHEMA_DIR / contract.file).write_text(render(schema(contract)), encoding="utf-8")
+        print(SCHEMA_DIR / contract.file)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

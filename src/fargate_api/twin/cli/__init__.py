@@ -1,0 +1,1 @@
+"""`fargate-api local ...`: the twin's command line; it talks to the daemon through files."""

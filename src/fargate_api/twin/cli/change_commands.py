@@ -1,0 +1,156 @@
+"""`local deploy` and `local scale`: change a running twin the way ECS changes a service.
+
+Both return only when the service is settled again (the deployment COMPLETED, or FAILED
+and rolled back; the new count healthy), showing progress, so that a script can run a
+deploy under load and count failed requests afterwards. Exit 0 when the change went
+through, 1 when the deployment failed (the reason is the circuit breaker's) or did not
+settle in time, 2 when the twin refused the change: the codes of every command.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fargate_api.errors import OperationError, UserError
+from fargate_api.twin.cli.common import err_console, names_for, read_status
+from fargate_api.twin.cli.template_source import templates_for
+from fargate_api.twin.daemon import change_requests
+from fargate_api.twin.daemon.contracts import DeployRequest, ScaleRequest, TwinState
+from fargate_api.twin.daemon.state import StateDir
+from fargate_api.twin.ecs.images import parse_run_options
+from fargate_api.twin.host.prerequisites import check_prerequisites
+from fargate_api.twin.naming import DEFAULT_NAME, TwinNames
+from fargate_api.twin.plan.load import load_plan
+
+POLL = 0.5
+DEFAULT_WAIT = 900.0
+
+
+def deploy_command(
+    *,
+    config: Annotated[
+        Path | None, typer.Option("-c", "--config", help="Synthesize this config and deploy it.")
+    ] = None,
+    template: Annotated[
+        Path | None, typer.Option("-t", "--template", help="Deploy these templates instead.")
+    ] = None,
+    run: Annotated[
+        list[str] | None,
+        typer.Option("--run", help="IMAGE=COMMAND, added to the mappings given to `local up`."),
+    ] = None,
+    name: Annotated[str, typer.Option("--name", "-n", help="Which twin.")] = DEFAULT_NAME,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the rollout.")] = DEFAULT_WAIT,
+) -> None:
+    """Register a new task definition revision and roll the service like ECS does."""
+    names = names_for(name)
+    mapping = parse_run_options(run or [])
+    check_prerequisites()
+    read_status(names)
+    state = StateDir(names)
+    revision_dir = state.path / f"templates-{int(time.time() * 1000)}"
+    root = templates_for(config, template, revision_dir)
+    load_plan(root, image_commands=mapping or None)  # bad input: exit 2 before asking
+    answer = change_requests.send(
+        state,
+        DeployRequest(
+            kind="deploy",
+            id=change_requests.new_id(),
+            template=str(root.resolve()),
+            image_commands=mapping,
+        ),
+    )
+    if not answer.ok:
+        raise UserError(answer.error or "the twin refused the deploy")
+    revisions = answer.revisions or {}
+    err = err_console()
+    if not revisions:
+        err.print("no task definition changed: nothing to deploy")
+        _wait_settled(names, timeout)
+        return
+    for key, revision in revisions.items():
+        err.print(f"{key}: deploying revision {revision}")
+    final = _wait_settled(names, timeout)
+    failed = []
+    for service in final.services:
+        if service.key not in revisions:
+            continue
+        mine = next(d for d in service.deployments if d.revision == revisions[service.key])
+        if mine.rollout_state == "FAILED":
+            failed.append(
+                f"deployment of revision {mine.revision} failed: {mine.reason}; "
+                f"the service runs revision {service.revision}"
+            )
+    if failed:
+        raise OperationError("\n".join(failed))
+    err.print(
+        "deployment completed: " + ", ".join(f"{k} revision {v}" for k, v in revisions.items())
+    )
+
+
+def scale_command(
+    count: Annotated[int, typer.Argument(help="The new desired count.", min=0, max=500)],
+    *,
+    service: Annotated[
+        str | None, typer.Option("--service", help="Which service (when there are several).")
+    ] = None,
+    name: Annotated[str, typer.Option("--name", "-n", help="Which twin.")] = DEFAULT_NAME,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait.")] = DEFAULT_WAIT,
+) -> None:
+    """Set the desired count; scale-in drains like a deploy does."""
+    names = names_for(name)
+    check_prerequisites()
+    read_status(names)
+    answer = change_requests.send(
+        StateDir(names),
+        ScaleRequest(kind="scale", id=change_requests.new_id(), service=service, desired=count),
+    )
+    if not answer.ok:
+        raise UserError(answer.error or "the twin refused to scale")
+    _wait_settled(names, timeout)
+    err_console().print(f"{answer.service}: {count} tasks running and healthy")
+
+
+def _settled(status: TwinState) -> bool:
+    for service in status.services:
+        primary = service.deployments[0]
+        if primary.rollout_state == "IN_PROGRESS":
+            return False  # a deployment, or the rollback of a failed one, is under way
+        tasks = [t for t in status.tasks if t.service == service.key]
+        live = [t for t in tasks if t.last_status == "RUNNING"]
+        if len(tasks) != service.desired or len(live) != service.desired:
+            return False
+        if service.load_balanced and any(t.health != "healthy" for t in live):
+            return False
+    return True
+
+
+def _wait_settled(names: TwinNames, timeout: float) -> TwinState:
+    err = err_console()
+    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    with err.status("rolling…") as spinner:
+        while True:
+            status = read_status(names)
+            if status.phase == "dead":
+                raise OperationError("the twin's daemon died", fix="`local down`, then `local up`")
+            lines = []
+            for service in status.services:
+                parts = [
+                    f"{d.status.lower()} r{d.revision} {d.rollout_state.lower()}: "
+                    f"{d.healthy}/{d.running} healthy"
+                    for d in service.deployments
+                ]
+                lines.append(f"{service.name} (desired {service.desired}): " + "; ".join(parts))
+            spinner.update(" | ".join(lines) + f" ({time.monotonic() - started:.0f} s)")
+            if _settled(status):
+                return status
+            if time.monotonic() > deadline:
+                raise OperationError(
+                    f"the service did not settle within {timeout:.0f} s",
+                    fix="see `local status`; the twin keeps trying",
+                )
+            time.sleep(POLL)

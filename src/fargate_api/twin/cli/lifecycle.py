@@ -1,0 +1,200 @@
+"""`local up` and `local down`: start a twin's daemon and wait for it, or remove a twin.
+
+`up` checks everything it can before touching the machine (root, tools, the templates
+themselves), so bad input exits 2 with nothing created. Once the daemon runs, any
+failure, timeout or Ctrl-C ends in the same `down`, which is also what a user runs: it
+stops the daemon, then sweeps every namespace carrying the twin's prefix, so it works
+even when the daemon crashed and is idempotent when nothing is left.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from fargate_api.errors import OperationError, UserError
+from fargate_api.twin.daemon.contracts import LaunchSpec, TwinState
+from fargate_api.twin.daemon.state import DAEMON_LOG, StateDir
+from fargate_api.twin.ec2.vpc import teardown
+from fargate_api.twin.host.processes import pid_alive
+from fargate_api.twin.naming import TwinNames
+from fargate_api.twin.plan.load import load_plan
+from fargate_api.twin.plan.model import TwinPlan
+
+DAEMON_STOP_GRACE = 15.0
+UNKNOWN_STOP_TIMEOUT = 120.0  # ECS's largest stopTimeout, when the daemon wrote no state
+POLL = 0.25
+KILL_WAIT = 5.0  # a SIGKILLed process is gone in milliseconds; this bounds a stuck D state
+
+
+def resolve_template(path: Path) -> Path:
+    """A file, or a folder holding parent.yml (the reference layout) or one template."""
+    if path.is_file():
+        return path
+    if path.is_dir():
+        parent = path / "parent.yml"
+        if parent.is_file():
+            return parent
+        found = sorted(
+            p for p in path.iterdir() if p.suffix in (".yml", ".yaml", ".json") and p.is_file()
+        )
+        if len(found) == 1:
+            return found[0]
+        raise UserError(
+            f"{path} holds {len(found)} templates and no parent.yml",
+            where=str(path),
+            fix="pass the root template itself with -t (the parent, or the single stack)",
+        )
+    raise UserError("no such template file or folder", where=str(path), fix="check the -t path")
+
+
+def wait_timeout(plan: TwinPlan, time_scale: float) -> float:
+    """Long enough for the slowest service to get healthy the way the templates say."""
+    worst = 0.0
+    for service in plan.services:
+        seconds = 0.0
+        for binding in service.load_balancers:
+            check = plan.target_group(binding.target_group).health_check
+            seconds = max(seconds, (check.interval * (check.healthy_threshold + 1) + check.timeout))
+        worst = max(worst, seconds * time_scale)
+    return worst + 60.0
+
+
+def make_room(names: TwinNames) -> None:
+    """Refuses to replace a running twin; removes what a crashed one left behind."""
+    state = StateDir(names)
+    if state.exists():
+        if pid_alive(state.daemon_pid()):
+            raise UserError(
+                f"a twin named {names.name!r} is already running",
+                fix=f"stop it with `fargate-api local down --name {names.name}`, or pick "
+                "another --name",
+            )
+        down(names)
+
+
+def start(
+    names: TwinNames,
+    template: Path,
+    image_commands: Mapping[str, str],
+    *,
+    port: int,
+    time_scale: float,
+) -> tuple[TwinPlan, int]:
+    """Validates, then starts the daemon; returns the plan and the daemon's pid."""
+    state = StateDir(names)
+    plan = load_plan(template, image_commands=image_commands)
+    state.write_launch(
+        LaunchSpec(
+            template=str(template.resolve()),
+            image_commands=dict(image_commands),
+            port=port,
+            time_scale=time_scale,
+        )
+    )
+    log = state.file(DAEMON_LOG).open("ab")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fargate_api.twin.daemon.main",
+            "--state-dir",
+            str(state.path),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log.close()
+    return plan, process.pid
+
+
+def wait_ready(
+    names: TwinNames,
+    pid: int,
+    timeout: float,
+    on_progress: Callable[[TwinState], None],
+) -> TwinState:
+    """Polls state.json until ready; an OperationError (exit 1) says why it is not."""
+    state = StateDir(names)
+    deadline = time.monotonic() + timeout
+    while True:
+        status = state.read_state()
+        if status is not None:
+            on_progress(status)
+            if status.ready:
+                return status
+            if status.phase == "failed":
+                raise OperationError(status.error or "the twin failed to start")
+        if not pid_alive(pid):
+            tail = _tail(state.file(DAEMON_LOG))
+            raise OperationError(f"the twin's daemon exited during start-up: {tail}")
+        if time.monotonic() > deadline:
+            raise OperationError(_timeout_reason(status, timeout))
+        time.sleep(POLL)
+
+
+def _timeout_reason(status: TwinState | None, timeout: float) -> str:
+    tasks = status.tasks if status else []
+    detail = ", ".join(f"{t.id[:8]} {t.health}" for t in tasks) or "no task running"
+    stopped = status.stopped_tasks if status else []
+    why = f"; last stopped task: {stopped[0].reason}" if stopped else ""
+    return (
+        f"the service did not reach its desired count of healthy targets within "
+        f"{timeout:.0f} s ({detail}{why})"
+    )
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(text[-lines:]) or "(empty log)"
+
+
+def down(names: TwinNames, on_progress: Callable[[str], None] = lambda _: None) -> list[str]:
+    """Stops the daemon (which stops tasks cleanly), then removes whatever is left."""
+    state = StateDir(names)
+    pid = state.daemon_pid() if state.exists() else None
+    removed: list[str] = []
+    if pid_alive(pid):
+        assert pid is not None
+        on_progress("stopping tasks and the load balancer")
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + _stop_budget(state)
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(POLL)
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            # SIGKILL lands asynchronously: wait until it is gone (pid_alive reaps our own
+            # child), so the sweep below never races a daemon that still holds namespaces.
+            deadline = time.monotonic() + KILL_WAIT
+            while pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(POLL)
+            removed.append(f"daemon {pid} (killed)")
+        else:
+            removed.append(f"daemon {pid}")
+    removed += [f"netns {ns}" for ns in teardown(names)]
+    if state.exists():
+        shutil.rmtree(state.path, ignore_errors=True)
+        removed.append(f"state {state.path}")
+    return removed
+
+
+def _stop_budget(state: StateDir) -> float:
+    """The daemon SIGTERMs tasks and waits their stopTimeout (it writes the longest one,
+    scaled, in its state); allow that, plus a margin."""
+    try:
+        status = state.read_state()
+    except OperationError:  # a state.json of another version: `down` must still work
+        status = None
+    seconds = status.stop_timeout if status is not None else UNKNOWN_STOP_TIMEOUT
+    return seconds + DAEMON_STOP_GRACE

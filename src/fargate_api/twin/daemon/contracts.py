@@ -1,0 +1,221 @@
+"""The documents the twin's processes exchange through its state folder, as types.
+
+`local up` writes a LaunchSpec; the daemon writes TwinState (state.json) after every
+change; `local deploy` and `local scale` drop a TwinRequest and wait for a TwinAnswer.
+They are files read by another process, possibly of another version of the tool, so
+they are validated where they are read: a bad file becomes a clear answer or error
+instead of a KeyError deep inside the daemon. `local status --json` prints
+TwinStatusReport, whose first keys are the documented stable shape.
+
+docs/schemas/ holds their JSON Schemas (`make schemas`); a unit test keeps them current.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
+
+
+class Contract(BaseModel):
+    """Frozen: a document read from a file is a value; a change is a new document."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+# ---------------------------------------------------------------- launch.json
+
+
+class LaunchSpec(Contract):
+    """What `local up` asked for, so that the daemon never needs its command line."""
+
+    template: str
+    image_commands: dict[str, str] = Field(default_factory=dict)
+    port: int = 0
+    time_scale: float = 1.0
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> LaunchSpec:
+        return cls.model_validate_json(text)
+
+
+# ---------------------------------------------------------------- state.json
+
+
+class LoadBalancerState(Contract):
+    public_ips: list[str]
+    listeners: list[int]
+
+
+class ServiceSummary(Contract):
+    """The first service's counts: the stable `service` key for one-service templates."""
+
+    desired: int
+    running: int
+    revision: int
+
+
+class TaskState(Contract):
+    id: str
+    private_ip: str
+    subnet: str
+    az: str
+    health: str
+    revision: int
+    last_status: str
+    service: str
+
+
+class DeploymentState(Contract):
+    id: str
+    status: str
+    revision: int
+    rollout_state: str
+    reason: str
+    failed_tasks: int
+    running: int
+    healthy: int
+
+
+class AutoscalingState(Contract):
+    min: int
+    max: int
+    requests_per_target: float
+    last_metric: float | None
+
+
+class ServiceState(Contract):
+    key: str
+    name: str
+    desired: int
+    running: int
+    revision: int
+    load_balanced: bool
+    autoscaling: AutoscalingState | None
+    deployments: list[DeploymentState]
+
+
+class StoppedTask(Contract):
+    id: str
+    reason: str
+    exit_codes: dict[str, int]
+
+
+class Notice(Contract):
+    resource: str
+    type: str
+    reason: str
+
+
+Phase = Literal["building", "starting-tasks", "running", "stopping", "stopped", "failed", "dead"]
+
+
+class TwinState(Contract):
+    """state.json. A daemon that failed before it had a twin writes only name, phase and
+    error, hence the defaults."""
+
+    name: str
+    url: str | None = None
+    load_balancer: LoadBalancerState | None = None
+    egress_ips: list[str] = Field(default_factory=list)
+    internet_echo_url: str | None = None
+    service: ServiceSummary | None = None
+    tasks: list[TaskState] = Field(default_factory=list)
+    # Beyond the stable shape: for humans and for `local up`'s progress.
+    phase: Phase
+    ready: bool = False
+    error: str | None = None
+    ports: dict[str, int] = Field(default_factory=dict)
+    services: list[ServiceState] = Field(default_factory=list)
+    stopped_tasks: list[StoppedTask] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list)
+    notices: list[Notice] = Field(default_factory=list)
+    stop_timeout: float = 0.0
+    updated_at: float = 0.0
+
+
+# ---------------------------------------------------------------- local status --json
+
+
+class TaskSummary(Contract):
+    id: str
+    private_ip: str
+    subnet: str
+    az: str
+    health: str
+    revision: int
+
+
+class TwinStatusReport(Contract):
+    """`local status --json` and `local up --json`: the documented stable keys first
+    (tasks reduced to theirs), then the rest of state.json, tasks in full as
+    `tasks_detail`."""
+
+    name: str
+    url: str | None
+    load_balancer: LoadBalancerState | None
+    egress_ips: list[str]
+    internet_echo_url: str | None
+    service: ServiceSummary | None
+    tasks: list[TaskSummary]
+    phase: Phase
+    ready: bool
+    error: str | None
+    ports: dict[str, int]
+    services: list[ServiceState]
+    stopped_tasks: list[StoppedTask]
+    events: list[str]
+    notices: list[Notice]
+    stop_timeout: float
+    updated_at: float
+    tasks_detail: list[TaskState]
+
+    @classmethod
+    def of(cls, state: TwinState) -> TwinStatusReport:
+        fields = state.model_dump()
+        fields["tasks"] = [
+            TaskSummary.model_validate(task, from_attributes=True) for task in state.tasks
+        ]
+        return cls(**fields, tasks_detail=list(state.tasks))
+
+
+# ---------------------------------------------------------------- request.json / answer.json
+
+
+class DeployRequest(Contract):
+    """`local deploy`: roll the services to the task definitions of these templates."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["deploy"]
+    id: str = Field(min_length=1)
+    template: str
+    image_commands: dict[str, str] = Field(default_factory=dict)
+
+
+class ScaleRequest(Contract):
+    """`local scale`: a new desired count; `service` may be omitted with one service."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["scale"]
+    id: str = Field(min_length=1)
+    service: str | None = None
+    desired: Annotated[StrictInt, Field(ge=0)]
+
+
+TwinRequest = Annotated[DeployRequest | ScaleRequest, Field(discriminator="kind")]
+REQUEST = TypeAdapter[DeployRequest | ScaleRequest](TwinRequest)
+
+
+class TwinAnswer(Contract):
+    """The daemon's answer, matched to its request by id. A refused or malformed request
+    is `ok: false` with the reason, and nothing changed; id is null when the request did
+    not even carry one."""
+
+    id: str | None = None
+    ok: bool
+    error: str | None = None
+    service: str | None = None  # scale: the service key it applied to
+    revisions: dict[str, int] | None = None  # deploy: service key -> new revision

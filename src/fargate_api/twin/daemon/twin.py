@@ -1,0 +1,377 @@
+"""One running twin: builds the network, the load balancers and the services, then
+keeps them as the templates say until it is told to stop.
+
+This runs inside the twin's daemon process (daemon/main.py), which outlives `local up`. It
+owns every namespace and process of the twin, so there is one place that builds and one
+that tears down; if building fails half-way, the same teardown removes what exists.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from fargate_api.errors import UserError
+from fargate_api.twin.autoscaling.target_tracking import Autoscaler
+from fargate_api.twin.daemon import change_requests
+from fargate_api.twin.daemon.contracts import (
+    AutoscalingState,
+    DeploymentState,
+    LaunchSpec,
+    LoadBalancerState,
+    Notice,
+    Phase,
+    ScaleRequest,
+    ServiceState,
+    ServiceSummary,
+    StoppedTask,
+    TaskState,
+    TwinAnswer,
+    TwinState,
+)
+from fargate_api.twin.daemon.state import StateDir
+from fargate_api.twin.ec2.addresses import CLIENT_HOST, ECHO_HOST, ECHO_PORT
+from fargate_api.twin.ec2.security_groups import SecurityGroups
+from fargate_api.twin.ec2.vpc import Network, teardown
+from fargate_api.twin.ecs.scheduler import Scheduler
+from fargate_api.twin.elbv2.load_balancers import LoadBalancers
+from fargate_api.twin.host import kernel as host
+from fargate_api.twin.naming import TwinNames
+from fargate_api.twin.plan.load import load_plan
+from fargate_api.twin.plan.model import TwinPlan
+from fargate_api.twin.servers.forwarder import forwarder_command, open_listener
+
+TICK = 0.5
+
+
+class Twin:
+    def __init__(self, names: TwinNames, plan: TwinPlan, spec: LaunchSpec, state: StateDir) -> None:
+        self.names = names
+        self.plan = plan
+        self.spec = spec
+        self.state = state
+        self.network = Network(names, plan)
+        self.groups = SecurityGroups(names, plan)
+        self.balancers = LoadBalancers(
+            names=names,
+            plan=plan,
+            network=self.network,
+            groups=self.groups,
+            work_dir=state.path,
+            time_scale=spec.time_scale,
+        )
+        used: dict[str, set[IPv4Address]] = {}
+        for nat in plan.nat_gateways:
+            used.setdefault(nat.subnet, set()).add(nat.private_ip)
+        for lb in plan.load_balancers:
+            for node in lb.nodes:
+                used.setdefault(node.subnet, set()).add(node.private_ip)
+        self.scheduler = Scheduler(
+            names=names,
+            plan=plan,
+            network=self.network,
+            groups=self.groups,
+            balancers=self.balancers,
+            logs_dir=state.logs,
+            time_scale=spec.time_scale,
+            used_ips=used,
+            on_change=self.write_state,
+        )
+        self.autoscaler = Autoscaler(
+            plan.autoscaling,
+            time_scale=spec.time_scale,
+            request_total=self.balancers.request_total,
+            healthy_targets=self._healthy_targets,
+            desired=lambda key: self.scheduler.services[key].desired,
+            scale=self._autoscale,
+        )
+        self.helpers: list[subprocess.Popen[bytes]] = []
+        self.ports: dict[int, int] = {}  # listener port -> host port
+        self.phase: Phase = "building"
+        self.error: str | None = None
+        self.ready = False
+        self._write_lock = threading.Lock()
+
+    # ------------------------------------------------------------ lifecycle
+    def build(self) -> None:
+        self.write_state()
+        self.network.build()
+        self._start_internet_services()
+        self.balancers.start()
+        self._start_forwarders()
+        self.autoscaler.start()
+        self.phase = "starting-tasks"
+        self.write_state()
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            request = change_requests.take(self.state)
+            if request is not None:
+                self._handle(request)
+            self.autoscaler.tick()
+            self.scheduler.tick()
+            dead = self.balancers.dead()
+            if dead:
+                raise RuntimeError(
+                    f"haproxy of {', '.join(dead)} exited; see its log in {self.state.path}"
+                )
+            if not self.ready and self._all_healthy():
+                self.ready = True
+                self.phase = "running"
+            self.write_state()
+            stop.wait(TICK)
+
+    def shutdown(self) -> None:
+        self.phase = "stopping"
+        self.write_state()
+        try:
+            self.scheduler.stop_all("Task stopped by local down")
+        finally:
+            self.balancers.stop()
+            for process in self.helpers:
+                if process.poll() is None:
+                    process.terminate()
+                    try:
+                        process.wait(timeout=5)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                        process.wait()
+            teardown(self.names)
+            self.phase = "stopped"
+            self.write_state()
+
+    def _handle(self, text: str) -> None:
+        """`local deploy` and `local scale`, answered before the next tick; a malformed
+        or refused request is answered `ok: false` and changes nothing."""
+        change_requests.serve(self.state, text, self._apply)
+        self.write_state()
+
+    def _apply(self, request: change_requests.Request) -> TwinAnswer:
+        if isinstance(request, ScaleRequest):
+            key = self._service_key(request.service)
+            self.scheduler.scale(key, request.desired)
+            return TwinAnswer(id=request.id, ok=True, service=key)
+        mapping = {**self.spec.image_commands, **request.image_commands}
+        new_plan = load_plan(Path(request.template), image_commands=mapping)
+        primary = {
+            key: state.definitions[state.revision] for key, state in self.scheduler.services.items()
+        }
+        revisions = {}
+        for change in change_requests.changes(self.plan, new_plan, primary):
+            service = next(s for s in new_plan.services if s.key == change.service)
+            definition = new_plan.task_definition(service.task_definition)
+            if change.new_definition:
+                revisions[change.service] = self.scheduler.deploy(
+                    change.service, definition, change.desired
+                )
+            elif change.desired is not None:
+                self.scheduler.scale(change.service, change.desired)
+        return TwinAnswer(id=request.id, ok=True, revisions=revisions)
+
+    def _healthy_targets(self, service_key: str) -> int:
+        return sum(
+            t.health == "healthy" and t.active
+            for t in self.scheduler.tasks
+            if t.service == service_key
+        )
+
+    def _autoscale(self, service_key: str, desired: int, reason: str) -> None:
+        self.scheduler.scale(service_key, desired)
+        self.scheduler.event(f"autoscaling to {desired}: {reason}")
+
+    def _service_key(self, name: str | None) -> str:
+        services = self.plan.services
+        if name is None:
+            if len(services) != 1:
+                raise UserError(
+                    "these templates have several services",
+                    fix="name one with --service: " + ", ".join(s.name for s in services),
+                )
+            return services[0].key
+        for service in services:
+            if name in (service.name, service.key):
+                return service.key
+        raise UserError(
+            f"no service named {name!r}",
+            fix="use one of: " + ", ".join(s.name for s in services),
+        )
+
+    def _all_healthy(self) -> bool:
+        for service in self.plan.services:
+            tasks = [t for t in self.scheduler.tasks if t.service == service.key and t.active]
+            wanted = self.scheduler.services[service.key].desired
+            if len(tasks) < wanted:
+                return False
+            if service.load_balancers and sum(t.health == "healthy" for t in tasks) < wanted:
+                return False
+        return True
+
+    # ------------------------------------------------------------ helpers
+    def _start_internet_services(self) -> None:
+        if not self.plan.internet_gateway:
+            return
+        log = self.state.file("echo.log").open("ab")
+        self.helpers.append(
+            subprocess.Popen(
+                host.in_netns(
+                    self.names.internet,
+                    [
+                        sys.executable,
+                        "-m",
+                        "fargate_api.twin.servers.echo_server",
+                        "--bind",
+                        str(ECHO_HOST),
+                        "--port",
+                        str(ECHO_PORT),
+                        "--label",
+                        f"{self.names.prefix}echo",
+                    ],
+                ),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+        log.close()
+
+    def _start_forwarders(self) -> None:
+        if not self.plan.internet_gateway:
+            return
+        for lb in self.plan.load_balancers:
+            for listener in lb.listeners:
+                if listener.port in self.ports:
+                    continue
+                requested = self.spec.port if not self.ports and self.spec.port else 0
+                listening = open_listener("127.0.0.1", requested)
+                self.ports[listener.port] = listening.getsockname()[1]
+                targets = [(str(node.public_ip), listener.port) for node in lb.nodes]
+                log = self.state.file(f"forwarder-{listener.port}.log").open("ab")
+                command = forwarder_command(
+                    sys.executable,
+                    listening.fileno(),
+                    targets,
+                    str(CLIENT_HOST),
+                    label=f"{self.names.prefix}fwd",
+                )
+                self.helpers.append(
+                    subprocess.Popen(
+                        host.in_netns(self.names.internet, command),
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        pass_fds=(listening.fileno(),),
+                        start_new_session=True,
+                    )
+                )
+                log.close()
+                listening.close()
+
+    # ------------------------------------------------------------ state
+    def status(self) -> TwinState:
+        lb = self.plan.load_balancers[0] if self.plan.load_balancers else None
+        https = [
+            listener for listener in (lb.listeners if lb else ()) if listener.protocol == "HTTPS"
+        ]
+        primary = https[0] if https else (lb.listeners[0] if lb and lb.listeners else None)
+        url = None
+        if primary is not None and primary.port in self.ports:
+            scheme = "https" if primary.protocol == "HTTPS" else "http"
+            url = f"{scheme}://127.0.0.1:{self.ports[primary.port]}"
+        services = []
+        for service in self.plan.services:
+            tasks = [t for t in self.scheduler.tasks if t.service == service.key]
+            state = self.scheduler.services[service.key]
+            scaling = self.autoscaler.describe(service.key)
+            services.append(
+                ServiceState(
+                    key=service.key,
+                    name=service.name,
+                    desired=state.desired,
+                    running=sum(t.last_status == "RUNNING" for t in tasks),
+                    revision=state.revision,
+                    load_balanced=bool(service.load_balancers),
+                    autoscaling=AutoscalingState.model_validate(scaling) if scaling else None,
+                    deployments=[
+                        DeploymentState(
+                            id=d.id,
+                            status=d.status,
+                            revision=d.revision,
+                            rollout_state=d.rollout_state,
+                            reason=d.reason,
+                            failed_tasks=d.failed_tasks,
+                            running=sum(
+                                t.revision == d.revision and t.last_status == "RUNNING"
+                                for t in tasks
+                            ),
+                            healthy=sum(
+                                t.revision == d.revision and t.health == "healthy" for t in tasks
+                            ),
+                        )
+                        for d in state.deployments
+                    ],
+                )
+            )
+        return TwinState(
+            name=self.names.name,
+            url=url,
+            load_balancer=LoadBalancerState(
+                public_ips=[str(n.public_ip) for n in lb.nodes] if lb else [],
+                listeners=[listener.port for listener in lb.listeners] if lb else [],
+            ),
+            egress_ips=[str(n.public_ip) for n in self.plan.nat_gateways],
+            internet_echo_url=f"http://{ECHO_HOST}:{ECHO_PORT}/"
+            if self.plan.internet_gateway
+            else None,
+            service=ServiceSummary(
+                desired=services[0].desired,
+                running=services[0].running,
+                revision=services[0].revision,
+            )
+            if services
+            else None,
+            tasks=[
+                TaskState(
+                    id=t.id,
+                    private_ip=str(t.ip),
+                    subnet=t.subnet,
+                    az=t.az,
+                    health=t.health if t.last_status != "DEACTIVATING" else "draining",
+                    revision=t.revision,
+                    last_status=t.last_status,
+                    service=t.service,
+                )
+                for t in self.scheduler.tasks
+            ],
+            phase=self.phase,
+            ready=self.ready,
+            error=self.error,
+            ports={str(k): v for k, v in self.ports.items()},
+            services=services,
+            stopped_tasks=[
+                StoppedTask(id=t.id, reason=t.stopped_reason, exit_codes=t.exit_codes)
+                for t in self.scheduler.stopped
+            ],
+            events=self.scheduler.events[-20:],
+            notices=[
+                Notice(resource=n.resource, type=n.type, reason=n.reason) for n in self.plan.notices
+            ],
+            stop_timeout=max(
+                (
+                    container.stop_timeout * self.spec.time_scale
+                    for state in self.scheduler.services.values()
+                    for definition in state.definitions.values()
+                    for container in definition.containers
+                ),
+                default=0.0,
+            ),
+            updated_at=time.time(),
+        )
+
+    def write_state(self) -> None:
+        with self._write_lock:
+            self.state.write_state(self.status())

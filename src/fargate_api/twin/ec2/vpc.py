@@ -1,0 +1,315 @@
+"""The VPC as namespaces: router, internet gateway, NAT gateways, internet, ENIs.
+
+How AWS does it, and how the twin mirrors it:
+
+* The VPC router is one namespace with a bridge per subnet, holding the subnet's
+  gateway address (network + 1). Each subnet's route table is a kernel routing table,
+  selected by policy routing on the bridge a packet arrives from, so that two subnets
+  with different tables really route differently.
+* The internet gateway is a namespace between the router and the "internet"; it maps
+  public IPs 1:1 to private ones with nftables maps (DNAT in, SNAT out) and drops what
+  has no mapping, as an IGW does for instances without a public IP.
+* A NAT gateway is an ENI in its public subnet that masquerades to its own private IP;
+  the internet gateway then maps that to the NAT's EIP. So the egress IP seen outside
+  is the EIP, exactly as on AWS.
+* Every ENI (task, load balancer node, NAT) is a namespace with one interface, plugged
+  into its subnet's bridge by a veth pair created directly inside the namespaces: the
+  host's own namespace never gets a link.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from fargate_api.twin.ec2.addresses import (
+    CLIENT_HOST,
+    ECHO_HOST,
+    IGW_SIDE,
+    INTERNET,
+    INTERNET_GATEWAY_SIDE,
+    INTERNET_ROUTER,
+    PUBLIC_POOL,
+    ROUTER_IGW_LINK,
+    ROUTER_SIDE,
+)
+from fargate_api.twin.host import kernel as host
+from fargate_api.twin.host.processes import kill_all
+from fargate_api.twin.naming import TwinNames
+from fargate_api.twin.plan.model import Subnet, TwinPlan
+
+ROUTE_TABLE_BASE = 100
+RULE_PRIORITY_BASE = 1000
+FORWARDING = {
+    "net.ipv4.ip_forward": "1",
+    "net.ipv4.conf.all.rp_filter": "0",
+    "net.ipv4.conf.default.rp_filter": "0",
+    "net.ipv4.conf.all.send_redirects": "0",
+    "net.ipv4.conf.default.send_redirects": "0",
+}
+ENI_SYSCTL = {"net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0"}
+
+
+class Network:
+    """Builds and changes one twin's network; every kernel change goes through host."""
+
+    def __init__(self, names: TwinNames, plan: TwinPlan) -> None:
+        self.names = names
+        self.plan = plan
+        self._eni_counter = 0
+
+    # ---------------------------------------------------------------- build
+    def build(self) -> None:
+        """Router, internet gateway and internet; then NAT gateways, which need them."""
+        self._router()
+        self._internet_gateway()
+        self._internet()
+        for i, nat in enumerate(self.plan.nat_gateways):
+            netns = self.names.nat_gateway(i)
+            self.attach_eni(netns, self.plan.subnet(nat.subnet), nat.private_ip, forwarding=True)
+            host.nft(netns, self._nat_ruleset(nat.private_ip))
+            self.map_public_ip(nat.public_ip, nat.private_ip)
+
+    def _router(self) -> None:
+        ns = self.names.router
+        host.netns_add(ns)
+        host.sysctl(ns, FORWARDING)
+        commands = ["link set lo up"]
+        for subnet in self.plan.subnets:
+            bridge = self.names.bridge(subnet.index)
+            commands += [
+                f"link add {bridge} type bridge",
+                f"addr add {subnet.gateway}/{subnet.cidr.prefixlen} dev {bridge}",
+                f"link set {bridge} up",
+            ]
+        host.ip_batch(ns, commands)
+        if self.plan.internet_gateway:
+            host.netns_add(self.names.internet_gateway)
+            host.ip(
+                ns,
+                "link",
+                "add",
+                self.names.link("igw"),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                self.names.link("vpc"),
+                "netns",
+                self.names.internet_gateway,
+            )
+            host.ip_batch(
+                ns,
+                [
+                    f"addr add {ROUTER_SIDE}/{ROUTER_IGW_LINK.prefixlen} "
+                    f"dev {self.names.link('igw')}",
+                    f"link set {self.names.link('igw')} up",
+                ],
+            )
+        host.ip_batch(ns, self._route_table_commands())
+
+    def _route_table_commands(self) -> list[str]:
+        commands: list[str] = []
+        table_ids = {t.key: ROUTE_TABLE_BASE + i for i, t in enumerate(self.plan.route_tables)}
+        for table in self.plan.route_tables:
+            table_id = table_ids[table.key]
+            for subnet in self.plan.subnets:  # the implicit "local" route of every table
+                commands.append(
+                    f"route add {subnet.cidr} dev {self.names.bridge(subnet.index)} "
+                    f"table {table_id}"
+                )
+            for route in table.routes:
+                if route.target == "internet-gateway" and self.plan.internet_gateway:
+                    commands.append(
+                        f"route add {route.destination} via {IGW_SIDE} "
+                        f"dev {self.names.link('igw')} table {table_id}"
+                    )
+                elif route.target == "nat-gateway" and route.nat_gateway:
+                    nat = next(n for n in self.plan.nat_gateways if n.key == route.nat_gateway)
+                    bridge = self.names.bridge(self.plan.subnet(nat.subnet).index)
+                    commands.append(
+                        f"route add {route.destination} via {nat.private_ip} dev {bridge} "
+                        f"table {table_id}"
+                    )
+                else:
+                    commands.append(f"route add blackhole {route.destination} table {table_id}")
+        for subnet in self.plan.subnets:
+            if subnet.route_table is not None:
+                commands.append(
+                    f"rule add iif {self.names.bridge(subnet.index)} "
+                    f"lookup {table_ids[subnet.route_table]} "
+                    f"pref {RULE_PRIORITY_BASE + subnet.index}"
+                )
+        return commands
+
+    def _internet_gateway(self) -> None:
+        if not self.plan.internet_gateway:
+            return
+        ns = self.names.internet_gateway
+        host.sysctl(ns, FORWARDING)
+        host.netns_add(self.names.internet)
+        host.ip(
+            ns,
+            "link",
+            "add",
+            self.names.link("inet"),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            self.names.link("igw"),
+            "netns",
+            self.names.internet,
+        )
+        host.ip_batch(
+            ns,
+            [
+                "link set lo up",
+                f"addr add {IGW_SIDE}/{ROUTER_IGW_LINK.prefixlen} dev {self.names.link('vpc')}",
+                f"link set {self.names.link('vpc')} up",
+                f"addr add {INTERNET_GATEWAY_SIDE}/{INTERNET.prefixlen} "
+                f"dev {self.names.link('inet')}",
+                f"link set {self.names.link('inet')} up",
+                f"route add {self.plan.vpc_cidr} via {ROUTER_SIDE}",
+                f"route add default via {INTERNET_ROUTER}",
+            ],
+        )
+        host.nft(ns, self._igw_ruleset())
+
+    def _igw_ruleset(self) -> str:
+        table = self.names.table("igw")
+        inet = self.names.link("inet")
+        return f"""
+table ip {table} {{}}
+delete table ip {table}
+table ip {table} {{
+    map public_to_private {{ type ipv4_addr : ipv4_addr; }}
+    map private_to_public {{ type ipv4_addr : ipv4_addr; }}
+    set mapped_private {{ type ipv4_addr; }}
+    chain prerouting {{
+        type nat hook prerouting priority dstnat; policy accept;
+        iifname "{inet}" dnat to ip daddr map @public_to_private
+    }}
+    chain postrouting {{
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "{inet}" snat to ip saddr map @private_to_public
+    }}
+    chain forward {{
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+        iifname "{inet}" ct status dnat accept
+        oifname "{inet}" ip saddr @mapped_private accept
+    }}
+}}
+"""
+
+    def _internet(self) -> None:
+        if not self.plan.internet_gateway:
+            return
+        ns = self.names.internet
+        link = self.names.link("igw")
+        host.ip_batch(
+            ns,
+            [
+                "link set lo up",
+                f"addr add {INTERNET_ROUTER}/{INTERNET.prefixlen} dev {link}",
+                f"addr add {CLIENT_HOST}/{INTERNET.prefixlen} dev {link}",
+                f"addr add {ECHO_HOST}/{INTERNET.prefixlen} dev {link}",
+                f"link set {link} up",
+                f"route add {PUBLIC_POOL} via {INTERNET_GATEWAY_SIDE}",
+            ],
+        )
+
+    def _nat_ruleset(self, own: IPv4Address) -> str:
+        table = self.names.table("nat")
+        eni = self.names.eni
+        return f"""
+table ip {table} {{}}
+delete table ip {table}
+table ip {table} {{
+    chain postrouting {{
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "{eni}" ip saddr {self.plan.vpc_cidr} ip saddr != {own} snat to {own}
+    }}
+    chain forward {{
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+        ip saddr {self.plan.vpc_cidr} ct state new accept
+    }}
+}}
+"""
+
+    # ---------------------------------------------------------------- ENIs
+    def attach_eni(
+        self, netns: str, subnet: Subnet, ip: IPv4Address, *, forwarding: bool = False
+    ) -> None:
+        """A namespace with one interface in `subnet`, default route via the VPC router."""
+        host.netns_add(netns)
+        self._eni_counter += 1
+        router_side = self.names.link(f"e{self._eni_counter}")
+        host.ip(
+            self.names.router,
+            "link",
+            "add",
+            router_side,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            self.names.eni,
+            "netns",
+            netns,
+        )
+        host.ip_batch(
+            self.names.router,
+            [
+                f"link set {router_side} master {self.names.bridge(subnet.index)}",
+                f"link set {router_side} up",
+            ],
+        )
+        host.sysctl(netns, FORWARDING if forwarding else ENI_SYSCTL)
+        host.ip_batch(
+            netns,
+            [
+                "link set lo up",
+                f"addr add {ip}/{subnet.cidr.prefixlen} dev {self.names.eni}",
+                f"link set {self.names.eni} up",
+                f"route add default via {subnet.gateway}",
+            ],
+        )
+
+    def detach_eni(self, netns: str) -> None:
+        """Deleting the namespace deletes its veth end, and with it the router's end."""
+        kill_all(host.netns_pids(netns))
+        host.netns_delete(netns)
+
+    def map_public_ip(self, public: IPv4Address, private: IPv4Address) -> None:
+        if not self.plan.internet_gateway:
+            return
+        table = self.names.table("igw")
+        host.nft(
+            self.names.internet_gateway,
+            f"add element ip {table} public_to_private {{ {public} : {private} }}\n"
+            f"add element ip {table} private_to_public {{ {private} : {public} }}\n"
+            f"add element ip {table} mapped_private {{ {private} }}\n",
+        )
+
+    def unmap_public_ip(self, public: IPv4Address, private: IPv4Address) -> None:
+        if not self.plan.internet_gateway:
+            return
+        table = self.names.table("igw")
+        host.nft(
+            self.names.internet_gateway,
+            f"delete element ip {table} public_to_private {{ {public} }}\n"
+            f"delete element ip {table} private_to_public {{ {private} }}\n"
+            f"delete element ip {table} mapped_private {{ {private} }}\n",
+        )
+
+
+def teardown(names: TwinNames) -> list[str]:
+    """Kills every process in the twin's namespaces, then deletes them; returns them."""
+    removed = [ns for ns in host.netns_list() if names.owns_netns(ns)]
+    pids = [pid for ns in removed for pid in host.netns_pids(ns)]
+    kill_all(pids)
+    for ns in removed:
+        host.netns_delete(ns)
+    return removed

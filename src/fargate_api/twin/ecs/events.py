@@ -1,0 +1,114 @@
+"""What the ECS scheduler is told: requests, and what the effects layer observed.
+
+Each event names one fact; the effects layer (scheduler.py) turns a poll of a process
+or of HAProxy's runtime API into these, so the decisions never touch the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from fargate_api.twin.ecs.service_state import TargetHealth
+from fargate_api.twin.plan.model import TaskDefinition
+
+
+@dataclass(frozen=True)
+class DeployRequested:
+    """UpdateService with a new task definition (and perhaps a new desired count)."""
+
+    service: str
+    definition: TaskDefinition
+    desired: int | None = None
+
+
+@dataclass(frozen=True)
+class ScaleRequested:
+    service: str
+    desired: int
+
+
+@dataclass(frozen=True)
+class TaskStarted:
+    """The task's ENI is attached and its containers run."""
+
+    task_id: str
+
+
+@dataclass(frozen=True)
+class TargetsRegistered:
+    task_id: str
+
+
+@dataclass(frozen=True)
+class LaunchFailed:
+    """Provisioning or registering a task failed for a reason outside the twin's code."""
+
+    task_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ContainerExited:
+    task_id: str
+    container: str
+    code: int
+
+
+@dataclass(frozen=True)
+class ObservedTarget:
+    health: TargetHealth
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TargetHealthObserved:
+    """The task's targets as the load balancer sees them now, one per target group that
+    knows it (none yet right after registration)."""
+
+    task_id: str
+    targets: tuple[ObservedTarget, ...]
+
+
+@dataclass(frozen=True)
+class DrainFinished:
+    """The deregistration delay is over: the task may be stopped."""
+
+    task_id: str
+
+
+@dataclass(frozen=True)
+class TaskStopped:
+    """Every container of the task has exited; the codes of those that had not before."""
+
+    task_id: str
+    exit_codes: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class TaskDeprovisioned:
+    """The task's ENI, security group rules and public address are gone."""
+
+    task_id: str
+
+
+@dataclass(frozen=True)
+class ShutdownRequested:
+    """`local down`: every task stops at once, without a drain."""
+
+    reason: str
+
+
+Event = (
+    DeployRequested
+    | ScaleRequested
+    | TaskStarted
+    | TargetsRegistered
+    | LaunchFailed
+    | ContainerExited
+    | TargetHealthObserved
+    | DrainFinished
+    | TaskStopped
+    | TaskDeprovisioned
+    | ShutdownRequested
+)

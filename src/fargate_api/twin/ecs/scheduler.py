@@ -1,0 +1,294 @@
+"""The ECS scheduler's effects: carries out the decisions of service_scheduler.py on
+this machine and reports back what it observed.
+
+Actions become ENIs (ec2/vpc.py), security group rules (ec2/security_groups.py),
+targets in HAProxy (elbv2/load_balancers.py) and container processes
+(task_process.py); process exits and target health become events. The clock is read
+here and handed to the decisions, so they can be tested with made-up times.
+
+Drains and container stops run on their own threads, because a drain takes as long as
+the deregistration delay says and a stop up to the stopTimeout; every call into the
+decisions holds one lock, so those threads and the daemon's tick never interleave.
+
+A launch fails, and is retried after a back-off, only for what can go wrong on the
+host: a kernel command, a process that cannot start, HAProxy's runtime API. Any other
+exception is a bug in the twin and propagates, instead of being retried for ever.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import assert_never
+
+from fargate_api.twin.ec2.addresses import ECHO_HOST, ECHO_PORT
+from fargate_api.twin.ec2.security_groups import SecurityGroups
+from fargate_api.twin.ec2.vpc import Network
+from fargate_api.twin.ecs.actions import (
+    Action,
+    Deprovision,
+    LaunchTask,
+    PublishState,
+    Record,
+    RegisterTargets,
+    StartDrain,
+    StopTask,
+)
+from fargate_api.twin.ecs.events import (
+    ContainerExited,
+    DeployRequested,
+    DrainFinished,
+    Event,
+    LaunchFailed,
+    ObservedTarget,
+    ScaleRequested,
+    ShutdownRequested,
+    TargetHealthObserved,
+    TargetsRegistered,
+    TaskDeprovisioned,
+    TaskStarted,
+    TaskStopped,
+)
+from fargate_api.twin.ecs.service_scheduler import ServiceScheduler
+from fargate_api.twin.ecs.service_state import ServiceState, TaskRecord
+from fargate_api.twin.ecs.task_process import TaskProcess, TaskProcessError, log_stream_path
+from fargate_api.twin.elbv2.haproxy_runtime import HaproxyRuntimeError
+from fargate_api.twin.elbv2.load_balancers import LoadBalancers
+from fargate_api.twin.host.kernel import HostCommandError
+from fargate_api.twin.naming import TwinNames
+from fargate_api.twin.plan.model import TaskDefinition, TwinPlan
+
+# What a launch can really meet on this machine (OSError: e.g. the log directory).
+LAUNCH_FAILURES: tuple[type[Exception], ...] = (
+    HostCommandError,
+    TaskProcessError,
+    HaproxyRuntimeError,
+    OSError,
+)
+EVENT_HISTORY = 50
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        names: TwinNames,
+        plan: TwinPlan,
+        network: Network,
+        groups: SecurityGroups,
+        balancers: LoadBalancers,
+        logs_dir: Path,
+        time_scale: float,
+        used_ips: dict[str, set[IPv4Address]],
+        on_change: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.names = names
+        self.plan = plan
+        self.network = network
+        self.groups = groups
+        self.balancers = balancers
+        self.logs_dir = logs_dir
+        self.on_change = on_change
+        self.clock = clock
+        self.core = ServiceScheduler(plan, time_scale=time_scale, used_ips=used_ips)
+        self.events: list[str] = []
+        self._lock = threading.RLock()
+        self._threads: list[threading.Thread] = []
+        self._processes: dict[str, dict[str, TaskProcess]] = {}  # task id -> container
+
+    # ------------------------------------------------------------ state, for status
+    @property
+    def tasks(self) -> list[TaskRecord]:
+        return self.core.tasks
+
+    @property
+    def stopped(self) -> list[TaskRecord]:
+        return self.core.stopped
+
+    @property
+    def services(self) -> dict[str, ServiceState]:
+        return self.core.services
+
+    # ------------------------------------------------------------ commands
+    def deploy(self, service_key: str, definition: TaskDefinition, desired: int | None) -> int:
+        """UpdateService with a new task definition: a new PRIMARY deployment."""
+        with self._lock:
+            self._apply(DeployRequested(service_key, definition, desired))
+            return self.core.services[service_key].revision
+
+    def scale(self, service_key: str, desired: int) -> None:
+        with self._lock:
+            self._apply(ScaleRequested(service_key, desired))
+
+    def tick(self) -> None:
+        with self._lock:
+            for key in self.core.services:
+                for event in self._observe(key):
+                    self._apply(event)
+                self._run(self.core.reconcile(key, self.clock()))
+                self._run(self.core.settle(key, self.clock()))
+
+    def stop_all(self, reason: str) -> None:
+        """`local down`: no drain (nothing is serving anymore), but a clean SIGTERM to every
+        task at once; the namespaces and HAProxy are removed in one sweep afterwards."""
+        with self._lock:
+            self._apply(ShutdownRequested(reason))
+        while True:  # a drain that was under way starts a stop thread when it ends
+            with self._lock:
+                if not self._threads:
+                    return
+                thread = self._threads.pop()
+            thread.join()
+
+    def event(self, text: str) -> None:
+        self.events = [*self.events, f"{time.strftime('%H:%M:%S')} {text}"][-EVENT_HISTORY:]
+
+    # ------------------------------------------------------------ observe
+    def _observe(self, service_key: str) -> list[Event]:
+        state = self.core.services[service_key]
+        active = [t for t in self.core.tasks if t.service == service_key and t.active]
+        bindings = state.service.load_balancers
+        targets = {
+            b.target_group: self.balancers.states(b.target_group) for b in bindings if active
+        }
+        events: list[Event] = []
+        for task in active:
+            processes = self._processes.get(task.id, {})
+            for container in state.definitions[task.revision].containers:
+                process = processes.get(container.name)
+                code = process.poll() if process is not None else None
+                if code is not None and container.name not in task.exit_codes:
+                    events.append(ContainerExited(task.id, container.name, code))
+            if bindings:
+                known = [targets[b.target_group].get(task.id) for b in bindings]
+                observed = tuple(ObservedTarget(s.health, s.reason) for s in known if s)
+                events.append(TargetHealthObserved(task.id, observed))
+        return events
+
+    # ------------------------------------------------------------ act
+    def _apply(self, event: Event) -> None:
+        self._run(self.core.handle(event, self.clock()))
+
+    def _run(self, actions: list[Action]) -> None:
+        for action in actions:
+            match action:
+                case Record(text=text):
+                    self.event(text)
+                case PublishState():
+                    self.on_change()
+                case LaunchTask():
+                    self._launch(action)
+                case RegisterTargets():
+                    self._register(action)
+                case StartDrain() | StopTask():
+                    self._in_background(action)
+                case Deprovision():
+                    self._deprovision(action)
+                case _:
+                    assert_never(action)
+
+    def _launch(self, action: LaunchTask) -> None:
+        task = self.core.task(action.task_id)
+        if task is None or task.last_status != "PROVISIONING":
+            return  # dropped when an earlier launch of this round failed
+        state = self.core.services[action.service]
+        netns = self.names.task(task.id)
+        try:
+            self.network.attach_eni(netns, self.plan.subnet(action.subnet), action.ip)
+            self.groups.add(netns, action.ip, state.service.security_groups)
+            if action.public_ip is not None:
+                self.network.map_public_ip(action.public_ip, action.ip)
+            self._start_containers(task, state.definitions[action.revision])
+        except LAUNCH_FAILURES as exc:
+            self._apply(LaunchFailed(task.id, str(exc)))
+            return
+        self._apply(TaskStarted(task.id))
+
+    def _start_containers(self, task: TaskRecord, definition: TaskDefinition) -> None:
+        processes = self._processes.setdefault(task.id, {})
+        for container in definition.containers:
+            environment = {
+                **container.environment,
+                "FA_TASK_ID": task.id,
+                "FA_PRIVATE_IP": str(task.ip),
+                "FA_AZ": task.az,
+                "FA_REVISION": str(task.revision),
+                "FA_ECHO_URL": f"http://{ECHO_HOST}:{ECHO_PORT}/",
+                "ECS_CONTAINER_NAME": container.name,
+            }
+            processes[container.name] = TaskProcess.start(
+                netns=self.names.task(task.id),
+                command=container.command or "true",
+                environment=environment,
+                log_path=log_stream_path(self.logs_dir, container, task.id),
+                label=f"{self.names.prefix}task-{task.id[:12]}-{container.name}",
+            )
+
+    def _register(self, action: RegisterTargets) -> None:
+        try:
+            for target in action.targets:
+                self.balancers.register(target.target_group, action.task_id, target.ip, target.port)
+        except LAUNCH_FAILURES as exc:
+            self._apply(LaunchFailed(action.task_id, str(exc)))
+            return
+        self._apply(TargetsRegistered(action.task_id))
+
+    def _deprovision(self, action: Deprovision) -> None:
+        task = self.core.task(action.task_id)
+        if task is None:
+            return
+        netns = self.names.task(task.id)
+        try:
+            self.groups.remove(netns)
+            if task.public_ip is not None:
+                self.network.unmap_public_ip(task.public_ip, task.ip)
+            self.network.detach_eni(netns)
+        finally:
+            self._processes.pop(task.id, None)
+            self._apply(TaskDeprovisioned(task.id))
+
+    # ------------------------------------------------------------ the slow parts
+    def _in_background(self, action: StartDrain | StopTask) -> None:
+        thread = threading.Thread(target=self._slowly, args=(action,), daemon=True)
+        self._threads[:] = [t for t in self._threads if t.is_alive()]
+        self._threads.append(thread)
+        thread.start()
+
+    def _slowly(self, action: StartDrain | StopTask) -> None:
+        """Runs outside the lock; whatever happens, the task goes on to be removed."""
+        try:
+            event: Event = (
+                self._drain(action) if isinstance(action, StartDrain) else self._stop(action)
+            )
+        except BaseException:
+            with self._lock:
+                self._apply(TaskStopped(action.task_id, {}))
+            raise
+        with self._lock:
+            self._apply(event)
+
+    def _drain(self, action: StartDrain) -> DrainFinished:
+        for target_group in action.target_groups:
+            self.balancers.drain(target_group, action.task_id)
+        time.sleep(
+            max(
+                self.balancers.target_groups[group].deregistration_delay
+                for group in action.target_groups
+            )
+        )
+        return DrainFinished(action.task_id)
+
+    def _stop(self, action: StopTask) -> TaskStopped:
+        for target_group in action.deregister:
+            self.balancers.deregister(target_group, action.task_id)
+        processes = self._processes.get(action.task_id, {})
+        codes: dict[str, int] = {}
+        for name, timeout in action.timeouts:
+            process = processes.get(name)
+            if process is not None:
+                codes[name] = process.stop(timeout)
+        return TaskStopped(action.task_id, codes)

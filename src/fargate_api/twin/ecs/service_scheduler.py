@@ -1,0 +1,503 @@
+"""The ECS service scheduler's decisions, as a pure state machine.
+
+Events and the current time go in (`handle`, `reconcile`, `settle`); actions come out,
+for the effects layer (scheduler.py) to carry out and to answer with more events.
+Nothing here reads a clock, touches the host or blocks, so every rule below can be
+walked through in a unit test with made-up times. It follows ECS's documented behaviour
+for a service behind a load balancer:
+
+* tasks are spread across the service's AZs, then subnets (ECS's default AZ balancing);
+* a task is registered with its target groups once it runs, and counts as healthy only
+  when the load balancer says so;
+* a task whose essential container exits is replaced; one that the load balancer reports
+  unhealthy is stopped and replaced, but not before the health check grace period;
+* stopping a task first drains its targets for the deregistration delay, then stops its
+  containers (SIGTERM, stopTimeout, SIGKILL), then removes its ENI;
+* a new task definition revision rolls out as a PRIMARY deployment beside the ACTIVE
+  one, within minimumHealthyPercent and maximumPercent (rollout.py); the deployment
+  circuit breaker fails it after ECS's threshold of failed tasks and, with rollback,
+  goes back to the last completed revision;
+* a service whose tasks keep failing launches less often: 1, 2, 4... up to 30 s apart,
+  until one of its tasks is healthy again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from ipaddress import IPv4Address
+from typing import assert_never
+
+from fargate_api.twin.ec2.addresses import (
+    PUBLIC_POOL,
+    TASK_PUBLIC_FIRST,
+    next_free,
+    public_address,
+)
+from fargate_api.twin.ecs.actions import (
+    Action,
+    Deprovision,
+    LaunchTask,
+    PublishState,
+    Record,
+    RegisterTargets,
+    StartDrain,
+    StopTask,
+    Target,
+)
+from fargate_api.twin.ecs.events import (
+    ContainerExited,
+    DeployRequested,
+    DrainFinished,
+    Event,
+    LaunchFailed,
+    ObservedTarget,
+    ScaleRequested,
+    ShutdownRequested,
+    TargetHealthObserved,
+    TargetsRegistered,
+    TaskDeprovisioned,
+    TaskStarted,
+    TaskStopped,
+)
+from fargate_api.twin.ecs.rollout import TaskView, failure_threshold, plan_step
+from fargate_api.twin.ecs.service_state import (
+    STOPPING_STATUSES,
+    Deployment,
+    RolloutState,
+    ServiceState,
+    TargetHealth,
+    TaskRecord,
+)
+from fargate_api.twin.plan.model import Service, TwinPlan
+
+STOPPED_HISTORY = 20
+MAX_BACKOFF = 30.0
+
+
+def _new_task_id() -> str:
+    return uuid.uuid4().hex
+
+
+class ServiceScheduler:
+    """Holds the services' and tasks' state; not thread-safe (the caller serialises)."""
+
+    def __init__(
+        self,
+        plan: TwinPlan,
+        *,
+        time_scale: float,
+        used_ips: dict[str, set[IPv4Address]],
+        new_task_id: Callable[[], str] = _new_task_id,
+    ) -> None:
+        self.plan = plan
+        self.time_scale = time_scale
+        self.used_ips = used_ips  # subnet key -> addresses taken (also by NAT and ALB nodes)
+        self._new_task_id = new_task_id
+        self._deployment_numbers = itertools.count(1)
+        self.services: dict[str, ServiceState] = {
+            s.key: ServiceState(
+                service=s,
+                desired=s.desired_count,
+                definitions={1: plan.task_definition(s.task_definition)},
+                deployments=[self._deployment(1, "IN_PROGRESS")],
+            )
+            for s in plan.services
+        }
+        self.tasks: list[TaskRecord] = []  # not yet stopped, in launch order
+        self.stopped: list[TaskRecord] = []  # the most recent first
+        self.shutting_down = False
+        self._shutdown_stops: set[str] = set()
+        self._public_ips: set[IPv4Address] = set()  # held by tasks not yet removed
+        self._failures: Counter[str] = Counter()
+        self._retry_after: dict[str, float] = {}
+
+    # ------------------------------------------------------------ queries
+    def task(self, task_id: str) -> TaskRecord | None:
+        return next((t for t in self.tasks if t.id == task_id), None)
+
+    def retry_after(self, service_key: str) -> float:
+        """When the service may launch again (0: now)."""
+        return self._retry_after.get(service_key, 0.0)
+
+    def failures(self, service_key: str) -> int:
+        """Consecutive task failures since the service last had a healthy task."""
+        return self._failures[service_key]
+
+    # ------------------------------------------------------------ events
+    def handle(self, event: Event, now: float) -> list[Action]:
+        match event:
+            case DeployRequested():
+                return self._deploy(event)
+            case ScaleRequested(service=key, desired=desired):
+                state = self.services[key]
+                state.desired = desired
+                return [Record(f"service {state.service.name}: desired count {desired}")]
+            case ShutdownRequested(reason=reason):
+                return self._shutdown(reason)
+        task = self.task(event.task_id)
+        if task is None:
+            return []  # a late report about a task already gone
+        match event:
+            case TaskStarted():
+                return self._started(task)
+            case TargetsRegistered():
+                return self._announce_start(task)
+            case LaunchFailed(reason=reason):
+                return self._launch_failed(task, reason, now)
+            case ContainerExited(container=container, code=code):
+                return self._container_exited(task, container, code, now)
+            case TargetHealthObserved(targets=targets):
+                return self._health_observed(task, targets, now)
+            case DrainFinished():
+                return [self._stop_containers(task)]
+            case TaskStopped(exit_codes=codes):
+                for name, code in codes.items():
+                    task.exit_codes.setdefault(name, code)
+                if task.id in self._shutdown_stops:
+                    task.last_status = "STOPPED"  # `local down` removes what is left at once
+                    return []
+                return [Deprovision(task.id)]
+            case TaskDeprovisioned():
+                return self._deprovisioned(task)
+            case _:
+                assert_never(event)
+
+    def _deploy(self, event: DeployRequested) -> list[Action]:
+        state = self.services[event.service]
+        revision = max(state.definitions) + 1
+        state.definitions[revision] = event.definition
+        if event.desired is not None:
+            state.desired = event.desired
+        for deployment in state.deployments:
+            deployment.status = "ACTIVE"
+        state.deployments.insert(0, self._deployment(revision, "IN_PROGRESS"))
+        self._failures[event.service] = 0
+        self._retry_after.pop(event.service, None)
+        return [Record(f"service {state.service.name}: deployment of revision {revision} started")]
+
+    def _shutdown(self, reason: str) -> list[Action]:
+        self.shutting_down = True
+        for state in self.services.values():
+            state.desired = 0
+        actions: list[Action] = []
+        for task in [t for t in self.tasks if t.active]:
+            task.stopped_reason = reason
+            self._shutdown_stops.add(task.id)
+            # Nothing serves anymore: no drain, and HAProxy goes with the twin.
+            actions.append(self._stop_containers(task, deregister=False))
+        return actions
+
+    def _started(self, task: TaskRecord) -> list[Action]:
+        task.last_status = "RUNNING"
+        service = self.services[task.service].service
+        if not service.load_balancers:
+            return self._announce_start(task)
+        targets = tuple(
+            Target(b.target_group, task.ip, b.container_port) for b in service.load_balancers
+        )
+        return [RegisterTargets(task.id, targets)]
+
+    def _announce_start(self, task: TaskRecord) -> list[Action]:
+        return [
+            Record(
+                f"started task {task.id[:8]} (revision {task.revision}) in {task.az} ({task.ip})"
+            ),
+            PublishState(),
+        ]
+
+    def _launch_failed(self, task: TaskRecord, reason: str, now: float) -> list[Action]:
+        task.stopped_reason = f"Task failed to start: {reason}"
+        # The rest of this round's launches were never tried: drop them, as ECS stops
+        # launching a failing service until its back-off is over.
+        untried = [
+            t
+            for t in self.tasks
+            if t is not task and t.service == task.service and t.last_status == "PROVISIONING"
+        ]
+        for dropped in untried:
+            self.tasks.remove(dropped)
+            self._release(dropped)
+        self._back_off(task.service, now)
+        return [Record(f"task {task.id[:8]} failed to start: {reason}"), Deprovision(task.id)]
+
+    def _container_exited(
+        self, task: TaskRecord, container: str, code: int, now: float
+    ) -> list[Action]:
+        if not task.active or container in task.exit_codes:
+            return []
+        task.exit_codes[container] = code
+        definition = self.services[task.service].definitions[task.revision]
+        if not any(c.name == container and c.essential for c in definition.containers):
+            return []
+        return [
+            *self._task_failed(task, now),
+            Record(f"task {task.id[:8]} container {container} exited with code {code}"),
+            *self._stop(task, f"Essential container in task exited (code {code})", drain=False),
+        ]
+
+    def _health_observed(
+        self, task: TaskRecord, targets: tuple[ObservedTarget, ...], now: float
+    ) -> list[Action]:
+        service = self.services[task.service].service
+        if not task.active or not service.load_balancers:
+            return []
+        if targets:
+            task.health = _worst([t.health for t in targets])
+            task.health_reason = "; ".join(t.reason for t in targets if t.reason)
+        if task.health == "healthy":
+            task.was_healthy = True
+            self._failures[service.key] = 0
+        grace = service.health_check_grace_period * self.time_scale
+        if task.health != "unhealthy" or now - task.started_at < grace:
+            return []
+        return [
+            *self._task_failed(task, now),
+            Record(f"task {task.id[:8]} failed its load balancer health checks"),
+            *self._stop(task, "Task failed ELB health checks", drain=True),
+        ]
+
+    def _deprovisioned(self, task: TaskRecord) -> list[Action]:
+        self._release(task)
+        task.last_status = "STOPPED"
+        self.tasks.remove(task)
+        self.stopped = [task, *self.stopped][:STOPPED_HISTORY]
+        return [Record(f"stopped task {task.id[:8]}: {task.stopped_reason}"), PublishState()]
+
+    # ------------------------------------------------------------ the periodic pass
+    def reconcile(self, service_key: str, now: float) -> list[Action]:
+        """Replace what is missing, stop the surplus, move a deployment on one step."""
+        state = self.services[service_key]
+        service = state.service
+        active = self._active(service_key)
+        if not service.load_balancers:
+            for task in active:
+                if task.last_status == "RUNNING":
+                    task.was_healthy = True  # it outlived a poll of its containers
+        if state.primary.rollout_state == "FAILED":
+            return []  # a failed deployment without rollback: ECS stops launching; so do we
+        draining = sum(
+            t.last_status in STOPPING_STATUSES for t in self.tasks if t.service == service_key
+        )
+        step = plan_step(
+            desired=state.desired,
+            primary_revision=state.revision,
+            tasks=[
+                TaskView(
+                    t.id,
+                    t.revision,
+                    _is_healthy(t, service),
+                    t.health == "unhealthy",
+                    t.started_at,
+                    t.az,
+                )
+                for t in active
+            ],
+            draining=draining,
+            minimum_percent=service.minimum_healthy_percent,
+            maximum_percent=service.maximum_percent,
+            may_launch=now >= self.retry_after(service_key),
+        )
+        actions: list[Action] = []
+        for task in active:
+            if task.id in step.stop:
+                reason = (
+                    "Scaling activity initiated by (deployment)"
+                    if task.revision == state.revision
+                    else f"Deployment of revision {state.revision} replaced this task"
+                )
+                actions += self._stop(task, reason, drain=True)
+        for _ in range(step.launch):
+            launch = self._launch(state, now)
+            if isinstance(launch, Record):
+                actions.append(launch)
+                break
+            actions.append(launch)
+        return actions
+
+    def settle(self, service_key: str, now: float) -> list[Action]:
+        """A deployment completes when all desired tasks of its revision are healthy and
+        no other revision runs; older deployments then disappear, as in ECS. Called after
+        `reconcile`'s launches ran, since a task without load balancer counts at once."""
+        state = self.services[service_key]
+        primary = state.primary
+        if primary.rollout_state != "IN_PROGRESS":
+            return []
+        service = state.service
+        mine = [t for t in self._active(service_key) if t.revision == primary.revision]
+        others = [
+            t for t in self.tasks if t.service == service_key and t.revision != primary.revision
+        ]
+        if len(mine) < state.desired or not all(_is_healthy(t, service) for t in mine) or others:
+            return []
+        primary.rollout_state = "COMPLETED"
+        failed = [d for d in state.deployments[1:] if d.rollout_state == "FAILED"][:1]
+        state.deployments = [primary, *failed]
+        for deployment in state.deployments[1:]:
+            deployment.status = "INACTIVE"
+        return [
+            Record(f"service {service.name}: deployment of revision {primary.revision} completed"),
+            PublishState(),
+        ]
+
+    # ------------------------------------------------------------ decisions
+    def _active(self, service_key: str) -> list[TaskRecord]:
+        return [t for t in self.tasks if t.service == service_key and t.active]
+
+    def _task_failed(self, task: TaskRecord, now: float) -> list[Action]:
+        """Counts a failed task against the service (back-off) and against its deployment
+        (circuit breaker), and rolls back when the breaker trips."""
+        state = self.services[task.service]
+        service = state.service
+        self._back_off(service.key, now)
+        primary = state.primary
+        if (
+            task.revision != primary.revision
+            or task.was_healthy
+            or primary.rollout_state != "IN_PROGRESS"
+        ):
+            return []
+        primary.failed_tasks += 1
+        threshold = failure_threshold(state.desired)
+        if not service.circuit_breaker or primary.failed_tasks < threshold:
+            return []
+        primary.rollout_state = "FAILED"
+        primary.reason = (
+            f"circuit breaker: {primary.failed_tasks} tasks of revision {primary.revision} failed "
+            f"(threshold {threshold})"
+        )
+        actions: list[Action] = [
+            Record(
+                f"service {service.name}: deployment of revision {primary.revision} failed "
+                f"({primary.reason})"
+            )
+        ]
+        good = next((d for d in state.deployments[1:] if d.rollout_state == "COMPLETED"), None)
+        if service.rollback and good is not None:
+            primary.status = "INACTIVE"
+            rollback = self._deployment(good.revision, "IN_PROGRESS")
+            rollback.reason = f"rolling back to revision {good.revision}"
+            for deployment in state.deployments:
+                if deployment.status == "PRIMARY":
+                    deployment.status = "ACTIVE"
+            state.deployments.insert(0, rollback)
+            self._failures[service.key] = 0
+            self._retry_after.pop(service.key, None)
+            actions.append(
+                Record(f"service {service.name}: rolling back to revision {good.revision}")
+            )
+        return actions
+
+    def _back_off(self, service_key: str, now: float) -> None:
+        """ECS throttles a service whose tasks keep failing: 1, 2, 4... up to 30 s between
+        launches, reset once a task of the service is healthy."""
+        self._failures[service_key] += 1
+        delay = min(2.0 ** (self._failures[service_key] - 1), MAX_BACKOFF)
+        self._retry_after[service_key] = now + delay
+
+    def _launch(self, state: ServiceState, now: float) -> LaunchTask | Record:
+        service = state.service
+        subnet = self.plan.subnet(self._pick_subnet(service))
+        used = self.used_ips.setdefault(subnet.key, set())
+        ip = next_free(subnet.cidr, used)
+        if ip is None:
+            self._back_off(service.key, now)
+            return Record(
+                f"service {service.name}: subnet {subnet.key} has no free address for a task"
+            )
+        used.add(ip)
+        public_ip = None
+        if service.assign_public_ip and subnet.public:
+            public_ip = self._free_public_ip()
+            if public_ip is None:
+                used.discard(ip)
+                self._back_off(service.key, now)
+                return Record(f"service {service.name}: no public address left for a task")
+            self._public_ips.add(public_ip)
+        task = TaskRecord(
+            id=self._new_task_id(),
+            service=service.key,
+            revision=state.revision,
+            subnet=subnet.key,
+            az=subnet.az,
+            ip=ip,
+            public_ip=public_ip,
+            started_at=now,
+        )
+        self.tasks.append(task)
+        return LaunchTask(task.id, service.key, task.revision, subnet.key, ip, public_ip)
+
+    def _free_public_ip(self) -> IPv4Address | None:
+        """The lowest public address no task holds: the pool is small, and a twin that
+        replaces tasks for hours must not run out of it."""
+        for index in range(PUBLIC_POOL.num_addresses - 1 - TASK_PUBLIC_FIRST):
+            candidate = public_address(index, first=TASK_PUBLIC_FIRST)
+            if candidate not in self._public_ips:
+                return candidate
+        return None
+
+    def _release(self, task: TaskRecord) -> None:
+        self.used_ips.get(task.subnet, set()).discard(task.ip)
+        if task.public_ip is not None:
+            self._public_ips.discard(task.public_ip)
+
+    def _pick_subnet(self, service: Service) -> str:
+        active = self._active(service.key)
+        per_az = Counter(t.az for t in active)
+        per_subnet = Counter(t.subnet for t in active)
+        return min(
+            service.subnets,
+            key=lambda key: (
+                per_az[self.plan.subnet(key).az],
+                per_subnet[key],
+                service.subnets.index(key),
+            ),
+        )
+
+    def _stop(self, task: TaskRecord, reason: str, *, drain: bool) -> list[Action]:
+        if not task.active:
+            return []
+        task.stopped_reason = reason
+        service = self.services[task.service].service
+        if drain and service.load_balancers:
+            task.last_status = "DEACTIVATING"
+            task.health = "draining"
+            groups = tuple(b.target_group for b in service.load_balancers)
+            return [StartDrain(task.id, groups)]
+        return [self._stop_containers(task)]
+
+    def _stop_containers(self, task: TaskRecord, *, deregister: bool = True) -> StopTask:
+        task.last_status = "STOPPING"
+        state = self.services[task.service]
+        groups = tuple(b.target_group for b in state.service.load_balancers) if deregister else ()
+        timeouts = tuple(
+            (c.name, c.stop_timeout * self.time_scale)
+            for c in state.definitions[task.revision].containers
+        )
+        return StopTask(task.id, groups, timeouts)
+
+    def _deployment(self, revision: int, rollout_state: RolloutState) -> Deployment:
+        return Deployment(
+            id=f"ecs-svc/{next(self._deployment_numbers):019d}",
+            revision=revision,
+            status="PRIMARY",
+            rollout_state=rollout_state,
+        )
+
+
+def _is_healthy(task: TaskRecord, service: Service) -> bool:
+    if not service.load_balancers:
+        return task.last_status == "RUNNING"
+    return task.health == "healthy"
+
+
+_WORST_FIRST: tuple[TargetHealth, ...] = ("unhealthy", "draining", "initial", "healthy")
+
+
+def _worst(values: list[TargetHealth]) -> TargetHealth:
+    for value in _WORST_FIRST:
+        if value in values:
+            return value
+    return values[0]

@@ -1,0 +1,1 @@
+"""Templates in, TwinPlan out: what the twin will build, decided before anything is touched."""

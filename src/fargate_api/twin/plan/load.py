@@ -1,0 +1,130 @@
+"""Templates in, TwinPlan out: the twin's interpretation of a stack set.
+
+Everything the twin will build is decided here, before anything is touched, so that a
+template the twin cannot run fails with one message and leaves no half-built network.
+Resource types the pattern does not need locally (IAM, Lambda, custom resources, alarms)
+are listed as notices instead of silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from fargate_api.templates import DiskReader, StackSet, TemplateError, load_stack_set
+from fargate_api.twin.plan.autoscaling import read_autoscaling
+from fargate_api.twin.plan.ec2 import read_network
+from fargate_api.twin.plan.ecs import read_services
+from fargate_api.twin.plan.elbv2 import read_load_balancers
+from fargate_api.twin.plan.errors import PlanError
+from fargate_api.twin.plan.model import Notice, TwinPlan
+from fargate_api.twin.plan.reads import Index, as_str, get, key_of
+
+BUILT = frozenset(
+    {
+        "AWS::EC2::VPC",
+        "AWS::EC2::Subnet",
+        "AWS::EC2::InternetGateway",
+        "AWS::EC2::VPCGatewayAttachment",
+        "AWS::EC2::RouteTable",
+        "AWS::EC2::Route",
+        "AWS::EC2::SubnetRouteTableAssociation",
+        "AWS::EC2::EIP",
+        "AWS::EC2::NatGateway",
+        "AWS::EC2::SecurityGroup",
+        "AWS::EC2::SecurityGroupIngress",
+        "AWS::EC2::SecurityGroupEgress",
+        "AWS::ECS::Cluster",
+        "AWS::ECS::TaskDefinition",
+        "AWS::ECS::Service",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "AWS::ElasticLoadBalancingV2::Listener",
+        "AWS::ElasticLoadBalancingV2::ListenerRule",
+        "AWS::Logs::LogGroup",
+        "AWS::CloudFormation::Stack",
+        "AWS::Serverless::Application",
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+    }
+)
+WHY_IGNORED = {
+    "AWS::IAM::": "IAM is not enforced locally",
+    "AWS::Lambda::": "Lambda functions do not run in the twin",
+    "Custom::": "custom resources do not run in the twin",
+    "AWS::CloudFormation::CustomResource": "custom resources do not run in the twin",
+    "AWS::CDK::Metadata": "CDK bookkeeping",
+    "AWS::CloudWatch::": "no CloudWatch locally",
+    "AWS::KMS::": "no KMS locally",
+    "AWS::EC2::VPCEndpoint": "the twin has no AWS service endpoints",
+    "AWS::EC2::FlowLog": "flow logs are not recorded",
+}
+
+
+def load_plan(template: Path, *, image_commands: Mapping[str, str] | None = None) -> TwinPlan:
+    """Reads a parent (with nested children) or a single template and interprets it."""
+    try:
+        stack_set = load_stack_set(template, reader=DiskReader())
+    except TemplateError as exc:
+        raise PlanError(exc.what, where=exc.where, fix=exc.fix) from None
+    return interpret(stack_set, image_commands=image_commands or {})
+
+
+def interpret(stack_set: StackSet, *, image_commands: Mapping[str, str]) -> TwinPlan:
+    index = Index(stack_set)
+    network = read_network(index)
+    balancers, target_groups, lb_notices = read_load_balancers(index, network)
+    services, definitions, ecs_notices = read_services(index, image_commands)
+    _check_bindings(services, target_groups, network.subnets)
+    scaling, scaling_notices = read_autoscaling(index, services, {g.key for g in target_groups})
+    log_groups = sorted(
+        as_str(get(r.properties, "LogGroupName")) or r.logical_id
+        for r in index.of_type("AWS::Logs::LogGroup")
+    )
+    return TwinPlan(
+        vpc=network.vpc,
+        vpc_cidr=network.vpc_cidr,
+        subnets=tuple(network.subnets),
+        route_tables=tuple(network.route_tables),
+        internet_gateway=network.internet_gateway,
+        nat_gateways=tuple(network.nat_gateways),
+        security_groups=tuple(network.security_groups),
+        load_balancers=tuple(balancers),
+        target_groups=tuple(target_groups),
+        task_definitions=tuple(definitions),
+        services=tuple(services),
+        log_groups=tuple(log_groups),
+        notices=tuple(
+            network.notices + lb_notices + ecs_notices + scaling_notices + _ignored(index)
+        ),
+        autoscaling=tuple(scaling),
+    )
+
+
+def _check_bindings(services: list, target_groups: list, subnets: list) -> None:  # type: ignore[type-arg]
+    known_groups = {g.key for g in target_groups}
+    known_subnets = {s.key for s in subnets}
+    for service in services:
+        for binding in service.load_balancers:
+            if binding.target_group not in known_groups:
+                raise PlanError(
+                    f"service {service.key} registers with target group {binding.target_group}, "
+                    "which no listener of an internet-facing ALB forwards to",
+                    fix="forward a listener (or listener rule) to the target group",
+                )
+        for subnet in service.subnets:
+            if subnet not in known_subnets:
+                raise PlanError(f"service {service.key} uses subnet {subnet} outside the VPC")
+
+
+def _ignored(index: Index) -> list[Notice]:
+    notices = []
+    for resource in sorted(index.stack_set.resources(), key=key_of):
+        if resource.type in BUILT:
+            continue
+        reason = next(
+            (why for prefix, why in WHY_IGNORED.items() if resource.type.startswith(prefix)),
+            "not modelled by the twin",
+        )
+        notices.append(Notice(key_of(resource), resource.type, reason))
+    return notices
