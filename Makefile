@@ -5,7 +5,8 @@
 #   make test        lint, then unit + functional + twin tiers
 #   make unit | functional | twin    one tier
 #   make unit-unprivileged   tests/unit without capabilities, haproxy or nft (as in make test)
-#   make lint        ruff check, ruff format --check, mypy --strict
+#   make lint        ruff check, ruff format --check, mypy --strict, lint-imports (layers)
+#   make schemas     rewrite docs/schemas/ from the typed contracts
 #   make demo        synthesize + check the example API's stack, run it as the local twin
 #   make golden      regenerate golden templates
 #   make clean       remove .venv, out/ and caches

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from fargate_api.templates import Resource, StackSet, Text
+from fargate_api.templates.load_balancing import read_listener
 from fargate_api.templates.network import (
     DEFAULT_ROUTES,
     INTERNET_GATEWAY,
@@ -219,9 +220,9 @@ def _nat(ctx: StackQuery, ids: _NodeIds, nat: Resource) -> NatGateway:
 def _load_balancer(ctx: StackQuery, ids: _NodeIds, lb: Resource) -> LoadBalancer:
     ports = []
     for listener in listeners(ctx, lb):
-        protocol = as_str(get(listener.properties, "Protocol")) or "?"
-        port = as_int(get(listener.properties, "Port"))
-        ports.append(f"{protocol} {port if port is not None else '?'}")
+        view = read_listener(ctx, listener)
+        port = view.declared_port
+        ports.append(f"{view.declared_protocol or '?'} {port if port is not None else '?'}")
     return LoadBalancer(
         id=ids.of(lb),
         kind="application" if is_application(lb) else "network",

@@ -8,9 +8,11 @@ deploying; what cannot be known stays as a typed marker (values.py).
 
 On top of the loaded stack set sit the queries, one job per module: props.py (typed
 scalar reads), query.py (refs and reverse lookups across stacks), network.py (routes,
-public subnets, gateways, security group rules normalised once) and topology.py
-(service -> target group -> listener -> load balancer, task definitions). `synth` is
-the writer; this package never imports it, nor config, nor any back-end.
+public subnets, gateways, security group rules normalised once), topology.py
+(service -> target group -> listener -> load balancer, task definitions) and
+load_balancing.py (listener actions and rules, target group settings with ELB's
+defaults). `synth` is the writer; this package never imports it, nor config, nor any
+back-end.
 """
 
 from fargate_api.templates.discover import Discovery, discover

@@ -12,8 +12,9 @@ from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
 from fargate_api.check.naming import label, ports_text
 from fargate_api.check.rule import Rule
+from fargate_api.templates.load_balancing import read_listener
 from fargate_api.templates.network import ingress_rules
-from fargate_api.templates.props import as_int, get
+from fargate_api.templates.props import get
 from fargate_api.templates.topology import LOAD_BALANCER, is_application, listeners
 
 
@@ -35,7 +36,7 @@ class LoadBalancerSgPorts(Rule):
         for lb in ctx.resources(LOAD_BALANCER):
             if not is_application(lb):
                 continue
-            ports = {as_int(get(listener.properties, "Port")) for listener in listeners(ctx, lb)}
+            ports = {read_listener(ctx, x).declared_port for x in listeners(ctx, lb)}
             if not ports or None in ports:
                 continue
             known = {p for p in ports if p is not None}

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, References, RuleMeta, Severity
 from fargate_api.check.rule import Rule
-from fargate_api.templates.props import as_list, get
+from fargate_api.templates.load_balancing import read_listener
+from fargate_api.templates.props import get
 from fargate_api.templates.topology import (
     LOAD_BALANCER,
     is_application,
@@ -37,13 +38,16 @@ class HttpWithoutHttps(Rule):
         for lb in ctx.resources(LOAD_BALANCER):
             if not (is_application(lb) and is_internet_facing(lb)):
                 continue
-            all_listeners = listeners(ctx, lb)
-            has_https = any(get(x.properties, "Protocol") == "HTTPS" for x in all_listeners)
-            for listener in all_listeners:
-                props = listener.properties
-                if get(props, "Protocol") != "HTTP" or not _forwards(get(props, "DefaultActions")):
+            all_listeners = [read_listener(ctx, x) for x in listeners(ctx, lb)]
+            has_https = any(x.declared_protocol == "HTTPS" for x in all_listeners)
+            for view in all_listeners:
+                if view.declared_protocol != "HTTP" or not any(
+                    action.forwards for action in view.default_actions
+                ):
                     continue
-                port = get(props, "Port")
+                listener = view.resource
+                # As written, so that an unresolved port shows as the parameter it is.
+                port = get(listener.properties, "Port")
                 also = (
                     " next to the HTTPS listener" if has_https else "; there is no HTTPS listener"
                 )
@@ -52,13 +56,6 @@ class HttpWithoutHttps(Rule):
                     f"listener {listener.logical_id} serves plain HTTP on port {port}{also}",
                     ("Properties", "DefaultActions"),
                 )
-
-
-def _forwards(actions: object) -> bool:
-    return any(
-        get(action, "Type") == "forward" or get(action, "ForwardConfig") is not None
-        for action in as_list(actions)
-    )
 
 
 RULE = HttpWithoutHttps()

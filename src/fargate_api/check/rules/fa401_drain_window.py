@@ -15,10 +15,9 @@ from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, RuleMeta, Severity
 from fargate_api.check.rule import Rule
 from fargate_api.templates import defaults
+from fargate_api.templates.load_balancing import idle_timeout, read_target_group
 from fargate_api.templates.props import as_int, get
-from fargate_api.templates.topology import ServiceView, attribute, containers, services
-
-DELAY_KEY = "deregistration_delay.timeout_seconds"
+from fargate_api.templates.topology import ServiceView, containers, services
 
 
 class DrainWindow(Rule):
@@ -41,8 +40,8 @@ class DrainWindow(Rule):
             idle = self._idle_timeout(view)
             for target in view.targets:
                 group = target.target_group
-                raw, path = attribute(group, "TargetGroupAttributes", DELAY_KEY)
-                delay = defaults.DEREGISTRATION_DELAY if raw is None else as_int(raw)
+                read = read_target_group(group)
+                delay, path = read.deregistration_delay, read.deregistration_delay_path
                 if delay is None:
                     continue
                 if delay == 0:
@@ -86,11 +85,7 @@ class DrainWindow(Rule):
 
     @staticmethod
     def _idle_timeout(view: ServiceView) -> int | None:
-        timeouts = []
-        for lb in view.load_balancers:
-            raw, _ = attribute(lb, "LoadBalancerAttributes", "idle_timeout.timeout_seconds")
-            timeouts.append(defaults.IDLE_TIMEOUT if raw is None else as_int(raw))
-        known = [t for t in timeouts if t is not None]
+        known = [t for t in (idle_timeout(lb) for lb in view.load_balancers) if t is not None]
         return max(known) if known else None
 
 

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from fargate_api.check.context import CheckContext
 from fargate_api.check.findings import Finding, RuleMeta, Severity
 from fargate_api.check.rule import Rule
-from fargate_api.templates import defaults
-from fargate_api.templates.props import as_bool, as_int, get
+from fargate_api.templates.load_balancing import read_target_group
 from fargate_api.templates.topology import TARGET_GROUP
 
 MAX_EJECT_SECONDS = 30
@@ -34,17 +33,11 @@ class TimeToEject(Rule):
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
         for group in ctx.resources(TARGET_GROUP):
             props = group.properties
-            if (
-                get(props, "TargetType") == "lambda"
-                or as_bool(get(props, "HealthCheckEnabled")) is False
-            ):
+            read = read_target_group(group)
+            if read.target_type == "lambda" or read.health_check.enabled is False:
                 continue
-            interval = as_int(
-                get(props, "HealthCheckIntervalSeconds") or defaults.HEALTH_CHECK_INTERVAL
-            )
-            threshold = as_int(
-                get(props, "UnhealthyThresholdCount") or defaults.UNHEALTHY_THRESHOLD
-            )
+            interval = read.health_check.interval
+            threshold = read.health_check.unhealthy_threshold
             if interval is None or threshold is None:
                 continue
             seconds = interval * threshold

@@ -1,22 +1,29 @@
-"""Application Load Balancers, listeners, rules and target groups, read from templates.
+"""Which Application Load Balancers, listeners, rules and target groups the twin builds.
 
-Values the templates leave out take the ELB API's documented defaults (health check
-every 30 s, 5 to become healthy, 300 s deregistration delay...), because that is what
-the real ALB would do with the same template.
+The settings themselves, with the ELB API's defaults for what a template leaves out, are
+read by the reading layer (templates/load_balancing.py), the same records `check` judges.
+What is the twin's own: it builds only internet-facing ALBs with HTTP/HTTPS listeners
+and path/host rules, registers tasks by IP, and must run a concrete value where `check`
+may shrug at an unknown one, so it falls back to the default or stops with a message
+naming the resource and property.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fargate_api.templates import Resource, defaults
-from fargate_api.templates.network import SECURITY_GROUP, SUBNET
-from fargate_api.templates.topology import (
-    LOAD_BALANCER,
-    TARGET_GROUP,
-    listener_rules,
-    listeners,
+from fargate_api.templates.load_balancing import (
+    DEREGISTRATION_DELAY_KEY,
+    IDLE_TIMEOUT_KEY,
+    ListenerAction,
+    ListenerRuleView,
+    WeightedTarget,
+    read_listener,
+    read_target_group,
 )
+from fargate_api.templates.network import SECURITY_GROUP, SUBNET
+from fargate_api.templates.topology import LOAD_BALANCER, TARGET_GROUP, listeners
 from fargate_api.twin.plan.ec2 import NetworkPlan
 from fargate_api.twin.plan.errors import PlanError
 from fargate_api.twin.plan.model import (
@@ -30,16 +37,7 @@ from fargate_api.twin.plan.model import (
     TargetGroup,
     WeightedTargetGroup,
 )
-from fargate_api.twin.plan.reads import (
-    Index,
-    as_dict,
-    as_int,
-    as_list,
-    as_str,
-    get,
-    key_of,
-    where,
-)
+from fargate_api.twin.plan.reads import Index, as_int, as_list, as_str, get, key_of, where
 
 
 def read_load_balancers(
@@ -82,9 +80,7 @@ def read_load_balancers(
                     key_of(index.require(g, resource, "SecurityGroups", types=(SECURITY_GROUP,)))
                     for g in as_list(get(props, "SecurityGroups"))
                 ),
-                idle_timeout=_attribute(
-                    props, "LoadBalancerAttributes", "idle_timeout.timeout_seconds"
-                )
+                idle_timeout=_first_attribute(props, "LoadBalancerAttributes", IDLE_TIMEOUT_KEY)
                 or defaults.IDLE_TIMEOUT,
                 listeners=tuple(item for item in built if item is not None),
             )
@@ -119,173 +115,158 @@ def _nodes(index: Index, lb: Resource, network: NetworkPlan) -> tuple[LoadBalanc
     return tuple(nodes)
 
 
-def _attribute(props: dict[str, Any], list_key: str, name: str) -> int | None:
+def _listener(
+    index: Index, resource: Resource, used: dict[str, Resource], notices: list[Notice]
+) -> Listener | None:
+    view = read_listener(index, resource)
+    if view.protocol not in ("HTTP", "HTTPS"):
+        notices.append(
+            Notice(
+                key_of(resource),
+                resource.type,
+                f"{view.protocol} listeners are not built by the twin",
+            )
+        )
+        return None
+    rules = []
+    for rule in view.rules:
+        built = _rule(index, rule, used, notices)
+        if built is not None:
+            rules.append(built)
+    return Listener(
+        key=key_of(resource),
+        port=view.port,
+        protocol="HTTPS" if view.protocol == "HTTPS" else "HTTP",
+        default_actions=_actions(index, resource, view.default_actions, used, notices),
+        rules=tuple(sorted(rules, key=lambda r: r.priority)),
+    )
+
+
+def _rule(
+    index: Index, view: ListenerRuleView, used: dict[str, Resource], notices: list[Notice]
+) -> ListenerRule | None:
+    resource = view.resource
+    paths: list[str] = []
+    hosts: list[str] = []
+    for condition in view.conditions:
+        if condition.field == "path-pattern":
+            paths += condition.values
+        elif condition.field == "host-header":
+            hosts += condition.values
+        else:
+            notices.append(
+                Notice(
+                    key_of(resource),
+                    resource.type,
+                    f"condition {condition.field!r} is not modelled; the rule is left out",
+                )
+            )
+            return None
+    return ListenerRule(
+        key=key_of(resource),
+        # CloudFormation requires a priority; without a known one the rule goes last.
+        priority=view.priority or 50000,
+        path_patterns=tuple(paths),
+        host_patterns=tuple(hosts),
+        actions=_actions(index, resource, view.actions, used, notices),
+    )
+
+
+def _actions(
+    index: Index,
+    owner: Resource,
+    read: tuple[ListenerAction, ...],
+    used: dict[str, Resource],
+    notices: list[Notice],
+) -> tuple[Action, ...]:
+    actions: list[Action] = []
+    for item in read:
+        if item.kind == "forward":
+            groups = tuple(
+                WeightedTargetGroup(_tg_key(index, owner, target, used), target.weight)
+                for target in item.target_groups
+            )
+            actions.append(Action("forward", target_groups=groups))
+        elif item.redirect is not None:
+            redirect = item.redirect
+            actions.append(
+                Action(
+                    "redirect",
+                    redirect_protocol=redirect.protocol,
+                    redirect_host=redirect.host,
+                    redirect_port=redirect.port,
+                    redirect_path=redirect.path,
+                    redirect_query=redirect.query,
+                    status_code=redirect.status_code,
+                )
+            )
+        elif item.fixed_response is not None:
+            response = item.fixed_response
+            actions.append(
+                Action(
+                    "fixed-response",
+                    status_code=response.status_code,
+                    content_type=response.content_type,
+                    body=response.body,
+                )
+            )
+        else:
+            notices.append(
+                Notice(key_of(owner), owner.type, f"action {item.kind!r} is skipped by the twin")
+            )
+    return tuple(actions)
+
+
+def _tg_key(
+    index: Index, owner: Resource, target: WeightedTarget, used: dict[str, Resource]
+) -> str:
+    # A value that leads to no target group stops the plan, naming the property.
+    group = target.target_group or index.require(
+        target.value, owner, "TargetGroupArn", types=(TARGET_GROUP,)
+    )
+    used[key_of(group)] = group
+    return key_of(group)
+
+
+def _target_group(resource: Resource) -> TargetGroup:
+    view = read_target_group(resource)
+    if view.target_type != "ip":
+        raise PlanError(
+            f"target group {resource.logical_id} has TargetType {view.target_type}; Fargate "
+            "tasks (awsvpc) register by IP",
+            where=where(resource, "TargetType"),
+            fix="set TargetType: ip",
+        )
+    check = view.health_check
+    # The twin has to run some health check: a value it cannot know takes ELB's default.
+    return TargetGroup(
+        key=key_of(resource),
+        name=view.name,
+        port=view.port,
+        protocol=view.protocol,
+        health_check=HealthCheck(
+            path=check.path,
+            port=check.port,
+            protocol=check.protocol,
+            interval=check.interval or defaults.HEALTH_CHECK_INTERVAL,
+            timeout=check.timeout or defaults.HEALTH_CHECK_TIMEOUT,
+            healthy_threshold=check.healthy_threshold or defaults.HEALTHY_THRESHOLD,
+            unhealthy_threshold=check.unhealthy_threshold or defaults.UNHEALTHY_THRESHOLD,
+            matcher=check.matcher,
+        ),
+        deregistration_delay=_delay(resource),
+    )
+
+
+def _first_attribute(props: dict[str, Any], list_key: str, name: str) -> int | None:
+    # Kept apart from the reading layer's `attribute()`: with a key listed twice the twin
+    # has always run the first value, where `check` (and load_balancing.py) judge the last.
     for item in as_list(get(props, list_key)):
         if get(item, "Key") == name:
             return as_int(get(item, "Value"))
     return None
 
 
-def _listener(
-    index: Index, resource: Resource, used: dict[str, Resource], notices: list[Notice]
-) -> Listener | None:
-    props = resource.properties
-    protocol = (as_str(get(props, "Protocol")) or "HTTP").upper()
-    if protocol not in ("HTTP", "HTTPS"):
-        notices.append(
-            Notice(
-                key_of(resource), resource.type, f"{protocol} listeners are not built by the twin"
-            )
-        )
-        return None
-    port = as_int(get(props, "Port")) or (443 if protocol == "HTTPS" else 80)
-    rules = []
-    for rule in listener_rules(index, resource):
-        built = _rule(index, rule, used, notices)
-        if built is not None:
-            rules.append(built)
-    return Listener(
-        key=key_of(resource),
-        port=port,
-        protocol="HTTPS" if protocol == "HTTPS" else "HTTP",
-        default_actions=_actions(index, resource, get(props, "DefaultActions"), used, notices),
-        rules=tuple(sorted(rules, key=lambda r: r.priority)),
-    )
-
-
-def _rule(
-    index: Index, resource: Resource, used: dict[str, Resource], notices: list[Notice]
-) -> ListenerRule | None:
-    props = resource.properties
-    paths: list[str] = []
-    hosts: list[str] = []
-    for condition in as_list(get(props, "Conditions")):
-        field = as_str(get(condition, "Field"))
-        if field == "path-pattern":
-            paths += _values(condition, "PathPatternConfig")
-        elif field == "host-header":
-            hosts += _values(condition, "HostHeaderConfig")
-        else:
-            notices.append(
-                Notice(
-                    key_of(resource),
-                    resource.type,
-                    f"condition {field!r} is not modelled; the rule is left out",
-                )
-            )
-            return None
-    return ListenerRule(
-        key=key_of(resource),
-        priority=as_int(get(props, "Priority")) or 50000,
-        path_patterns=tuple(paths),
-        host_patterns=tuple(hosts),
-        actions=_actions(index, resource, get(props, "Actions"), used, notices),
-    )
-
-
-def _values(condition: Any, config_key: str) -> list[str]:
-    values = as_list(get(condition, "Values")) or as_list(get(condition, config_key, "Values"))
-    return [v for v in values if isinstance(v, str)]
-
-
-def _actions(
-    index: Index, owner: Resource, raw: Any, used: dict[str, Resource], notices: list[Notice]
-) -> tuple[Action, ...]:
-    actions: list[Action] = []
-    ordered = sorted(as_list(raw), key=lambda a: as_int(get(a, "Order")) or 0)
-    for item in ordered:
-        kind = as_str(get(item, "Type"))
-        if kind == "forward":
-            groups: list[WeightedTargetGroup] = []
-            single = get(item, "TargetGroupArn")
-            if single is not None:
-                groups.append(WeightedTargetGroup(_tg_key(index, owner, single, used), 1))
-            for entry in as_list(get(item, "ForwardConfig", "TargetGroups")):
-                weight = as_int(get(entry, "Weight"))
-                groups.append(
-                    WeightedTargetGroup(
-                        _tg_key(index, owner, get(entry, "TargetGroupArn"), used),
-                        1 if weight is None else weight,
-                    )
-                )
-            actions.append(Action("forward", target_groups=tuple(groups)))
-        elif kind == "redirect":
-            config = as_dict(get(item, "RedirectConfig"))
-            actions.append(
-                Action(
-                    "redirect",
-                    redirect_protocol=as_str(config.get("Protocol")) or "#{protocol}",
-                    redirect_host=as_str(config.get("Host")) or "#{host}",
-                    redirect_port=str(config.get("Port") or "#{port}"),
-                    redirect_path=as_str(config.get("Path")) or "/#{path}",
-                    redirect_query=as_str(config.get("Query")) or "#{query}",
-                    status_code=301 if as_str(config.get("StatusCode")) == "HTTP_301" else 302,
-                )
-            )
-        elif kind == "fixed-response":
-            config = as_dict(get(item, "FixedResponseConfig"))
-            actions.append(
-                Action(
-                    "fixed-response",
-                    status_code=as_int(config.get("StatusCode")) or 200,
-                    content_type=as_str(config.get("ContentType")) or "text/plain",
-                    body=as_str(config.get("MessageBody")) or "",
-                )
-            )
-        else:
-            notices.append(
-                Notice(key_of(owner), owner.type, f"action {kind!r} is skipped by the twin")
-            )
-    return tuple(actions)
-
-
-def _tg_key(index: Index, owner: Resource, value: Any, used: dict[str, Resource]) -> str:
-    group = index.require(value, owner, "TargetGroupArn", types=(TARGET_GROUP,))
-    used[key_of(group)] = group
-    return key_of(group)
-
-
-def _target_group(resource: Resource) -> TargetGroup:
-    props = resource.properties
-    target_type = as_str(get(props, "TargetType")) or "instance"
-    if target_type != "ip":
-        raise PlanError(
-            f"target group {resource.logical_id} has TargetType {target_type}; Fargate tasks "
-            "(awsvpc) register by IP",
-            where=where(resource, "TargetType"),
-            fix="set TargetType: ip",
-        )
-    port = as_int(get(props, "Port")) or 80
-    protocol = (as_str(get(props, "Protocol")) or "HTTP").upper()
-    check_protocol: Literal["HTTP", "HTTPS"] = (
-        "HTTPS"
-        if (as_str(get(props, "HealthCheckProtocol")) or protocol).upper() == "HTTPS"
-        else "HTTP"
-    )
-    check_port = as_str(get(props, "HealthCheckPort"))
-    return TargetGroup(
-        key=key_of(resource),
-        name=as_str(get(props, "Name")) or resource.logical_id,
-        port=port,
-        protocol=protocol,
-        health_check=HealthCheck(
-            path=as_str(get(props, "HealthCheckPath")) or "/",
-            port=None if check_port in (None, "traffic-port") else as_int(check_port),
-            protocol=check_protocol,
-            interval=as_int(get(props, "HealthCheckIntervalSeconds"))
-            or defaults.HEALTH_CHECK_INTERVAL,
-            timeout=as_int(get(props, "HealthCheckTimeoutSeconds"))
-            or defaults.HEALTH_CHECK_TIMEOUT,
-            healthy_threshold=as_int(get(props, "HealthyThresholdCount"))
-            or defaults.HEALTHY_THRESHOLD,
-            unhealthy_threshold=as_int(get(props, "UnhealthyThresholdCount"))
-            or defaults.UNHEALTHY_THRESHOLD,
-            matcher=str(get(props, "Matcher", "HttpCode") or "200"),
-        ),
-        deregistration_delay=_delay(props),
-    )
-
-
-def _delay(props: dict[str, Any]) -> int:
-    value = _attribute(props, "TargetGroupAttributes", "deregistration_delay.timeout_seconds")
+def _delay(resource: Resource) -> int:
+    value = _first_attribute(resource.properties, "TargetGroupAttributes", DEREGISTRATION_DELAY_KEY)
     return defaults.DEREGISTRATION_DELAY if value is None else value
