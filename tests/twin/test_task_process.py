@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from fargate_api.twin.ecs.task_process import TaskProcess, log_stream_path
-from fargate_api.twin.plan.model import Container, LogTarget
+from fargate_api.twin.plan.model import LogTarget
+from unit.twin.task_definitions import TASK_ID, container
 
 TIMEOUT = 10.0
-TASK_ID = "0123456789abcdef0123456789abcdef"
 PROMPT = 3.0  # seconds: "at once", with room for a loaded machine
 PY = sys.executable
 LOG = LogTarget("/ecs/fa-test", "web")
@@ -42,19 +42,6 @@ IGNORES_TERM = (
     'print(f"ready {os.getpid()}", flush=True)\n'
     "time.sleep(60)'"
 )
-
-
-def container(log: LogTarget | None, name: str = "app") -> Container:
-    return Container(
-        name=name,
-        image="example/app:1",
-        command=None,
-        environment={},
-        port=None,
-        essential=True,
-        stop_timeout=30,
-        log=log,
-    )
 
 
 def wait_for_log(path: Path, pattern: str, timeout: float = TIMEOUT) -> re.Match[str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from fargate_api.errors import UserError
+from fargate_api.errors import OperationError, UserError
 from fargate_api.twin.daemon import change_requests
 from fargate_api.twin.daemon.change_requests import (
     ANSWER_FILE,
@@ -98,6 +98,24 @@ def test_a_daemon_that_failed_early_writes_a_readable_state(state: StateDir) -> 
     read = state.read_state()
     assert read is not None and read.phase == "failed" and read.error == "boom"
     assert read.tasks == [] and read.url is None
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "document", "field"),
+    [
+        ("state.json", TwinState, {"name": "unit", "phase": "exploded"}, "phase"),
+        ("answer.json", TwinAnswer, {"id": "r1", "ok": "perhaps"}, "ok"),
+    ],
+)
+def test_a_document_of_another_version_is_an_operation_error_naming_the_field(
+    state: StateDir, name: str, model: type[Any], document: dict[str, Any], field: str
+) -> None:
+    state.write_json(name, document)
+    with pytest.raises(OperationError) as caught:
+        state.read_document(name, model)
+    assert caught.value.what.startswith(f"{name} is not what this version of fargate-api writes")
+    assert f"{field}: " in caught.value.what
+    assert caught.value.where == str(state.path / name)
 
 
 def test_status_json_keeps_the_stable_keys_first_and_tasks_reduced() -> None:

@@ -9,22 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fargate_api.twin.ecs.task_process import log_stream_path
-from fargate_api.twin.plan.model import Container, LogTarget
-
-TASK_ID = "0123456789abcdef0123456789abcdef"
-
-
-def container(log: LogTarget | None, name: str = "app") -> Container:
-    return Container(
-        name=name,
-        image="example/app:1",
-        command=None,
-        environment={},
-        port=None,
-        essential=True,
-        stop_timeout=30,
-        log=log,
-    )
+from fargate_api.twin.plan.model import LogTarget
+from unit.twin.task_definitions import TASK_ID, container
 
 
 def test_log_stream_path_follows_the_awslogs_stream_name(tmp_path: Path) -> None:

@@ -20,7 +20,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from fargate_api.errors import OperationError, UserError
-from fargate_api.twin.daemon.contracts import REQUEST, DeployRequest, ScaleRequest, TwinAnswer
+from fargate_api.twin.daemon.contracts import (
+    REQUEST,
+    DeployRequest,
+    ScaleRequest,
+    TwinAnswer,
+    describe_errors,
+)
 from fargate_api.twin.daemon.state import StateDir
 from fargate_api.twin.host.processes import pid_alive
 from fargate_api.twin.plan.model import TwinPlan
@@ -59,7 +65,7 @@ def send(state: StateDir, request: Request) -> TwinAnswer:
     state.write_json(REQUEST_FILE, request.model_dump(mode="json"))
     deadline = time.monotonic() + ANSWER_TIMEOUT
     while time.monotonic() < deadline:
-        answer = _read_answer(state)
+        answer = state.read_document(ANSWER_FILE, TwinAnswer)
         if answer is not None and answer.id == request.id:
             (state.path / ANSWER_FILE).unlink(missing_ok=True)
             return answer
@@ -72,19 +78,6 @@ def send(state: StateDir, request: Request) -> TwinAnswer:
         f"the twin's daemon did not answer within {ANSWER_TIMEOUT:.0f} s",
         fix="see `local status`; `local down` removes the twin",
     )
-
-
-def _read_answer(state: StateDir) -> TwinAnswer | None:
-    data = state.read_json(ANSWER_FILE)
-    if data is None:
-        return None
-    try:
-        return TwinAnswer.model_validate(data)
-    except ValidationError as exc:
-        raise OperationError(
-            f"the twin's daemon answered something this version cannot read: {_describe(exc)}",
-            fix="`local down`, then `local up` with this version",
-        ) from None
 
 
 def take(state: StateDir) -> str | None:
@@ -103,7 +96,9 @@ def parse(text: str) -> Request:
     try:
         return REQUEST.validate_json(text)
     except ValidationError as exc:
-        raise MalformedRequestError(f"malformed request: {_describe(exc)}", _id_of(text)) from None
+        raise MalformedRequestError(
+            f"malformed request: {describe_errors(exc)}", _id_of(text)
+        ) from None
 
 
 def serve(state: StateDir, text: str, act: Callable[[Request], TwinAnswer]) -> TwinAnswer:
@@ -130,14 +125,6 @@ def _id_of(text: str) -> str | None:
         return None
     found = data.get("id") if isinstance(data, dict) else None
     return found if isinstance(found, str) else None
-
-
-def _describe(exc: ValidationError) -> str:
-    """One line per problem, `field: message`, without pydantic's URLs."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'request'}: {error['msg']}"
-        for error in exc.errors()
-    )
 
 
 def changes(current: TwinPlan, new: TwinPlan, definitions: dict[str, Any]) -> list[Change]:

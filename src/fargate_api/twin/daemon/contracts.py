@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
 
 
 class Contract(BaseModel):
@@ -219,3 +219,12 @@ class TwinAnswer(Contract):
     error: str | None = None
     service: str | None = None  # scale: the service key it applied to
     revisions: dict[str, int] | None = None  # deploy: service key -> new revision
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per problem, `field: message`, without pydantic's URLs: what a user
+    reads when a file in the state folder is not the document it should be."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'document'}: {error['msg']}"
+        for error in exc.errors()
+    )

@@ -12,12 +12,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from fargate_api.errors import OperationError
-from fargate_api.twin.daemon.contracts import LaunchSpec, TwinState
+from fargate_api.twin.daemon.contracts import Contract, LaunchSpec, TwinState, describe_errors
 from fargate_api.twin.naming import TwinNames
 
 STATE_FILE = "state.json"
@@ -25,6 +25,8 @@ LAUNCH_FILE = "launch.json"
 DAEMON_LOG = "twin.log"
 PID_FILE = "daemon.pid"
 LOGS_DIR = "logs"
+
+Document = TypeVar("Document", bound=Contract)
 
 
 class StateDir:
@@ -62,18 +64,20 @@ class StateDir:
         self.write_json(STATE_FILE, state.model_dump(mode="json"))
 
     def read_state(self) -> TwinState | None:
-        """The daemon's last state.json, None when there is none; one this version
-        cannot read is an OperationError rather than a KeyError later."""
-        data = self.read_json(STATE_FILE)
+        return self.read_document(STATE_FILE, TwinState)
+
+    def read_document(self, name: str, model: type[Document]) -> Document | None:
+        """A document another process wrote, None when there is none; one this version
+        cannot read is an OperationError here rather than a KeyError later."""
+        data = self.read_json(name)
         if data is None:
             return None
         try:
-            return TwinState.model_validate(data)
+            return model.model_validate(data)
         except ValidationError as exc:
             raise OperationError(
-                f"{STATE_FILE} is not what this version of fargate-api writes "
-                f"({exc.error_count()} problems, first: {exc.errors()[0]['msg']})",
-                where=str(self.path / STATE_FILE),
+                f"{name} is not what this version of fargate-api writes: {describe_errors(exc)}",
+                where=str(self.path / name),
                 fix="`local down`, then `local up` with this version",
             ) from None
 

@@ -311,10 +311,9 @@ class ServiceScheduler:
                 actions += self._stop(task, reason, drain=True)
         for _ in range(step.launch):
             launch = self._launch(state, now)
-            if isinstance(launch, Record):
-                actions.append(launch)
-                break
             actions.append(launch)
+            if isinstance(launch, Record):
+                break  # no address left: the service backs off
         return actions
 
     def settle(self, service_key: str, now: float) -> list[Action]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fargate_api.templates import Resource
+from fargate_api.templates.props import as_dict, as_int, get
 from fargate_api.templates.topology import (
     SCALABLE_TARGET,
     SCALING_POLICY,
@@ -18,7 +19,7 @@ from fargate_api.templates.topology import (
     scaled_services,
 )
 from fargate_api.twin.plan.model import Autoscaling, Notice, Service
-from fargate_api.twin.plan.reads import Index, as_dict, as_int, get, key_of
+from fargate_api.twin.plan.reads import Index, key_of
 
 
 def read_autoscaling(

@@ -32,6 +32,7 @@ from fargate_api.templates.network import (
     subnets_of,
 )
 from fargate_api.templates.network import SecurityGroupRule as TemplateRule
+from fargate_api.templates.props import as_str, get
 from fargate_api.twin.ec2.addresses import next_free, public_address
 from fargate_api.twin.plan.errors import PlanError
 from fargate_api.twin.plan.model import (
@@ -45,14 +46,7 @@ from fargate_api.twin.plan.model import (
     SecurityGroupRule,
     Subnet,
 )
-from fargate_api.twin.plan.reads import (
-    Index,
-    as_str,
-    get,
-    key_of,
-    require_str,
-    where,
-)
+from fargate_api.twin.plan.reads import Index, key_of, require_str, where
 
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 # What the IPv4 nftables rules express, in the reading layer's spelling.

@@ -14,6 +14,7 @@ from typing import Any
 from fargate_api.metadata_keys import LOCAL, SUPPRESSIONS
 from fargate_api.templates import Resource, Text, Unresolved, defaults
 from fargate_api.templates.network import SECURITY_GROUP, SUBNET
+from fargate_api.templates.props import as_dict, as_int, as_list, as_str, get
 from fargate_api.templates.topology import SERVICE, TARGET_GROUP, TASK_DEFINITION
 from fargate_api.twin.ecs.images import (
     is_stand_in_image,
@@ -31,18 +32,7 @@ from fargate_api.twin.plan.model import (
     ServiceLoadBalancer,
     TaskDefinition,
 )
-from fargate_api.twin.plan.reads import (
-    Index,
-    as_dict,
-    as_int,
-    as_list,
-    as_str,
-    get,
-    key_of,
-    require_int,
-    require_str,
-    where,
-)
+from fargate_api.twin.plan.reads import Index, key_of, require_int, require_str, where
 
 
 def read_services(

@@ -23,6 +23,7 @@ from fargate_api.templates.load_balancing import (
     read_target_group,
 )
 from fargate_api.templates.network import SECURITY_GROUP, SUBNET
+from fargate_api.templates.props import as_int, as_list, as_str, get
 from fargate_api.templates.topology import LOAD_BALANCER, TARGET_GROUP, listeners
 from fargate_api.twin.plan.ec2 import NetworkPlan
 from fargate_api.twin.plan.errors import PlanError
@@ -37,7 +38,7 @@ from fargate_api.twin.plan.model import (
     TargetGroup,
     WeightedTargetGroup,
 )
-from fargate_api.twin.plan.reads import Index, as_int, as_list, as_str, get, key_of, where
+from fargate_api.twin.plan.reads import Index, key_of, where
 
 
 def read_load_balancers(

@@ -12,13 +12,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from fargate_api.templates import DiskReader, StackSet, TemplateError, load_stack_set
+from fargate_api.templates.props import as_str, get
 from fargate_api.twin.plan.autoscaling import read_autoscaling
 from fargate_api.twin.plan.ec2 import read_network
 from fargate_api.twin.plan.ecs import read_services
 from fargate_api.twin.plan.elbv2 import read_load_balancers
 from fargate_api.twin.plan.errors import PlanError
 from fargate_api.twin.plan.model import Notice, TwinPlan
-from fargate_api.twin.plan.reads import Index, as_str, get, key_of
+from fargate_api.twin.plan.reads import Index, key_of
 
 BUILT = frozenset(
     {

@@ -12,19 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from fargate_api.templates import AttributeRef, Resource, ResourceRef, StackSet, Text
-from fargate_api.templates.props import as_dict, as_int, as_list, as_str, get
+from fargate_api.templates.props import as_int, as_str
 from fargate_api.templates.query import StackQuery
 from fargate_api.twin.plan.errors import PlanError
-
-__all__ = [
-    "Index",
-    "as_dict",
-    "as_int",
-    "as_list",
-    "as_str",
-    "get",
-    "key_of",
-]
 
 
 def key_of(resource: Resource) -> str:
