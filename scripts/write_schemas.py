@@ -25,6 +25,12 @@ from fargate_api.twin.daemon.contracts import (
     TwinState,
     TwinStatusReport,
 )
+from fargate_api.twin.ecs.endpoint_contracts import (
+    ContainerMetadata,
+    CredentialsDocument,
+    TaskEndpoints,
+    TaskMetadata,
+)
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -86,6 +92,30 @@ CONTRACTS = (
         "fargate-api status --json",
         "The outputs, plus running/desired tasks, deployments and target health.",
         TypeAdapter(StatusResult),
+    ),
+    Contract(
+        "twin-task-endpoints.schema.json",
+        "Local twin task endpoints document",
+        "Written by the twin's daemon for the task metadata and credentials endpoint server.",
+        TypeAdapter(TaskEndpoints),
+    ),
+    Contract(
+        "ecs-task-metadata-v4.schema.json",
+        "ECS task metadata v4: ${ECS_CONTAINER_METADATA_URI_V4}/task",
+        "What the twin's endpoint at 169.254.170.2 serves for a task (Fargate's keys).",
+        TypeAdapter(TaskMetadata),
+    ),
+    Contract(
+        "ecs-container-metadata-v4.schema.json",
+        "ECS container metadata v4: ${ECS_CONTAINER_METADATA_URI_V4}",
+        "What the twin's endpoint at 169.254.170.2 serves for a container (Fargate's keys).",
+        TypeAdapter(ContainerMetadata),
+    ),
+    Contract(
+        "ecs-task-credentials.schema.json",
+        "ECS task credentials: 169.254.170.2${AWS_CONTAINER_CREDENTIALS_RELATIVE_URI}",
+        "The credentials document the AWS SDKs' container credentials provider reads.",
+        TypeAdapter(CredentialsDocument),
     ),
 )
 

@@ -375,6 +375,12 @@ class LocalConfig(_Section):
         description="How the local twin runs the image: a shell command; {port} is "
         "replaced by the container port.",
     )
+    secrets: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict,
+        description="Values for the task definition's Secrets in the local twin, by "
+        "variable name (or ValueFrom). Read by `local up` only: never written into the "
+        "templates.",
+    )
 
     @field_validator("command")
     @classmethod

@@ -76,7 +76,12 @@ name = "serverless-api-environment"
 # scale_out_cooldown = 60
 
 [local]
-# How the local twin runs the image: a shell command, {port} is the container port.
-# Left out, the twin runs a built-in stand-in server that answers 200 on every path.
+# The local twin runs the image itself with podman (`local up`); without podman, or with
+# `--runtime process`, it runs this shell command instead, {port} is the container port.
+# Left out, process mode runs a built-in stand-in server that answers 200 on every path.
 # command = "python3 -m http.server {port}"
+# Values for [service] secrets in the twin only (never written into the templates);
+# --secret NAME=VALUE and --secrets-file FILE do the same from the command line.
+# [local.secrets]
+# DB_PASSWORD = "local-only"
 """

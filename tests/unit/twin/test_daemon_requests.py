@@ -138,6 +138,8 @@ def test_status_json_keeps_the_stable_keys_first_and_tasks_reduced() -> None:
         "notices",
         "stop_timeout",
         "updated_at",
+        "runtime",
+        "containers_conf",
         "tasks_detail",
     ]
     assert printed["tasks"] == [
@@ -152,7 +154,11 @@ def test_status_json_keeps_the_stable_keys_first_and_tasks_reduced() -> None:
     ]
     assert printed["tasks_detail"][0]["last_status"] == "RUNNING"
     assert printed["service"] == {"desired": 1, "running": 1, "revision": 1}
-    assert printed["load_balancer"] == {"public_ips": ["198.51.100.10"], "listeners": [80]}
+    assert printed["load_balancer"] == {
+        "public_ips": ["198.51.100.10"],
+        "listeners": [80],
+        "dns_names": [],
+    }
 
 
 def test_launch_spec_round_trips() -> None:

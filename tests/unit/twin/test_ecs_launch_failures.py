@@ -14,7 +14,9 @@ from typing import Any, cast
 
 import pytest
 
+from fargate_api.twin.ecs.process_runtime import ProcessRuntime
 from fargate_api.twin.ecs.scheduler import Scheduler
+from fargate_api.twin.ecs.secrets import SecretResolver
 from fargate_api.twin.host.kernel import HostCommandError
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.model import Container, Service, Subnet, TaskDefinition, TwinPlan
@@ -86,7 +88,12 @@ def _scheduler(
         network=cast(Any, network),
         groups=cast(Any, _Groups()),
         balancers=cast(Any, object()),
-        logs_dir=logs_dir or tmp_path,
+        runtime=ProcessRuntime(
+            TwinNames("unit", state_root=tmp_path),
+            logs_dir or tmp_path,
+            secrets=SecretResolver({}),
+            clock=clock,
+        ),
         time_scale=1.0,
         used_ips={},
         clock=clock,

@@ -95,9 +95,28 @@ def test_base_chains_are_stateful_default_deny(
     assert lines[1].startswith(f'{lo} "lo" accept')
     assert lines[2].startswith("ct state established,related counter accept")
     assert lines[3].startswith("ct state invalid counter drop")
+    if chain == "output":  # the task endpoint is never filtered (see below)
+        assert lines.pop(4).startswith("ip daddr 169.254.170.2 tcp dport 80 counter accept")
     assert lines[4] == f'{iface} "{IFACE}" jump {jump}'
     assert lines[5].startswith("counter drop")
     assert len(lines) == 6
+
+
+def test_egress_to_the_vpc_resolver_and_task_endpoint_is_never_filtered() -> None:
+    """AWS applies no security group to DNS at base + 2 or to 169.254.170.2."""
+    script = render_eni_ruleset(TABLE, IFACE, [LB], MEMBERS, resolver=IPv4Address("10.0.0.2"))
+    output = chain_body(script, "output")
+    jump = output.index(f'oifname "{IFACE}" jump allow_out')
+    unfiltered = [line.split(" comment ", 1)[0] for line in output[4:jump]]
+    assert unfiltered == [
+        "ip daddr 169.254.170.2 tcp dport 80 counter accept",
+        "ip daddr 10.0.0.2 udp dport 53 counter accept",
+        "ip daddr 10.0.0.2 tcp dport 53 counter accept",
+    ]
+    assert chain_body(script, "input") == chain_body(
+        render_eni_ruleset(TABLE, IFACE, [LB], MEMBERS), "input"
+    )
+    assert "dport 53" not in render_eni_ruleset(TABLE, IFACE, [LB], MEMBERS)
 
 
 def test_ingress_and_egress_rules_land_in_their_chains() -> None:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -19,6 +19,11 @@ from rich.table import Table
 from fargate_api.errors import INTERRUPTED_EXIT_CODE, OperationError, UserError
 from fargate_api.twin.cli.change_commands import deploy_command, scale_command
 from fargate_api.twin.cli.common import err_console, names_for, out_console, read_status
+from fargate_api.twin.cli.container_setup import (
+    RuntimeChoice,
+    choose_runtime,
+    local_secret_values,
+)
 from fargate_api.twin.cli.lifecycle import (
     down,
     make_room,
@@ -26,11 +31,18 @@ from fargate_api.twin.cli.lifecycle import (
     wait_ready,
     wait_timeout,
 )
-from fargate_api.twin.cli.template_source import templates_for
-from fargate_api.twin.daemon.contracts import TwinState, TwinStatusReport
+from fargate_api.twin.cli.template_source import config_secrets, templates_for
+from fargate_api.twin.daemon.contracts import (
+    ContainerStatus,
+    TaskState,
+    TwinState,
+    TwinStatusReport,
+)
 from fargate_api.twin.daemon.state import StateDir
+from fargate_api.twin.ecs.container_logs import k8s_file_text
 from fargate_api.twin.ecs.images import parse_run_options
 from fargate_api.twin.host import kernel as host
+from fargate_api.twin.host.podman import Podman
 from fargate_api.twin.host.prerequisites import check_prerequisites
 from fargate_api.twin.naming import DEFAULT_NAME, TwinNames
 
@@ -84,18 +96,66 @@ def up_command(
         typer.Option(help="Seconds to wait for healthy targets (default: from the health checks)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+    runtime: Annotated[
+        str,
+        typer.Option(
+            "--runtime",
+            help="auto | container | process. container: run the images with podman (the "
+            "default where podman is installed); process: run local commands (--run, "
+            "[local] command, stand-ins).",
+        ),
+    ] = "auto",
+    secret: Annotated[
+        list[str] | None,
+        typer.Option("--secret", help="NAME=VALUE for a task definition secret. Repeatable."),
+    ] = None,
+    secrets_file: Annotated[
+        list[Path] | None,
+        typer.Option("--secrets-file", help="A file of NAME=VALUE lines. Repeatable."),
+    ] = None,
+    secrets_from_aws: Annotated[
+        bool,
+        typer.Option(
+            "--secrets-from-aws",
+            help="Read secrets without a local value from SSM and Secrets Manager "
+            "(your AWS credentials).",
+        ),
+    ] = False,
+    assume_task_role: Annotated[
+        bool,
+        typer.Option(
+            "--assume-task-role",
+            help="Hand tasks credentials of their task role (STS AssumeRole) instead of your own.",
+        ),
+    ] = False,
 ) -> None:
     """Build the twin, wait for healthy targets, print the URL and egress IPs."""
     names = names_for(name)
     if not 0 <= port <= 65535:
         raise UserError(f"--port {port} is not a TCP port", fix="use 1-65535, or 0 for a free one")
     mapping = parse_run_options(run or [])
+    chosen, notice = choose_runtime(cast(RuntimeChoice, runtime), has_run_options=bool(mapping))
     check_prerequisites()
     err = err_console()
+    if notice:
+        err.print(escape(notice))
+    values = local_secret_values(config_secrets(config, template), secret or [], secrets_file or [])
     make_room(names)
     try:
         root = templates_for(config, template, names.state_dir / "templates")
-        plan, pid = start(names, root, mapping, port=port, time_scale=time_scale)
+        with err.status("checking images…") as checking:
+            plan, pid = start(
+                names,
+                root,
+                mapping,
+                port=port,
+                time_scale=time_scale,
+                runtime=chosen,
+                secrets=values,
+                secrets_from_aws=secrets_from_aws,
+                assume_task_role=assume_task_role,
+                on_progress=lambda line: checking.update(escape(line)),
+            )
     except BaseException:
         down(names)  # bad templates or config: leave nothing behind, not even state
         raise
@@ -200,6 +260,24 @@ def status_command(
             str(task.revision),
         )
     out.print(table)
+    containers = Table(title=f"containers ({status.runtime or 'process'} mode)")
+    for column in ("task", "container", "image", "status", "health", "exit code", "reason"):
+        containers.add_column(column, overflow="fold")
+    for task in status.tasks:
+        for item in task.containers:
+            containers.add_row(
+                task.id[:8],
+                item.name + ("" if item.essential else " (non-essential)"),
+                item.image,
+                item.last_status,
+                item.health,
+                "" if item.exit_code is None else str(item.exit_code),
+                item.reason,
+            )
+    if any(task.containers for task in status.tasks):
+        out.print(containers)
+    for stopped in status.stopped_tasks[:5]:
+        out.print(f"stopped {stopped.id[:8]}: {stopped.reason}")
     if status.error:
         err_console().print(f"[bold red]error:[/bold red] {escape(status.error)}")
 
@@ -218,17 +296,33 @@ def down_command(name: NameOption = DEFAULT_NAME) -> None:
         err.print(f"no twin named {names.name!r}: nothing to remove")
 
 
-def _task_netns(names: TwinNames, task_id: str) -> str:
-    status = read_status(names)
+def _task(status: TwinState, names: TwinNames, task_id: str) -> TaskState:
     ids = [t.id for t in status.tasks]
-    matches = [i for i in ids if i.startswith(task_id)]
+    matches = [t for t in status.tasks if t.id.startswith(task_id)]
     if len(matches) != 1:
         raise UserError(
             f"{'no' if not matches else 'more than one'} task of twin {names.name!r} "
             f"matches {task_id!r}",
             fix=f"use one of: {', '.join(ids) or '(no tasks running)'}",
         )
-    return names.task(matches[0])
+    return matches[0]
+
+
+def _container_of(task: TaskState, container: str | None) -> ContainerStatus:
+    """The container `local exec` enters: the one named, or the task's first essential
+    container (ECS Exec asks for a name only when the task has several)."""
+    running = [c for c in task.containers if c.last_status == "RUNNING"]
+    if container is None:
+        chosen = next((c for c in running if c.essential), running[0] if running else None)
+    else:
+        chosen = next((c for c in running if c.name == container), None)
+    if chosen is None:
+        raise UserError(
+            f"task {task.id[:8]} has no running container"
+            + (f" named {container!r}" if container else ""),
+            fix="running: " + (", ".join(c.name for c in running) or "(none)"),
+        )
+    return chosen
 
 
 @local_app.command(
@@ -239,10 +333,15 @@ def exec_command(
     internet: Annotated[
         bool, typer.Option("--internet", help="Run on the internet host instead of a task.")
     ] = False,
+    container: Annotated[
+        str | None,
+        typer.Option("--container", help="Which container of the task (container mode)."),
+    ] = None,
     name: NameOption = DEFAULT_NAME,
 ) -> None:
-    """Run a command in a task's namespace, like ECS Exec: `exec TASK_ID -- CMD...`, or on
-    the internet host: `exec --internet -- CMD...`."""
+    """Run a command in a task's container, like ECS Exec: `exec TASK_ID [--container NAME]
+    -- CMD...` (in process mode: in the task's namespace), or on the internet host:
+    `exec --internet -- CMD...`."""
     names = names_for(name)
     args = list(ctx.args)
     task = None if internet or not args else args.pop(0)
@@ -257,12 +356,20 @@ def exec_command(
             "no command given", fix="put it after `--`, e.g. `local exec --internet -- curl -s URL`"
         )
     check_prerequisites()
+    status = read_status(names)
     if internet:
-        read_status(names)
         netns = names.internet
     else:
         assert task is not None
-        netns = _task_netns(names, task)
+        chosen = _task(status, names, task)
+        if status.runtime == "container" and status.containers_conf:
+            target = _container_of(chosen, container)
+            podman = Podman(Path(status.containers_conf))
+            interactive = sys.stdin.isatty() and sys.stdout.isatty()
+            argv = podman.exec_argv(target.runtime_id, command, interactive=interactive)
+            result = subprocess.run(argv, env=podman.env(), check=False)
+            raise typer.Exit(result.returncode)
+        netns = names.task(chosen.id)
     if netns not in host.netns_list():
         raise UserError(f"namespace {netns} is gone", fix="check `fargate-api local status`")
     result = subprocess.run(host.in_netns(netns, command), check=False)
@@ -292,7 +399,7 @@ def logs_command(
                 handle.seek(offsets.get(path, 0))
                 data = handle.read()
                 offsets[path] = handle.tell()
-            for line in data.decode(errors="replace").splitlines():
+            for line in k8s_file_text(data.decode(errors="replace").splitlines()):
                 print(f"{stream} {line}")
         if not follow:
             return

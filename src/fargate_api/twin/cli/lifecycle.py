@@ -19,13 +19,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from fargate_api.errors import OperationError, UserError
-from fargate_api.twin.daemon.contracts import LaunchSpec, TwinState
+from fargate_api.twin.cli.container_setup import check_secrets, prepare_images
+from fargate_api.twin.daemon.contracts import LaunchSpec, LocalSecretValues, TwinState
+from fargate_api.twin.daemon.runtimes import CONTAINERS_CONF, sweep_runtime
 from fargate_api.twin.daemon.state import DAEMON_LOG, StateDir
 from fargate_api.twin.ec2.vpc import teardown
+from fargate_api.twin.ecs.secrets import SecretResolver
 from fargate_api.twin.host.processes import pid_alive
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.load import load_plan
-from fargate_api.twin.plan.model import TwinPlan
+from fargate_api.twin.plan.model import Runtime, TwinPlan
 
 DAEMON_STOP_GRACE = 15.0
 UNKNOWN_STOP_TIMEOUT = 120.0  # ECS's largest stopTimeout, when the daemon wrote no state
@@ -86,16 +89,30 @@ def start(
     *,
     port: int,
     time_scale: float,
+    runtime: Runtime = "process",
+    secrets: Mapping[str, str] | None = None,
+    secrets_from_aws: bool = False,
+    assume_task_role: bool = False,
+    on_progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[TwinPlan, int]:
-    """Validates, then starts the daemon; returns the plan and the daemon's pid."""
+    """Validates (templates, secrets, images), then starts the daemon; returns the plan
+    and the daemon's pid. Secret values reach the daemon on its stdin, never a file."""
     state = StateDir(names)
-    plan = load_plan(template, image_commands=image_commands)
+    plan = load_plan(template, image_commands=image_commands, runtime=runtime)
+    local = SecretResolver(dict(secrets or {}))
+    if not secrets_from_aws:
+        check_secrets(plan, local)
+    if runtime == "container":
+        prepare_images(plan, state.file(CONTAINERS_CONF), on_progress)
     state.write_launch(
         LaunchSpec(
             template=str(template.resolve()),
             image_commands=dict(image_commands),
             port=port,
             time_scale=time_scale,
+            runtime=runtime,
+            secrets_from_aws=secrets_from_aws,
+            assume_task_role=assume_task_role,
         )
     )
     log = state.file(DAEMON_LOG).open("ab")
@@ -107,12 +124,17 @@ def start(
             "--state-dir",
             str(state.path),
         ],
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     log.close()
+    assert process.stdin is not None
+    with process.stdin:
+        process.stdin.write(
+            LocalSecretValues(values=dict(secrets or {})).model_dump_json().encode()
+        )
     return plan, process.pid
 
 
@@ -182,6 +204,7 @@ def down(names: TwinNames, on_progress: Callable[[str], None] = lambda _: None) 
             removed.append(f"daemon {pid} (killed)")
         else:
             removed.append(f"daemon {pid}")
+    removed += sweep_runtime(names, state)
     removed += [f"netns {ns}" for ns in teardown(names)]
     if state.exists():
         shutil.rmtree(state.path, ignore_errors=True)

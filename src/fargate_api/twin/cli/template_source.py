@@ -25,3 +25,11 @@ def templates_for(config: Path | None, template: Path | None, destination: Path)
     destination.mkdir(parents=True, exist_ok=True)
     write_templates(synthesize(model), destination)
     return destination / "parent.yml"
+
+
+def config_secrets(config: Path | None, template: Path | None) -> dict[str, str]:
+    """The config's `[local.secrets]`: read here, by the command, because the templates
+    (which the daemon reads) must never carry secret values."""
+    if template is not None:
+        return {}
+    return dict(load_config(config).local.secrets)

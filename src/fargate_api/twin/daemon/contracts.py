@@ -33,6 +33,12 @@ class LaunchSpec(Contract):
     image_commands: dict[str, str] = Field(default_factory=dict)
     port: int = 0
     time_scale: float = 1.0
+    # container: the images with podman; process: local commands (no podman needed).
+    runtime: Literal["container", "process"] = "process"
+    region: str = "us-east-1"
+    # Secret values never come through this file: the daemon reads them on its stdin.
+    secrets_from_aws: bool = False
+    assume_task_role: bool = False
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
@@ -42,12 +48,21 @@ class LaunchSpec(Contract):
         return cls.model_validate_json(text)
 
 
+class LocalSecretValues(Contract):
+    """The secret values `local up` hands the daemon on its stdin (never on disk): keyed
+    by variable name, ValueFrom, or the parameter's or secret's own name."""
+
+    values: dict[str, str] = Field(default_factory=dict)
+
+
 # ---------------------------------------------------------------- state.json
 
 
 class LoadBalancerState(Contract):
     public_ips: list[str]
     listeners: list[int]
+    # The name the VPC's resolver answers for it, inside the twin only.
+    dns_names: list[str] = Field(default_factory=list)
 
 
 class ServiceSummary(Contract):
@@ -56,6 +71,19 @@ class ServiceSummary(Contract):
     desired: int
     running: int
     revision: int
+
+
+class ContainerStatus(Contract):
+    """One container of a task, as DescribeTasks shows it."""
+
+    name: str
+    runtime_id: str  # the podman container's name, or the process label
+    image: str
+    last_status: str  # PENDING, RUNNING, STOPPED
+    health: str  # HEALTHY, UNHEALTHY, STARTING, UNKNOWN
+    exit_code: int | None
+    reason: str
+    essential: bool
 
 
 class TaskState(Contract):
@@ -67,6 +95,9 @@ class TaskState(Contract):
     revision: int
     last_status: str
     service: str
+    # The task's healthStatus from its containers' health checks.
+    container_health: str = "UNKNOWN"
+    containers: list[ContainerStatus] = Field(default_factory=list)
 
 
 class DeploymentState(Contract):
@@ -102,6 +133,7 @@ class StoppedTask(Contract):
     id: str
     reason: str
     exit_codes: dict[str, int]
+    container_reasons: dict[str, str] = Field(default_factory=dict)
 
 
 class Notice(Contract):
@@ -135,6 +167,9 @@ class TwinState(Contract):
     notices: list[Notice] = Field(default_factory=list)
     stop_timeout: float = 0.0
     updated_at: float = 0.0
+    runtime: Literal["container", "process"] | None = None
+    # The podman settings of a container-mode twin, for `local exec` and `down`.
+    containers_conf: str | None = None
 
 
 # ---------------------------------------------------------------- local status --json
@@ -171,6 +206,8 @@ class TwinStatusReport(Contract):
     notices: list[Notice]
     stop_timeout: float
     updated_at: float
+    runtime: Literal["container", "process"] | None
+    containers_conf: str | None
     tasks_detail: list[TaskState]
 
     @classmethod

@@ -11,17 +11,30 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 import threading
 import traceback
 from pathlib import Path
 
 from fargate_api.errors import CliError
-from fargate_api.twin.daemon.contracts import TwinState
+from fargate_api.twin.daemon.contracts import LocalSecretValues, TwinState
+from fargate_api.twin.daemon.runtimes import sweep_runtime
 from fargate_api.twin.daemon.state import DAEMON_LOG, PID_FILE, StateDir
 from fargate_api.twin.daemon.twin import Twin
 from fargate_api.twin.ec2.vpc import teardown
+from fargate_api.twin.ecs.secrets import SecretResolver
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.load import load_plan
+
+
+def read_secret_values() -> LocalSecretValues:
+    """The secret values `local up` wrote to our stdin (a pipe it closed); nothing when
+    stdin is not a pipe (a daemon started by hand, or by an older `local up`)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        return LocalSecretValues()
+    text = sys.stdin.read()
+    sys.stdin.close()
+    return LocalSecretValues.model_validate_json(text) if text.strip() else LocalSecretValues()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         spec = state.read_launch()
-        plan = load_plan(Path(spec.template), image_commands=spec.image_commands)
-        twin = Twin(names, plan, spec, state)
+        secrets = read_secret_values()
+        plan = load_plan(
+            Path(spec.template), image_commands=spec.image_commands, runtime=spec.runtime
+        )
+        twin = Twin(names, plan, spec, state, SecretResolver(secrets.values))
         twin.build()
         if not stop.is_set():
             twin.run(stop)
@@ -69,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                     twin.phase = "failed"
                     twin.write_state()
         finally:
+            sweep_runtime(names, state)
             teardown(names)
     return code
 

@@ -20,6 +20,7 @@ from fargate_api.twin.autoscaling.target_tracking import Autoscaler
 from fargate_api.twin.daemon import change_requests
 from fargate_api.twin.daemon.contracts import (
     AutoscalingState,
+    ContainerStatus,
     DeploymentState,
     LaunchSpec,
     LoadBalancerState,
@@ -33,11 +34,14 @@ from fargate_api.twin.daemon.contracts import (
     TwinAnswer,
     TwinState,
 )
+from fargate_api.twin.daemon.runtimes import containers_conf_path, make_runtime, sweep_runtime
 from fargate_api.twin.daemon.state import StateDir
+from fargate_api.twin.daemon.vpc_services import RunningTaskView, VpcServices
 from fargate_api.twin.ec2.addresses import CLIENT_HOST, ECHO_HOST, ECHO_PORT
 from fargate_api.twin.ec2.security_groups import SecurityGroups
 from fargate_api.twin.ec2.vpc import Network, teardown
 from fargate_api.twin.ecs.scheduler import Scheduler
+from fargate_api.twin.ecs.secrets import SecretResolver
 from fargate_api.twin.elbv2.load_balancers import LoadBalancers
 from fargate_api.twin.host import kernel as host
 from fargate_api.twin.naming import TwinNames
@@ -49,7 +53,14 @@ TICK = 0.5
 
 
 class Twin:
-    def __init__(self, names: TwinNames, plan: TwinPlan, spec: LaunchSpec, state: StateDir) -> None:
+    def __init__(
+        self,
+        names: TwinNames,
+        plan: TwinPlan,
+        spec: LaunchSpec,
+        state: StateDir,
+        secrets: SecretResolver | None = None,
+    ) -> None:
         self.names = names
         self.plan = plan
         self.spec = spec
@@ -70,16 +81,22 @@ class Twin:
         for lb in plan.load_balancers:
             for node in lb.nodes:
                 used.setdefault(node.subnet, set()).add(node.private_ip)
+        self.runtime = make_runtime(names, spec, state, secrets or SecretResolver({}))
         self.scheduler = Scheduler(
             names=names,
             plan=plan,
             network=self.network,
             groups=self.groups,
             balancers=self.balancers,
-            logs_dir=state.logs,
+            runtime=self.runtime,
             time_scale=spec.time_scale,
             used_ips=used,
+            region=spec.region,
+            dns_server=self.network.resolver,
             on_change=self.write_state,
+        )
+        self.vpc_services = VpcServices(
+            names, plan, state, region=spec.region, assume_task_role=spec.assume_task_role
         )
         self.autoscaler = Autoscaler(
             plan.autoscaling,
@@ -100,6 +117,7 @@ class Twin:
     def build(self) -> None:
         self.write_state()
         self.network.build()
+        self.vpc_services.start()
         self._start_internet_services()
         self.balancers.start()
         self._start_forwarders()
@@ -114,11 +132,15 @@ class Twin:
                 self._handle(request)
             self.autoscaler.tick()
             self.scheduler.tick()
+            self.vpc_services.update(self._running_tasks())
             dead = self.balancers.dead()
             if dead:
                 raise RuntimeError(
                     f"haproxy of {', '.join(dead)} exited; see its log in {self.state.path}"
                 )
+            gone = self.vpc_services.dead()
+            if gone:
+                raise RuntimeError(f"{gone}; see its log in {self.state.path}")
             if not self.ready and self._all_healthy():
                 self.ready = True
                 self.phase = "running"
@@ -131,6 +153,9 @@ class Twin:
         try:
             self.scheduler.stop_all("Task stopped by local down")
         finally:
+            self.runtime.close()
+            sweep_runtime(self.names, self.state)
+            self.vpc_services.stop()
             self.balancers.stop()
             for process in self.helpers:
                 if process.poll() is None:
@@ -156,7 +181,9 @@ class Twin:
             self.scheduler.scale(key, request.desired)
             return TwinAnswer(id=request.id, ok=True, service=key)
         mapping = {**self.spec.image_commands, **request.image_commands}
-        new_plan = load_plan(Path(request.template), image_commands=mapping)
+        new_plan = load_plan(
+            Path(request.template), image_commands=mapping, runtime=self.spec.runtime
+        )
         primary = {
             key: state.definitions[state.revision] for key, state in self.scheduler.services.items()
         }
@@ -171,6 +198,15 @@ class Twin:
             elif change.desired is not None:
                 self.scheduler.scale(change.service, change.desired)
         return TwinAnswer(id=request.id, ok=True, revisions=revisions)
+
+    def _running_tasks(self) -> list[RunningTaskView]:
+        views = []
+        for task in self.scheduler.tasks:
+            running = self.scheduler.running(task.id)
+            if running is not None and task.active:
+                definition = self.scheduler.services[task.service].definitions[task.revision]
+                views.append(RunningTaskView(task, running, definition))
+        return views
 
     def _healthy_targets(self, service_key: str) -> int:
         return sum(
@@ -206,7 +242,7 @@ class Twin:
             wanted = self.scheduler.services[service.key].desired
             if len(tasks) < wanted:
                 return False
-            if service.load_balancers and sum(t.health == "healthy" for t in tasks) < wanted:
+            if sum(self.scheduler.core.is_healthy(t) for t in tasks) < wanted:
                 return False
         return True
 
@@ -322,6 +358,7 @@ class Twin:
             load_balancer=LoadBalancerState(
                 public_ips=[str(n.public_ip) for n in lb.nodes] if lb else [],
                 listeners=[listener.port for listener in lb.listeners] if lb else [],
+                dns_names=self.vpc_services.load_balancer_names(),
             ),
             egress_ips=[str(n.public_ip) for n in self.plan.nat_gateways],
             internet_echo_url=f"http://{ECHO_HOST}:{ECHO_PORT}/"
@@ -344,6 +381,8 @@ class Twin:
                     revision=t.revision,
                     last_status=t.last_status,
                     service=t.service,
+                    container_health=t.container_health,
+                    containers=self._containers(t.id),
                 )
                 for t in self.scheduler.tasks
             ],
@@ -353,7 +392,12 @@ class Twin:
             ports={str(k): v for k, v in self.ports.items()},
             services=services,
             stopped_tasks=[
-                StoppedTask(id=t.id, reason=t.stopped_reason, exit_codes=t.exit_codes)
+                StoppedTask(
+                    id=t.id,
+                    reason=t.stopped_reason,
+                    exit_codes=t.exit_codes,
+                    container_reasons=t.container_reasons,
+                )
                 for t in self.scheduler.stopped
             ],
             events=self.scheduler.events[-20:],
@@ -370,7 +414,29 @@ class Twin:
                 default=0.0,
             ),
             updated_at=time.time(),
+            runtime=self.runtime.kind,
+            containers_conf=str(containers_conf_path(self.state))
+            if self.runtime.kind == "container"
+            else None,
         )
+
+    def _containers(self, task_id: str) -> list[ContainerStatus]:
+        running = self.scheduler.running(task_id)
+        if running is None:
+            return []
+        return [
+            ContainerStatus(
+                name=view.name,
+                runtime_id=view.runtime_id,
+                image=view.image,
+                last_status=view.last_status,
+                health=view.health,
+                exit_code=view.exit_code,
+                reason=view.reason,
+                essential=view.essential,
+            )
+            for view in running.containers()
+        ]
 
     def write_state(self) -> None:
         with self._write_lock:

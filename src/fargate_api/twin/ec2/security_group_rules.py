@@ -8,6 +8,10 @@ An AWS security group is a stateful allow-list attached to an ENI, so the twin p
   filters a host talking to itself), replies and related ICMP errors of tracked
   connections pass (security groups are stateful), invalid packets are dropped. A NEW
   connection on the ENI's interface jumps to ``allow_in`` / ``allow_out``.
+* The ``output`` chain also accepts, before any group rule, what AWS never filters with
+  security groups: the Amazon-provided DNS resolver (the VPC's base + 2, udp and tcp
+  port 53, when ``resolver`` is given) and the ECS task metadata and credentials
+  endpoint (169.254.170.2, tcp port 80). Their replies are established traffic.
 * ``allow_in`` holds the ingress rules and ``allow_out`` the egress rules of ALL
   attached groups: a connection is allowed when any rule of any group allows it, as on
   AWS. A packet that no rule accepts returns to the base chain and hits its final
@@ -60,6 +64,9 @@ _INPUT_CHAIN = "input"
 _OUTPUT_CHAIN = "output"
 _INGRESS_CHAIN = "allow_in"
 _EGRESS_CHAIN = "allow_out"
+# Link-local services AWS never filters with security groups.
+TASK_ENDPOINT = (IPv4Address("169.254.170.2"), 80)  # ECS metadata v4 and credentials
+DNS_PORT = 53
 
 
 def set_name(group_key: str) -> str:
@@ -89,8 +96,13 @@ def render_eni_ruleset(
     interface: str,
     groups: Sequence[SecurityGroup],
     members: Mapping[str, Sequence[IPv4Address]],
+    *,
+    resolver: IPv4Address | None = None,
 ) -> str:
     """The complete script for one ENI namespace; loading it replaces the table atomically.
+
+    ``resolver`` is the VPC's DNS resolver (base + 2): egress to it on port 53 is
+    accepted before the group rules, as is egress to the task endpoint 169.254.170.2:80.
 
     ``members`` maps a group key to the private IPs of the ENIs in that group; a
     referenced group missing from it gets an empty set (no ENI has joined it yet).
@@ -111,7 +123,7 @@ def render_eni_ruleset(
         lines += _set_block(key, members.get(key, ()))
     lines += _base_chain(_INPUT_CHAIN, interface)
     lines += ["", *_rule_chain(_INGRESS_CHAIN, attached, ingress=True)]
-    lines += ["", *_base_chain(_OUTPUT_CHAIN, interface)]
+    lines += ["", *_base_chain(_OUTPUT_CHAIN, interface, _unfiltered_egress(resolver))]
     lines += ["", *_rule_chain(_EGRESS_CHAIN, attached, ingress=False)]
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -162,7 +174,23 @@ def _set_block(group_key: str, members: Sequence[IPv4Address]) -> list[str]:
     return [*lines, "\t}", ""]
 
 
-def _base_chain(hook: str, interface: str) -> list[str]:
+def _unfiltered_egress(resolver: IPv4Address | None) -> list[str]:
+    """Egress AWS never filters with security groups, as rule lines of the output chain."""
+    address, port = TASK_ENDPOINT
+    lines = [
+        f"\t\tip daddr {address} tcp dport {port} counter accept"
+        ' comment "ECS task metadata and credentials endpoint: never filtered"',
+    ]
+    if resolver is not None:
+        lines += [
+            f"\t\tip daddr {IPv4Address(resolver)} {protocol} dport {DNS_PORT} counter accept"
+            ' comment "Amazon-provided DNS (VPC base + 2): never filtered"'
+            for protocol in ("udp", "tcp")
+        ]
+    return lines
+
+
+def _base_chain(hook: str, interface: str, unfiltered: Sequence[str] = ()) -> list[str]:
     inbound = hook == "input"
     lo_match, if_match = ("iif", "iifname") if inbound else ("oif", "oifname")
     rules_chain = _INGRESS_CHAIN if inbound else _EGRESS_CHAIN
@@ -174,6 +202,7 @@ def _base_chain(hook: str, interface: str) -> list[str]:
         "\t\tct state established,related counter accept"
         ' comment "stateful: replies and related ICMP errors"',
         '\t\tct state invalid counter drop comment "invalid"',
+        *unfiltered,
         f'\t\t{if_match} "{interface}" jump {rules_chain}',
         f'\t\tcounter drop comment "no security group allows this new {direction} connection"',
         "\t}",

@@ -15,6 +15,11 @@ How AWS does it, and how the twin mirrors it:
 * Every ENI (task, load balancer node, NAT) is a namespace with one interface, plugged
   into its subnet's bridge by a veth pair created directly inside the namespaces: the
   host's own namespace never gets a link.
+* The Amazon-provided DNS resolver (VPC base + 2) and the ECS task endpoint
+  (169.254.170.2) are addresses on the router's loopback; their servers (ec2/dns.py,
+  servers/task_endpoints.py) run in the router namespace. Every ENI namespace gets
+  ``/etc/netns/<netns>/resolv.conf`` naming the resolver, which ``ip netns exec`` shows
+  its processes as /etc/resolv.conf.
 """
 
 from __future__ import annotations
@@ -31,6 +36,15 @@ from fargate_api.twin.ec2.addresses import (
     PUBLIC_POOL,
     ROUTER_IGW_LINK,
     ROUTER_SIDE,
+)
+from fargate_api.twin.ec2.dns import (
+    TASK_ENDPOINT_ADDRESS,
+    internal_domain,
+    netns_etc_folders,
+    region_of_az,
+    remove_netns_etc,
+    resolver_address,
+    write_netns_resolv_conf,
 )
 from fargate_api.twin.host import kernel as host
 from fargate_api.twin.host.processes import kill_all
@@ -57,6 +71,11 @@ class Network:
         self.plan = plan
         self._eni_counter = 0
 
+    @property
+    def resolver(self) -> IPv4Address:
+        """The Amazon-provided DNS resolver: the VPC's base address + 2."""
+        return resolver_address(self.plan.vpc_cidr)
+
     # ---------------------------------------------------------------- build
     def build(self) -> None:
         """Router, internet gateway and internet; then NAT gateways, which need them."""
@@ -82,6 +101,7 @@ class Network:
                 f"link set {bridge} up",
             ]
         host.ip_batch(ns, commands)
+        host.loopback_address_add(ns, [str(self.resolver), str(TASK_ENDPOINT_ADDRESS)])
         if self.plan.internet_gateway:
             host.netns_add(self.names.internet_gateway)
             host.ip(
@@ -276,11 +296,14 @@ table ip {table} {{
                 f"route add default via {subnet.gateway}",
             ],
         )
+        search = [internal_domain(region_of_az(subnet.az))]
+        write_netns_resolv_conf(netns, self.resolver, search)
 
     def detach_eni(self, netns: str) -> None:
         """Deleting the namespace deletes its veth end, and with it the router's end."""
         kill_all(host.netns_pids(netns))
         host.netns_delete(netns)
+        remove_netns_etc(netns)
 
     def map_public_ip(self, public: IPv4Address, private: IPv4Address) -> None:
         if not self.plan.internet_gateway:
@@ -312,4 +335,7 @@ def teardown(names: TwinNames) -> list[str]:
     kill_all(pids)
     for ns in removed:
         host.netns_delete(ns)
+    for ns in netns_etc_folders(names.prefix):  # /etc/netns/<netns>: resolv.conf
+        if names.owns_netns(ns):
+            remove_netns_etc(ns)
     return removed

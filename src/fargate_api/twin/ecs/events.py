@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fargate_api.twin.ecs.service_state import TargetHealth
+from fargate_api.twin.ecs.service_state import ContainerHealthStatus, TargetHealth
 from fargate_api.twin.plan.model import TaskDefinition
 
 
@@ -53,6 +53,25 @@ class ContainerExited:
     task_id: str
     container: str
     code: int
+    reason: str = ""  # ECS's container reason, e.g. the OutOfMemoryError of a memory kill
+
+
+@dataclass(frozen=True)
+class ContainerCannotStart:
+    """A container of a running task can never start: a dependency's condition failed,
+    its start timed out, or the runtime refused it."""
+
+    task_id: str
+    container: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ContainerHealthObserved:
+    """The task's health from its containers' health checks, by ECS's rule."""
+
+    task_id: str
+    health: ContainerHealthStatus
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,8 @@ Event = (
     | TargetsRegistered
     | LaunchFailed
     | ContainerExited
+    | ContainerCannotStart
+    | ContainerHealthObserved
     | TargetHealthObserved
     | DrainFinished
     | TaskStopped

@@ -2,8 +2,9 @@
 this machine and reports back what it observed.
 
 Actions become ENIs (ec2/vpc.py), security group rules (ec2/security_groups.py),
-targets in HAProxy (elbv2/load_balancers.py) and container processes
-(task_process.py); process exits and target health become events. The clock is read
+targets in HAProxy (elbv2/load_balancers.py) and containers, run by a task runtime
+(podman, or local processes: task_runtime.py); container exits, containers that cannot
+start, container health and target health become events. The clock is read
 here and handed to the decisions, so they can be tested with made-up times.
 
 Drains and container stops run on their own threads, because a drain takes as long as
@@ -11,7 +12,8 @@ the deregistration delay says and a stop up to the stopTimeout; every call into 
 decisions holds one lock, so those threads and the daemon's tick never interleave.
 
 A launch fails, and is retried after a back-off, only for what can go wrong on the
-host: a kernel command, a process that cannot start, HAProxy's runtime API. Any other
+host or in ECS's own launch: a kernel command, a container that cannot start, a secret
+that cannot be resolved, HAProxy's runtime API. Any other
 exception is a bug in the twin and propagates, instead of being retried for ever.
 """
 
@@ -21,10 +23,8 @@ import threading
 import time
 from collections.abc import Callable
 from ipaddress import IPv4Address
-from pathlib import Path
 from typing import assert_never
 
-from fargate_api.twin.ec2.addresses import ECHO_HOST, ECHO_PORT
 from fargate_api.twin.ec2.security_groups import SecurityGroups
 from fargate_api.twin.ec2.vpc import Network
 from fargate_api.twin.ecs.actions import (
@@ -38,7 +38,9 @@ from fargate_api.twin.ecs.actions import (
     StopTask,
 )
 from fargate_api.twin.ecs.events import (
+    ContainerCannotStart,
     ContainerExited,
+    ContainerHealthObserved,
     DeployRequested,
     DrainFinished,
     Event,
@@ -54,7 +56,13 @@ from fargate_api.twin.ecs.events import (
 )
 from fargate_api.twin.ecs.service_scheduler import ServiceScheduler
 from fargate_api.twin.ecs.service_state import ServiceState, TaskRecord
-from fargate_api.twin.ecs.task_process import TaskProcess, TaskProcessError, log_stream_path
+from fargate_api.twin.ecs.task_process import TaskProcessError
+from fargate_api.twin.ecs.task_runtime import (
+    RunningTask,
+    TaskContext,
+    TaskLaunchError,
+    TaskRuntime,
+)
 from fargate_api.twin.elbv2.haproxy_runtime import HaproxyRuntimeError
 from fargate_api.twin.elbv2.load_balancers import LoadBalancers
 from fargate_api.twin.host.kernel import HostCommandError
@@ -65,6 +73,7 @@ from fargate_api.twin.plan.model import TaskDefinition, TwinPlan
 LAUNCH_FAILURES: tuple[type[Exception], ...] = (
     HostCommandError,
     TaskProcessError,
+    TaskLaunchError,
     HaproxyRuntimeError,
     OSError,
 )
@@ -80,9 +89,11 @@ class Scheduler:
         network: Network,
         groups: SecurityGroups,
         balancers: LoadBalancers,
-        logs_dir: Path,
+        runtime: TaskRuntime,
         time_scale: float,
         used_ips: dict[str, set[IPv4Address]],
+        region: str = "us-east-1",
+        dns_server: IPv4Address | None = None,
         on_change: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -91,14 +102,16 @@ class Scheduler:
         self.network = network
         self.groups = groups
         self.balancers = balancers
-        self.logs_dir = logs_dir
+        self.runtime = runtime
+        self.region = region
+        self.dns_server = dns_server
         self.on_change = on_change
         self.clock = clock
         self.core = ServiceScheduler(plan, time_scale=time_scale, used_ips=used_ips)
         self.events: list[str] = []
         self._lock = threading.RLock()
         self._threads: list[threading.Thread] = []
-        self._processes: dict[str, dict[str, TaskProcess]] = {}  # task id -> container
+        self._running: dict[str, RunningTask] = {}  # task id -> its containers
 
     # ------------------------------------------------------------ state, for status
     @property
@@ -124,8 +137,12 @@ class Scheduler:
         with self._lock:
             self._apply(ScaleRequested(service_key, desired))
 
+    def running(self, task_id: str) -> RunningTask | None:
+        return self._running.get(task_id)
+
     def tick(self) -> None:
         with self._lock:
+            self.runtime.refresh()
             for key in self.core.services:
                 for event in self._observe(key):
                     self._apply(event)
@@ -156,13 +173,21 @@ class Scheduler:
             b.target_group: self.balancers.states(b.target_group) for b in bindings if active
         }
         events: list[Event] = []
+        now = self.clock()
         for task in active:
-            processes = self._processes.get(task.id, {})
-            for container in state.definitions[task.revision].containers:
-                process = processes.get(container.name)
-                code = process.poll() if process is not None else None
-                if code is not None and container.name not in task.exit_codes:
-                    events.append(ContainerExited(task.id, container.name, code))
+            running = self._running.get(task.id)
+            if running is not None and task.last_status == "RUNNING":
+                seen = running.observe(now)
+                for exit_ in seen.exits:
+                    if exit_.container not in task.exit_codes:
+                        events.append(
+                            ContainerExited(task.id, exit_.container, exit_.code, exit_.reason)
+                        )
+                for container, reason in seen.cannot_start:
+                    if container not in task.container_reasons:
+                        events.append(ContainerCannotStart(task.id, container, reason))
+                if seen.health != task.container_health:
+                    events.append(ContainerHealthObserved(task.id, seen.health))
             if bindings:
                 known = [targets[b.target_group].get(task.id) for b in bindings]
                 observed = tuple(ObservedTarget(s.health, s.reason) for s in known if s)
@@ -202,31 +227,24 @@ class Scheduler:
             self.groups.add(netns, action.ip, state.service.security_groups)
             if action.public_ip is not None:
                 self.network.map_public_ip(action.public_ip, action.ip)
-            self._start_containers(task, state.definitions[action.revision])
+            definition = state.definitions[action.revision]
+            context = TaskContext(
+                task_id=task.id,
+                family=definition.family,
+                revision=action.revision,
+                cluster=state.service.cluster,
+                netns=netns,
+                private_ip=action.ip,
+                subnet_cidr=self.plan.subnet(action.subnet).cidr,
+                az=task.az,
+                region=self.region,
+                dns_server=self.dns_server,
+            )
+            self._running[task.id] = self.runtime.start(context, definition)
         except LAUNCH_FAILURES as exc:
             self._apply(LaunchFailed(task.id, str(exc)))
             return
         self._apply(TaskStarted(task.id))
-
-    def _start_containers(self, task: TaskRecord, definition: TaskDefinition) -> None:
-        processes = self._processes.setdefault(task.id, {})
-        for container in definition.containers:
-            environment = {
-                **container.environment,
-                "FA_TASK_ID": task.id,
-                "FA_PRIVATE_IP": str(task.ip),
-                "FA_AZ": task.az,
-                "FA_REVISION": str(task.revision),
-                "FA_ECHO_URL": f"http://{ECHO_HOST}:{ECHO_PORT}/",
-                "ECS_CONTAINER_NAME": container.name,
-            }
-            processes[container.name] = TaskProcess.start(
-                netns=self.names.task(task.id),
-                command=container.command or "true",
-                environment=environment,
-                log_path=log_stream_path(self.logs_dir, container, task.id),
-                label=f"{self.names.prefix}task-{task.id[:12]}-{container.name}",
-            )
 
     def _register(self, action: RegisterTargets) -> None:
         try:
@@ -242,13 +260,15 @@ class Scheduler:
         if task is None:
             return
         netns = self.names.task(task.id)
+        running = self._running.pop(task.id, None)
         try:
+            if running is not None:
+                running.remove()
             self.groups.remove(netns)
             if task.public_ip is not None:
                 self.network.unmap_public_ip(task.public_ip, task.ip)
             self.network.detach_eni(netns)
         finally:
-            self._processes.pop(task.id, None)
             self._apply(TaskDeprovisioned(task.id))
 
     # ------------------------------------------------------------ the slow parts
@@ -285,10 +305,6 @@ class Scheduler:
     def _stop(self, action: StopTask) -> TaskStopped:
         for target_group in action.deregister:
             self.balancers.deregister(target_group, action.task_id)
-        processes = self._processes.get(action.task_id, {})
-        codes: dict[str, int] = {}
-        for name, timeout in action.timeouts:
-            process = processes.get(name)
-            if process is not None:
-                codes[name] = process.stop(timeout)
+        running = self._running.get(action.task_id)
+        codes = running.stop(action.timeouts) if running is not None else {}
         return TaskStopped(action.task_id, codes)

@@ -48,7 +48,9 @@ from fargate_api.twin.ecs.actions import (
     Target,
 )
 from fargate_api.twin.ecs.events import (
+    ContainerCannotStart,
     ContainerExited,
+    ContainerHealthObserved,
     DeployRequested,
     DrainFinished,
     Event,
@@ -65,13 +67,14 @@ from fargate_api.twin.ecs.events import (
 from fargate_api.twin.ecs.rollout import TaskView, failure_threshold, plan_step
 from fargate_api.twin.ecs.service_state import (
     STOPPING_STATUSES,
+    ContainerHealthStatus,
     Deployment,
     RolloutState,
     ServiceState,
     TargetHealth,
     TaskRecord,
 )
-from fargate_api.twin.plan.model import Service, TwinPlan
+from fargate_api.twin.plan.model import Service, TaskDefinition, TwinPlan
 
 STOPPED_HISTORY = 20
 MAX_BACKOFF = 30.0
@@ -147,8 +150,12 @@ class ServiceScheduler:
                 return self._announce_start(task)
             case LaunchFailed(reason=reason):
                 return self._launch_failed(task, reason, now)
-            case ContainerExited(container=container, code=code):
-                return self._container_exited(task, container, code, now)
+            case ContainerExited(container=container, code=code, reason=reason):
+                return self._container_exited(task, container, code, reason, now)
+            case ContainerCannotStart(container=container, reason=reason):
+                return self._container_cannot_start(task, container, reason, now)
+            case ContainerHealthObserved(health=health):
+                return self._container_health_observed(task, health, now)
             case TargetHealthObserved(targets=targets):
                 return self._health_observed(task, targets, now)
             case DrainFinished():
@@ -224,19 +231,72 @@ class ServiceScheduler:
         return [Record(f"task {task.id[:8]} failed to start: {reason}"), Deprovision(task.id)]
 
     def _container_exited(
-        self, task: TaskRecord, container: str, code: int, now: float
+        self, task: TaskRecord, container: str, code: int, reason: str, now: float
     ) -> list[Action]:
         if not task.active or container in task.exit_codes:
             return []
         task.exit_codes[container] = code
-        definition = self.services[task.service].definitions[task.revision]
-        if not any(c.name == container and c.essential for c in definition.containers):
+        if reason:
+            task.container_reasons[container] = reason
+        if not self._essential(task, container):
             return []
+        why = f"Essential container in task exited (code {code})"
+        if reason:
+            why = f"{why}: {reason}"
         return [
             *self._task_failed(task, now),
             Record(f"task {task.id[:8]} container {container} exited with code {code}"),
-            *self._stop(task, f"Essential container in task exited (code {code})", drain=False),
+            *self._stop(task, why, drain=False),
         ]
+
+    def _container_cannot_start(
+        self, task: TaskRecord, container: str, reason: str, now: float
+    ) -> list[Action]:
+        """ECS stops a task whose essential container cannot start; a non-essential one is
+        only reported, like one that exited."""
+        if not task.active or container in task.container_reasons:
+            return []
+        task.container_reasons[container] = reason
+        if not self._essential(task, container):
+            return [Record(f"task {task.id[:8]} container {container} not started: {reason}")]
+        return [
+            *self._task_failed(task, now),
+            Record(f"task {task.id[:8]} container {container} cannot start: {reason}"),
+            *self._stop(task, reason, drain=False),
+        ]
+
+    def _container_health_observed(
+        self, task: TaskRecord, health: ContainerHealthStatus, now: float
+    ) -> list[Action]:
+        """ECS replaces a task whose essential container fails its health check, but not
+        within the service's health check grace period (which covers these checks too)."""
+        if not task.active:
+            return []
+        task.container_health = health
+        if health == "HEALTHY" and not self.services[task.service].service.load_balancers:
+            task.was_healthy = True
+            self._failures[task.service] = 0
+        grace = self.services[task.service].service.health_check_grace_period * self.time_scale
+        if health != "UNHEALTHY" or now - task.started_at < grace:
+            return []
+        return [
+            *self._task_failed(task, now),
+            Record(f"task {task.id[:8]} failed its container health checks"),
+            *self._stop(task, "Task failed container health checks", drain=True),
+        ]
+
+    def _essential(self, task: TaskRecord, container: str) -> bool:
+        definition = self.services[task.service].definitions[task.revision]
+        return any(c.name == container and c.essential for c in definition.containers)
+
+    def is_healthy(self, task: TaskRecord) -> bool:
+        """Healthy for the deployment: the load balancer's verdict where there is one, and
+        HEALTHY from the containers' checks where the task definition has any."""
+        service = self.services[task.service].service
+        definition = self.services[task.service].definitions[task.revision]
+        if has_container_checks(definition) and task.container_health != "HEALTHY":
+            return False
+        return _is_healthy(task, service)
 
     def _health_observed(
         self, task: TaskRecord, targets: tuple[ObservedTarget, ...], now: float
@@ -274,7 +334,9 @@ class ServiceScheduler:
         active = self._active(service_key)
         if not service.load_balancers:
             for task in active:
-                if task.last_status == "RUNNING":
+                if task.last_status == "RUNNING" and not has_container_checks(
+                    state.definitions[task.revision]
+                ):
                     task.was_healthy = True  # it outlived a poll of its containers
         if state.primary.rollout_state == "FAILED":
             return []  # a failed deployment without rollback: ECS stops launching; so do we
@@ -288,8 +350,8 @@ class ServiceScheduler:
                 TaskView(
                     t.id,
                     t.revision,
-                    _is_healthy(t, service),
-                    t.health == "unhealthy",
+                    self.is_healthy(t),
+                    t.health == "unhealthy" or t.container_health == "UNHEALTHY",
                     t.started_at,
                     t.az,
                 )
@@ -329,7 +391,7 @@ class ServiceScheduler:
         others = [
             t for t in self.tasks if t.service == service_key and t.revision != primary.revision
         ]
-        if len(mine) < state.desired or not all(_is_healthy(t, service) for t in mine) or others:
+        if len(mine) < state.desired or not all(self.is_healthy(t) for t in mine) or others:
             return []
         primary.rollout_state = "COMPLETED"
         failed = [d for d in state.deployments[1:] if d.rollout_state == "FAILED"][:1]
@@ -484,6 +546,11 @@ class ServiceScheduler:
             status="PRIMARY",
             rollout_state=rollout_state,
         )
+
+
+def has_container_checks(definition: TaskDefinition) -> bool:
+    """ECS derives a task's health from its essential containers' health checks."""
+    return any(c.essential and c.health_check is not None for c in definition.containers)
 
 
 def _is_healthy(task: TaskRecord, service: Service) -> bool:

@@ -22,6 +22,8 @@ TargetHealth = Literal["initial", "healthy", "unhealthy", "draining"]
 # INACTIVE: done with, kept only to show what happened.
 DeploymentStatus = Literal["PRIMARY", "ACTIVE", "INACTIVE"]
 RolloutState = Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
+# The task's healthStatus from its containers' health checks (UNKNOWN: none defined).
+ContainerHealthStatus = Literal["HEALTHY", "UNHEALTHY", "UNKNOWN"]
 
 ACTIVE_STATUSES: tuple[TaskStatus, ...] = ("PROVISIONING", "RUNNING")
 STOPPING_STATUSES: tuple[TaskStatus, ...] = ("DEACTIVATING", "STOPPING")
@@ -42,6 +44,8 @@ class TaskRecord:
     health_reason: str = ""
     stopped_reason: str = ""
     exit_codes: dict[str, int] = field(default_factory=dict)
+    container_reasons: dict[str, str] = field(default_factory=dict)
+    container_health: ContainerHealthStatus = "UNKNOWN"
     # Once healthy, a task that fails later no longer counts against its deployment's
     # circuit breaker (ECS counts tasks that never reached a steady state).
     was_healthy: bool = False

@@ -103,3 +103,16 @@ def netns_pids(name: str) -> list[int]:
 
 def missing_commands(commands: Sequence[str]) -> list[str]:
     return [command for command in commands if shutil.which(command) is None]
+
+
+def loopback_address_add(netns: str, addresses: Sequence[str]) -> None:
+    """Host addresses (/32) on the namespace's loopback: services the namespace answers.
+
+    ``replace`` rather than ``add``: adding an address twice is then no error.
+    """
+    ip_batch(netns, [f"addr replace {address}/32 dev lo" for address in addresses])
+
+
+def loopback_address_delete(netns: str, addresses: Sequence[str]) -> None:
+    for address in addresses:
+        ip(netns, "addr", "del", f"{address}/32", "dev", "lo", check=False)

@@ -18,7 +18,7 @@ from fargate_api.twin.plan.ec2 import read_network
 from fargate_api.twin.plan.ecs import read_services
 from fargate_api.twin.plan.elbv2 import read_load_balancers
 from fargate_api.twin.plan.errors import PlanError
-from fargate_api.twin.plan.model import Notice, TwinPlan
+from fargate_api.twin.plan.model import Notice, Runtime, TwinPlan
 from fargate_api.twin.plan.reads import Index, key_of
 
 BUILT = frozenset(
@@ -62,20 +62,27 @@ WHY_IGNORED = {
 }
 
 
-def load_plan(template: Path, *, image_commands: Mapping[str, str] | None = None) -> TwinPlan:
+def load_plan(
+    template: Path,
+    *,
+    image_commands: Mapping[str, str] | None = None,
+    runtime: Runtime = "process",
+) -> TwinPlan:
     """Reads a parent (with nested children) or a single template and interprets it."""
     try:
         stack_set = load_stack_set(template, reader=DiskReader())
     except TemplateError as exc:
         raise PlanError(exc.what, where=exc.where, fix=exc.fix) from None
-    return interpret(stack_set, image_commands=image_commands or {})
+    return interpret(stack_set, image_commands=image_commands or {}, runtime=runtime)
 
 
-def interpret(stack_set: StackSet, *, image_commands: Mapping[str, str]) -> TwinPlan:
+def interpret(
+    stack_set: StackSet, *, image_commands: Mapping[str, str], runtime: Runtime = "process"
+) -> TwinPlan:
     index = Index(stack_set)
     network = read_network(index)
     balancers, target_groups, lb_notices = read_load_balancers(index, network)
-    services, definitions, ecs_notices = read_services(index, image_commands)
+    services, definitions, ecs_notices = read_services(index, image_commands, runtime=runtime)
     _check_bindings(services, target_groups, network.subnets)
     scaling, scaling_notices = read_autoscaling(index, services, {g.key for g in target_groups})
     log_groups = sorted(

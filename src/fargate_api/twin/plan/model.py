@@ -164,16 +164,79 @@ class LogTarget:
     stream_prefix: str | None
 
 
+DependencyCondition = Literal["START", "COMPLETE", "SUCCESS", "HEALTHY"]
+Runtime = Literal["container", "process"]
+
+
+@dataclass(frozen=True)
+class ContainerHealthCheck:
+    """A container definition's HealthCheck, with ECS's defaults filled in (seconds)."""
+
+    command: tuple[str, ...]  # ECS's form: ("CMD-SHELL", "curl ...") or ("CMD", exe, arg...)
+    interval: int = 30
+    timeout: int = 5
+    retries: int = 3
+    start_period: int = 0
+
+
+@dataclass(frozen=True)
+class ContainerDependency:
+    container: str
+    condition: DependencyCondition
+
+
+@dataclass(frozen=True)
+class SecretReference:
+    """`Secrets[]`: the variable `name` gets the value of `value_from` (an SSM parameter or
+    a Secrets Manager secret, by ARN or name, perhaps with a JSON key suffix)."""
+
+    name: str
+    value_from: str
+
+
+@dataclass(frozen=True)
+class MountPoint:
+    source_volume: str
+    container_path: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Ulimit:
+    name: str
+    soft: int
+    hard: int
+
+
 @dataclass(frozen=True)
 class Container:
     name: str
     image: str
-    command: str | None  # the local shell command, {port} already substituted; None: stand-in
+    # Process mode: the local shell command, {port} already substituted; None where only
+    # container mode can run the image (no --run, no [local] command, no stand-in).
+    command: str | None
     environment: Mapping[str, str]
     port: int | None
     essential: bool
     stop_timeout: int
     log: LogTarget | None
+    # Container mode: what the container definition says, as ECS passes it to the runtime.
+    entry_point: tuple[str, ...] | None = None
+    command_args: tuple[str, ...] | None = None  # `Command`: the image's CMD replaced
+    working_directory: str | None = None
+    user: str | None = None
+    read_only_root: bool = False
+    init_process: bool = False
+    cpu: int | None = None  # CPU units (1024 = one vCPU): a relative share
+    memory: int | None = None  # MiB: hard limit, the container is killed above it
+    memory_reservation: int | None = None  # MiB: soft limit
+    health_check: ContainerHealthCheck | None = None
+    depends_on: tuple[ContainerDependency, ...] = ()
+    secrets: tuple[SecretReference, ...] = ()
+    mount_points: tuple[MountPoint, ...] = ()
+    ulimits: tuple[Ulimit, ...] = ()
+    port_mappings: tuple[int, ...] = ()  # every container port, the first one is `port`
+    start_timeout: int | None = None  # seconds to wait for dependencies
 
 
 @dataclass(frozen=True)
@@ -183,6 +246,9 @@ class TaskDefinition:
     cpu: str | None
     memory: str | None
     containers: tuple[Container, ...]
+    volumes: tuple[str, ...] = ()  # names of task volumes (Fargate: ephemeral storage)
+    task_role: str | None = None  # the role's ARN or, unresolved locally, its logical id
+    execution_role: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,230 @@
+"""What AWS runs inside every VPC for the tasks, kept current by the daemon: the
+Amazon-provided DNS resolver (ec2/dns.py) and the ECS task metadata and credentials
+endpoint (servers/task_endpoints.py).
+
+The daemon knows which tasks run; these two servers must too. After every tick the
+daemon hands over its tasks; the resolver's records and the endpoint server's document
+are rewritten only when they changed, so a steady twin costs nothing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from ipaddress import IPv4Address
+
+from fargate_api.twin.daemon.state import StateDir
+from fargate_api.twin.ec2.addresses import ECHO_HOST
+from fargate_api.twin.ec2.dns import (
+    TASK_ENDPOINT_PORT,
+    VpcResolver,
+    private_dns_name,
+)
+from fargate_api.twin.ecs.container_runtime import cpu_units, memory_mib
+from fargate_api.twin.ecs.endpoint_contracts import (
+    EndpointContainer,
+    EndpointPort,
+    EndpointTask,
+    TaskEndpoints,
+)
+from fargate_api.twin.ecs.service_state import TaskRecord
+from fargate_api.twin.ecs.task_runtime import ENDPOINT_ADDRESS, TWIN_ACCOUNT, RunningTask
+from fargate_api.twin.host import kernel as host
+from fargate_api.twin.naming import TwinNames
+from fargate_api.twin.plan.model import TaskDefinition, TwinPlan
+
+ENDPOINTS_DOCUMENT = "task-endpoints.json"
+ENDPOINTS_LOG = "task-endpoints.log"
+ECHO_NAME = "echo.internet.test"  # the internet's what-is-my-IP service, by name
+FARGATE_DEFAULT_CPU = 0.25
+FARGATE_DEFAULT_MEMORY = 512
+
+
+@dataclass(frozen=True)
+class RunningTaskView:
+    """What the services need to know of one task."""
+
+    record: TaskRecord
+    running: RunningTask
+    definition: TaskDefinition
+
+
+def load_balancer_dns_name(name: str, tag: str, region: str) -> str:
+    """Shaped like an ALB's name (name-id.region.elb.amazonaws.com); answered only by
+    the twin's resolver."""
+    return f"{name}-{tag}.{region}.elb.amazonaws.com".lower()
+
+
+def role_arn(role: str | None) -> str | None:
+    """The template's task role: its ARN, or one made from its logical id."""
+    if role is None:
+        return None
+    return role if role.startswith("arn:") else f"arn:aws:iam::{TWIN_ACCOUNT}:role/{role}"
+
+
+class VpcServices:
+    def __init__(
+        self,
+        names: TwinNames,
+        plan: TwinPlan,
+        state: StateDir,
+        *,
+        region: str,
+        assume_task_role: bool,
+    ) -> None:
+        self.names = names
+        self.plan = plan
+        self.state = state
+        self.region = region
+        self.assume_task_role = assume_task_role
+        self.resolver = VpcResolver(names, plan.vpc_cidr, state_dir=state.path)
+        self.server: subprocess.Popen[bytes] | None = None
+        self._records: dict[str, list[IPv4Address]] | None = None
+        self._document: str | None = None
+        self._first_seen: dict[str, str] = {}  # task id -> when it was first listed
+
+    # ------------------------------------------------------------ names
+    def static_records(self) -> dict[str, list[IPv4Address]]:
+        records: dict[str, list[IPv4Address]] = {}
+        for lb in self.plan.load_balancers:
+            name = load_balancer_dns_name(lb.name, self.names.tag, self.region)
+            nodes = lb.nodes
+            records[name] = [n.public_ip if lb.internet_facing else n.private_ip for n in nodes]
+        if self.plan.internet_gateway:
+            records[ECHO_NAME] = [ECHO_HOST]
+        return records
+
+    def load_balancer_names(self) -> list[str]:
+        return [
+            load_balancer_dns_name(lb.name, self.names.tag, self.region)
+            for lb in self.plan.load_balancers
+        ]
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """The resolver and the endpoint server, in the VPC router's namespace."""
+        self.state.file(ENDPOINTS_DOCUMENT).write_text(TaskEndpoints().to_json())
+        self._document = TaskEndpoints().to_json()
+        self._records = self.static_records()
+        self.resolver.start(self._records)
+        command = [
+            sys.executable,
+            "-m",
+            "fargate_api.twin.servers.task_endpoints",
+            "--document",
+            str(self.state.file(ENDPOINTS_DOCUMENT)),
+            "--listen",
+            str(ENDPOINT_ADDRESS),
+            "--port",
+            str(TASK_ENDPOINT_PORT),
+            "--region",
+            self.region,
+            "--label",
+            f"{self.names.prefix}endpoints",
+        ]
+        if self.assume_task_role:
+            command.append("--assume-task-role")
+        with self.state.file(ENDPOINTS_LOG).open("ab") as log:
+            self.server = subprocess.Popen(
+                host.in_netns(self.names.router, command),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def update(self, tasks: Sequence[RunningTaskView]) -> None:
+        records = self.static_records()
+        for item in tasks:
+            records[private_dns_name(item.record.ip, self.region)] = [item.record.ip]
+        if records != self._records:
+            self.resolver.update(records)
+            self._records = records
+        for item in tasks:
+            self._first_seen.setdefault(item.record.id, _now())
+        live = {item.record.id for item in tasks}
+        self._first_seen = {k: v for k, v in self._first_seen.items() if k in live}
+        document = TaskEndpoints(tasks=[self._task(item) for item in tasks]).to_json()
+        if document != self._document:
+            path = self.state.file(ENDPOINTS_DOCUMENT)
+            scratch = path.with_name(f".{path.name}.tmp")
+            scratch.write_text(document)
+            scratch.replace(path)  # the server never reads half a document
+            self._document = document
+
+    def dead(self) -> str | None:
+        if self.server is not None and self.server.poll() is not None:
+            return f"the task endpoint server exited ({self.server.returncode})"
+        if self.resolver.pid() is None and self._records is not None:
+            return "the VPC resolver (dnsmasq) exited"
+        return None
+
+    def stop(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait()
+        self.resolver.stop()
+
+    # ------------------------------------------------------------ the document
+    def _task(self, item: RunningTaskView) -> EndpointTask:
+        task, definition = item.record, item.definition
+        subnet = self.plan.subnet(task.subnet)
+        cluster = next((s.cluster for s in self.plan.services if s.key == task.service), "default")
+        prefix = f"arn:aws:ecs:{self.region}:{TWIN_ACCOUNT}"
+        views = {view.name: view for view in item.running.containers()}
+        containers = []
+        for container in definition.containers:
+            view = views.get(container.name)
+            if view is None or not view.metadata_id:
+                continue
+            status = "STOPPED" if view.last_status == "STOPPED" else "RUNNING"
+            health = view.health if view.health in ("HEALTHY", "UNHEALTHY") else None
+            if container.health_check is not None and health is None:
+                health = "UNKNOWN"
+            containers.append(
+                EndpointContainer(
+                    name=container.name,
+                    metadata_id=view.metadata_id,
+                    docker_id=view.runtime_id,
+                    docker_name=view.runtime_id,
+                    image=container.image,
+                    known_status=status,
+                    exit_code=view.exit_code,
+                    cpu=container.cpu or 0,
+                    memory=container.memory,
+                    ports=[EndpointPort(container_port=p) for p in container.port_mappings],
+                    health_status=health,
+                    container_arn=f"{prefix}:container/{cluster}/{task.id}/{view.metadata_id}",
+                    log_group=container.log.group if container.log else None,
+                )
+            )
+        units = cpu_units(definition.cpu)
+        return EndpointTask(
+            task_arn=f"{prefix}:task/{cluster}/{task.id}",
+            cluster_arn=f"{prefix}:cluster/{cluster}",
+            family=definition.family,
+            revision=task.revision,
+            service_name=next((s.name for s in self.plan.services if s.key == task.service), None),
+            az=task.az,
+            private_ip=str(task.ip),
+            subnet_cidr=str(subnet.cidr),
+            subnet_gateway=str(subnet.gateway),
+            pull_started_at=self._first_seen.get(task.id),
+            pull_stopped_at=self._first_seen.get(task.id),
+            cpu=units / 1024 if units else FARGATE_DEFAULT_CPU,
+            memory=memory_mib(definition.memory) or FARGATE_DEFAULT_MEMORY,
+            task_role_arn=role_arn(definition.task_role),
+            credentials_id=item.running.credentials_id,
+            containers=containers,
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
