@@ -26,6 +26,16 @@ leaves it out; without root the run says loudly that it did not run):
   4. the LB hop's latency (wrk p50/p99 through the ALB's public IP vs straight to a task)
      and the throughput through the LB with 1, 2 and 4 tasks.
 
+And the twin in container mode (benchmarks/container_twin.py; root, podman and the test
+images; `--skip-containers` leaves it out, `--only containers` runs only it and rewrites
+only its part of the report, leaving the other sections' numbers as they were):
+
+  6. `local up --runtime container` to the first HTTP 200 and to every task healthy, 2 and
+     50 tasks of the busybox test image (httpd) and 2 of the nginx test image, against
+     the same twins in process mode (`--runtime process`, `[local] command`): the ratio
+     container / process, the goal of 50 container tasks healthy within 30 s, and where
+     the time went.
+
 The CDK side lives in a throwaway environment, benchmarks/.cdk-env/ (gitignored): a venv
 with aws-cdk-lib and constructs from PyPI and the CDK CLI (npm package aws-cdk) in its
 node_modules. It is created when missing; that is the only network use. The timed runs
@@ -54,6 +64,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import container_twin
 import twin_bench
 import yaml
 
@@ -484,6 +495,7 @@ def report(
     templates: Path,
     created_env: bool,
     twin: twin_bench.TwinResults,
+    containers: container_twin.Results,
 ) -> str:
     b = benches
     warm_ratio = b["cdk-synth"].median / b["fa-synth"].median
@@ -499,6 +511,7 @@ def report(
         f" ({(finished - started).total_seconds():.0f} s)",
         f"- repetitions: 1 cold + {reps} warm per command, interleaved",
         "- local twin (items 3 and 4): " + twin_summary(twin),
+        "- local twin in container mode (item 6): " + containers_summary(containers),
         "- CDK environment (`benchmarks/.cdk-env/`): "
         + (
             "created by this run before round 0 (not timed)"
@@ -608,6 +621,7 @@ def report(
         "and cfn-lint (with nested-stack and intrinsic resolution); checkov runs its generic",
         "per-resource CloudFormation checks.",
         "",
+        *container_twin.section(containers, machine()),
         "## Raw numbers, in the order they ran",
         "",
         "| # | round | kind | command | seconds |",
@@ -618,6 +632,7 @@ def report(
         out.append(f"| {index} | {round_no} | {kind} | {labels[key]} | {seconds:.3f} |")
     out.append("")
     out += twin_bench.raw_sections(twin)
+    out += container_twin.raw_section(containers)
     return "\n".join(out)
 
 
@@ -659,6 +674,16 @@ def twin_summary(twin: twin_bench.TwinResults) -> str:
         f"run from {start:%H:%M:%S} UTC ({twin.seconds:.0f} s), `--time-scale "
         f"{s.time_scale:g}`, {s.reps} runs per measurement"
         + (f"; item 4 **not run**: {twin.wrk_skipped}" if twin.wrk_skipped else "")
+    )
+
+
+def containers_summary(results: container_twin.Results) -> str:
+    if results.skipped:
+        return f"**not run**: {results.skipped}"
+    start = dt.datetime.fromtimestamp(results.started, dt.UTC)
+    return (
+        f"run from {start:%H:%M:%S} UTC ({results.seconds:.0f} s), `--time-scale "
+        f"{results.settings.time_scale:g}`, {results.settings.reps} runs per variant"
     )
 
 
@@ -787,6 +812,17 @@ def main() -> None:
     parser.add_argument(
         "--wrk-seconds", type=int, default=10, help="duration of each wrk run (default 10)"
     )
+    parser.add_argument(
+        "--skip-containers",
+        action="store_true",
+        help="leave out the twin in container mode (item 6; needs root and podman)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["containers"],
+        help="run only this part and rewrite only its section of the report "
+        "(containers: item 6); the other sections keep the numbers of their last run",
+    )
     args = parser.parse_args()
     if args.reps < 1 or args.twin_reps < 1:
         parser.error("--reps and --twin-reps must be at least 1")
@@ -794,6 +830,9 @@ def main() -> None:
         parser.error("--time-scale must be between 0.01 and 1 (the twin's range)")
     if args.wrk_seconds < 1:
         parser.error("--wrk-seconds must be at least 1")
+    if args.only == "containers":
+        only_containers(args)
+        return
     for tool, hint in ((FARGATE_API, "make install"), (CHECKOV, "make install (scanners)")):
         if not tool.exists():
             sys.exit(f"[bench] {tool} is missing; run '{hint}'")
@@ -801,6 +840,9 @@ def main() -> None:
     not_root = None if args.skip_twin else twin_bench.why_not()
     if not_root is not None:
         loud([f"THE LOCAL TWIN BENCHMARKS (items 3 and 4) WILL NOT RUN: {not_root}."])
+    no_containers = None if args.skip_containers else container_twin.why_not()
+    if no_containers is not None:
+        loud([f"THE CONTAINER-MODE BENCHMARKS (item 6) WILL NOT RUN: {no_containers}."])
 
     created = ensure_cdk_env()
     write_cdk_project()
@@ -818,6 +860,7 @@ def main() -> None:
             twin_work = work / "twin"
             twin_work.mkdir()
             twin = twin_bench.run_twin_benchmarks(settings, twin_work)
+        containers = run_containers(args, work)
         finished = dt.datetime.now(dt.UTC)
         load_end = os.getloadavg()
         log("collecting versions and writing the report")
@@ -831,6 +874,7 @@ def main() -> None:
             templates=templates,
             created_env=created,
             twin=twin,
+            containers=containers,
         )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
@@ -844,7 +888,44 @@ def main() -> None:
         loud([f"THE LOCAL TWIN BENCHMARKS (items 3 and 4) DID NOT RUN: {twin.skipped}."])
     elif twin.wrk_skipped:
         loud([f"ITEM 4 (LB hop, wrk) DID NOT RUN: {twin.wrk_skipped}."])
+    warn_containers(containers, args)
     log(f"wrote {args.output}")
+
+
+def run_containers(args: argparse.Namespace, work: Path) -> container_twin.Results:
+    settings = container_twin.Settings(time_scale=args.time_scale, reps=args.twin_reps)
+    if args.skip_containers:
+        log("local twin in container mode (item 6): skipped (--skip-containers)")
+        return container_twin.Results(settings, skipped="skipped with `--skip-containers`")
+    folder = work / "containers"
+    folder.mkdir()
+    return container_twin.run_container_benchmarks(settings, folder)
+
+
+def warn_containers(results: container_twin.Results, args: argparse.Namespace) -> None:
+    if results.skipped and not args.skip_containers:
+        loud([f"THE CONTAINER-MODE BENCHMARKS (item 6) DID NOT RUN: {results.skipped}."])
+
+
+def only_containers(args: argparse.Namespace) -> None:
+    """`--only containers`: item 6 alone, its two blocks of the report replaced."""
+    reason = container_twin.why_not()
+    if reason is not None:
+        loud([f"THE CONTAINER-MODE BENCHMARKS (item 6) WILL NOT RUN: {reason}."])
+    with tempfile.TemporaryDirectory(prefix="fargate-api-bench-") as tmp:
+        results = run_containers(args, Path(tmp))
+    main_block = container_twin.section(results, machine())
+    raw_block = container_twin.raw_section(results)
+    if args.output.exists():
+        document = args.output.read_text(encoding="utf-8")
+    else:
+        document = "# Benchmarks\n\nWritten by `benchmarks/run.py` (`make bench`).\n"
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(
+        container_twin.replace_sections(document, main_block, raw_block), encoding="utf-8"
+    )
+    warn_containers(results, args)
+    log(f"rewrote item 6 in {args.output}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,26 @@ fi
 say "removing an earlier demo twin, if any"
 "$CLI" local down --name "$NAME"
 
+if command -v podman >/dev/null 2>&1; then
+    # The unit users ship is the image: build it from examples/api and tag it as the
+    # config's image, so that the twin runs it as containers (no push, no registry).
+    IMAGE="$(.venv/bin/python -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["service"]["image"])' "$CONFIG")"
+    SCRATCH="$(mktemp -d /tmp/fa-demo-XXXXXX)"
+    trap 'rm -rf "$SCRATCH"' EXIT
+    export CONTAINERS_CONF="$SCRATCH/containers.conf"
+    .venv/bin/python -c 'import pathlib, sys; from fargate_api.twin.host.containers_conf import write_containers_conf; write_containers_conf(pathlib.Path(sys.argv[1]))' "$CONTAINERS_CONF"
+    PYTHON_IMAGE="public.ecr.aws/docker/library/python:3.12-slim-bookworm"
+    say "the example API's image, $IMAGE, from examples/api/Dockerfile"
+    if ! podman image exists "$PYTHON_IMAGE" && ! timeout 300 podman pull -q "$PYTHON_IMAGE" >/dev/null 2>&1; then
+        say "no registry reachable for $PYTHON_IMAGE: building a Debian base from Debian's packages instead (mmdebstrap; about a minute, once)"
+        .venv/bin/python tests/images/build_test_images.py --only python
+        PYTHON_IMAGE="localhost/fa-test-python:3.11"
+    fi
+    # --network host: pip reaches PyPI as this machine does; no firewall state is made.
+    podman build --network host --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" -t "$IMAGE" examples/api
+    unset CONTAINERS_CONF
+fi
+
 say "fargate-api local up --name $NAME ${CONFIG:+-c $CONFIG}"
 "$CLI" local up --name "$NAME" ${CONFIG:+-c "$CONFIG"}
 STATUS="$("$CLI" local status --name "$NAME" --json)"
@@ -40,7 +60,8 @@ curl -s --max-time 5 "$URL/whoami"; echo
 say "each task's egress IP, as the internet sees it (the NAT gateways' EIPs)"
 for task in $(printf '%s' "$STATUS" | python3 -c 'import json,sys; [print(t["id"]) for t in json.load(sys.stdin)["tasks"]]'); do
     printf 'task %s -> ' "${task:0:8}"
-    "$CLI" local exec --name "$NAME" "$task" -- curl -s --max-time 5 "$ECHO_URL"
+    # python, not curl: slim images have no curl. In process mode this runs on this host.
+    "$CLI" local exec --name "$NAME" "$task" -- python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().strip())' "$ECHO_URL"
 done
 
 say "the internet cannot reach a task directly (private subnet, security group)"
@@ -57,7 +78,7 @@ The twin '$NAME' keeps running. Try:
   $CLI local status --name $NAME
   $CLI local logs --name $NAME --follow
   $CLI local exec --name $NAME --internet -- curl -s http://$ALB_IP/docs   # OpenAPI
-  $CLI local exec --name $NAME <task id> -- ip addr
+  $CLI local exec --name $NAME <task id> -- id        # runs in the container, as ECS Exec
   # a rolling deploy under load: change a variable in a copy of $CONFIG, then
   $CLI local exec --name $NAME --internet -- wrk -t2 -c8 -d40s http://$ALB_IP/whoami &
   $CLI local deploy --name $NAME -c <changed copy of $CONFIG>   # wrk: 0 errors, 0 non-2xx

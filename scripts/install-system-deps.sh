@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian packages the project needs (twin tier: haproxy, nftables,
 # iproute2, ping, curl, openssl for HTTPS listeners; procps/psmisc for process
-# handling; graphviz's `dot` for
-# `fargate-api diagram`).
+# handling; podman with runc and catatonit for the twin's containers, dnsmasq-base for
+# its VPC resolver, busybox-static and mmdebstrap for the test images; graphviz's `dot`
+# for `fargate-api diagram`).
 # Idempotent: does nothing (and touches no network) when everything is present.
 # Progress goes to stderr. Exit 2 when packages are missing and we are not root.
 set -euo pipefail
 
-PACKAGES=(haproxy nftables iproute2 iputils-ping procps psmisc curl graphviz openssl wrk)
+PACKAGES=(haproxy nftables iproute2 iputils-ping procps psmisc curl graphviz openssl wrk
+          podman runc catatonit dnsmasq-base busybox-static mmdebstrap)
 
 log() { printf 'install-system-deps: %s\n' "$*" >&2; }
 

@@ -11,8 +11,9 @@ deb.debian.org, outside any container).
 
 * `localhost/fa-test-busybox:latest`: Debian's busybox-static binary, `FROM scratch`.
 * `localhost/fa-test-debian:bookworm`: a Debian bookworm minbase (mmdebstrap) with
-  python3, python3-venv, python3-pip, python3-boto3, ca-certificates, curl and
-  nginx-light: one base for the images below (about 40 s, once).
+  python3, python3-venv, python3-pip, python3-boto3, ca-certificates, curl,
+  nginx-light, iproute2 and procps (`ip` and `ps` for `local exec`): one base for the
+  images below (about 40 s, once).
 * `localhost/fa-test-nginx:latest`: nginx from that base, `nginx -g 'daemon off;'` on
   port 80, logs to stdout/stderr like the official image, stop signal SIGQUIT (graceful).
   It writes to /var/lib/nginx (request bodies, proxy temp files) and /run (nginx.pid):
@@ -65,6 +66,8 @@ DEBIAN_PACKAGES = (
     "ca-certificates",
     "curl",
     "nginx-light",
+    "iproute2",
+    "procps",
 )
 BUSYBOX_BINARY = Path("/bin/busybox")
 

@@ -24,23 +24,34 @@ PATH (``make unit-unprivileged``). A test that needs none of them belongs in
   8 characters) plus a short suffix.
 * After each test, and again at session end, anything still carrying a prefix
   (namespace, link or nft table in the root namespace, process whose command line
-  mentions it) is removed and reported as a failure: tests must clean up themselves.
+  mentions it, such as the twin's dnsmasq and task endpoint server; podman container
+  whose name starts with it, in any state; cgroup ``<prefix without trailing dash>``
+  in any hierarchy; ``/etc/netns/<prefix>...`` folder) is removed and reported as a
+  failure: tests must clean up themselves.
+* Container-mode tests (marked ``twin_container``) also need podman and the test images
+  (``make test-images``). When either is missing they are skipped at collection with a
+  reason naming the fix (with ``CI=true`` they fail), while the process-mode tests run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from fargate_api.twin.host import cgroups as host_cgroups
+from fargate_api.twin.host.containers_conf import write_containers_conf
 
 TWIN_DIR = Path(__file__).resolve().parent
 CMD_TIMEOUT = 10.0
@@ -59,6 +70,19 @@ REQUIRED_COMMANDS: dict[str, str] = {
     "wrk": "wrk",
     "sysctl": "procps",
 }
+
+# The images the container-mode tests run, built by `make test-images`
+# (tests/images/build_test_images.py); the nginx alias is what the templates name.
+TEST_IMAGES = (
+    "localhost/fa-test-busybox:latest",
+    "localhost/fa-test-nginx:latest",
+    "public.ecr.aws/docker/library/nginx:latest",
+    "localhost/fa-test-python:3.11",
+    "localhost/fa-test-example-api:latest",
+)
+CONTAINER_MARKER = "twin_container"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+NETNS_ETC = Path("/etc/netns")
 
 # tests/conftest.py looks for this text in skip/error reports to print its banner.
 NOT_RUN_TAG = "twin tier did not run"
@@ -167,6 +191,27 @@ def twin_prerequisites() -> Prerequisites:
     return Prerequisites(tuple(problems))
 
 
+@functools.cache
+def container_prerequisites() -> Prerequisites:
+    """What the container-mode tests need beyond the tier's own prerequisites."""
+    if shutil.which("podman") is None:
+        return Prerequisites(
+            (
+                "`podman` is not installed: container-mode tests need it "
+                "(as root: apt-get install -y podman runc catatonit, then `make test-images`)",
+            )
+        )
+    missing = [image for image in TEST_IMAGES if _podman("image", "exists", image).returncode != 0]
+    if missing:
+        return Prerequisites(
+            (
+                f"test images missing from podman's store: {', '.join(missing)}: "
+                "build them with `make test-images` (as root)",
+            )
+        )
+    return Prerequisites(())
+
+
 # --------------------------------------------------------------------------------------
 # Leak detection and cleanup
 # --------------------------------------------------------------------------------------
@@ -218,6 +263,70 @@ def _pids_with(prefix: str) -> list[int]:
     return pids
 
 
+@functools.cache
+def _podman_conf() -> Path | None:
+    """The twin's containers.conf for the leak checks' podman calls (None: no podman)."""
+    if shutil.which("podman") is None:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="twin-tests-podman-"))
+    return write_containers_conf(folder / "containers.conf")
+
+
+def _podman(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    conf = _podman_conf()
+    if conf is None:
+        return subprocess.CompletedProcess(["podman", *args], 127, "", "podman is not installed")
+    try:
+        return subprocess.run(
+            ["podman", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "CONTAINERS_CONF": str(conf)},
+        )
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(args, 124, "", f"timed out after {timeout}s")
+
+
+def _containers_with(prefix: str) -> list[str]:
+    """Podman containers (any state) whose name starts with the prefix."""
+    if _podman_conf() is None:
+        return []
+    out = _podman("ps", "--all", "--format", "{{.Names}}").stdout
+    return sorted({n.strip() for n in out.splitlines() if n.strip().startswith(prefix)})
+
+
+def _cgroups_with(prefix: str) -> list[Path]:
+    """`<prefix without trailing dash>` (or anything starting with the prefix) at the top
+    of every cgroup hierarchy: the root on v2, each controller's mount on v1."""
+    roots = [CGROUP_ROOT]
+    if not (CGROUP_ROOT / "cgroup.controllers").exists():
+        try:
+            roots = sorted(p for p in CGROUP_ROOT.iterdir() if p.is_dir() and not p.is_symlink())
+        except OSError:
+            return []
+    found: list[Path] = []
+    for root in roots:
+        try:
+            entries = list(root.iterdir())
+        except OSError:
+            continue
+        found += sorted(
+            e
+            for e in entries
+            if e.is_dir() and (e.name == prefix.rstrip("-") or e.name.startswith(prefix))
+        )
+    return found
+
+
+def _netns_etc_with(prefix: str) -> list[Path]:
+    try:
+        return sorted(p for p in NETNS_ETC.iterdir() if p.name.startswith(prefix))
+    except OSError:
+        return []
+
+
 def _alive(pid: int) -> bool:
     """True while ``pid`` runs; reaps it if it is our own zombie child."""
     try:
@@ -260,6 +369,9 @@ def leftovers(prefix: str) -> list[str]:
     found += [f"link {link}" for link in _links_with(prefix)]
     found += [f"nft table {fam} {name}" for fam, name in _tables_with(prefix)]
     found += [f"process {pid}" for pid in _pids_with(prefix)]
+    found += [f"podman container {name}" for name in _containers_with(prefix)]
+    found += [f"cgroup {path}" for path in _cgroups_with(prefix)]
+    found += [f"folder {path}" for path in _netns_etc_with(prefix)]
     return found
 
 
@@ -268,6 +380,9 @@ def cleanup(prefix: str) -> list[str]:
     found = leftovers(prefix)
     if not found:
         return found
+    containers = _containers_with(prefix)
+    if containers:
+        _podman("rm", "--force", "--ignore", "--volumes", "-t", "0", *containers)
     _kill(_pids_with(prefix))
     for ns in _namespaces_with(prefix):
         pids = _run(["ip", "netns", "pids", ns]).stdout.split()
@@ -277,6 +392,12 @@ def cleanup(prefix: str) -> list[str]:
         _run(["ip", "link", "del", link])
     for family, name in _tables_with(prefix):
         _run(["nft", "delete", "table", family, name])
+    names = {path.name for path in _cgroups_with(prefix)}
+    for name in sorted(names):
+        with contextlib.suppress(host_cgroups.CgroupError, OSError):
+            host_cgroups.remove_all(name, root=CGROUP_ROOT)
+    for folder in _netns_etc_with(prefix):
+        shutil.rmtree(folder, ignore_errors=True)
     still = leftovers(prefix)
     if still:
         found.append(f"COULD NOT REMOVE: {', '.join(still)}")
@@ -292,10 +413,50 @@ def _is_twin_path(path: Path) -> bool:
     return path.resolve().is_relative_to(TWIN_DIR)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{CONTAINER_MARKER}: runs the twin in container mode (podman and the test images)",
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if _is_twin_path(item.path):
             item.add_marker(pytest.mark.twin)
+    container_items = [
+        item
+        for item in items
+        if _is_twin_path(item.path) and item.get_closest_marker(CONTAINER_MARKER) is not None
+    ]
+    # Only when the tier itself can run: otherwise its own banner says why.
+    if not container_items or not twin_prerequisites().ok or in_ci():
+        return
+    prereq = container_prerequisites()
+    if not prereq.ok:
+        skip = pytest.mark.skip(reason=f"{NOT_RUN_TAG} in container mode: {prereq.reason}")
+        for item in container_items:
+            item.add_marker(skip)
+
+
+def require_container_mode() -> None:
+    """Skips (fails with CI=true) unless podman and the test images are here; for the
+    fixtures of container-mode tests, which may run before the autouse gate below."""
+    prereq = container_prerequisites()
+    if prereq.ok:
+        return
+    if in_ci():
+        pytest.fail(
+            f"{NOT_RUN_TAG} in container mode (CI=true, so this FAILS): {prereq.reason}",
+            pytrace=False,
+        )
+    pytest.skip(f"{NOT_RUN_TAG} in container mode: {prereq.reason}")
+
+
+@pytest.fixture(autouse=True)
+def _container_mode_gate(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker(CONTAINER_MARKER) is not None:
+        require_container_mode()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,6 +1,12 @@
 """The local twin, end to end, on our default config, the reference templates and a
 CDK-synthesized template: real namespaces, nftables, HAProxy and processes.
 
+Each source runs twice: in process mode (`--run '*nginx*=<flaky server>'`, a local
+command in the task's namespace) and in container mode (no `--run`: the image the
+templates name, a real nginx, run by podman in the task's namespace). In container mode
+a task is made unhealthy by removing nginx's index page inside it (`local exec`), and
+the task that answered a request is read from its nginx access log (its awslogs stream).
+
 Every check goes through the CLI (`fargate-api local ...`) and the namespaces the twin
 created; each would fail on a toy that only pretends (a single namespace, no NAT, no
 security groups, a load balancer that ignores health).
@@ -21,10 +27,17 @@ from pathlib import Path
 
 import pytest
 
-from twin.conftest import cleanup, leftovers, registered_prefix
+from twin.conftest import (
+    cleanup,
+    leftovers,
+    registered_prefix,
+    require_container_mode,
+)
 from twin.twin_support import (
     CDK_TEMPLATE,
     FLAKY_SERVER,
+    NGINX_IMAGE,
+    NGINX_INDEX,
     REFERENCE_DIR,
     RunningTwin,
     cli,
@@ -52,20 +65,41 @@ def _sources(tmp: Path) -> dict[str, Source]:
     }
 
 
-@pytest.fixture(scope="module", params=["default-config", "reference", "cdk"])
+_CONTAINER = pytest.mark.twin_container
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        "default-config",
+        "reference",
+        "cdk",
+        pytest.param("default-config:container", marks=_CONTAINER),
+        pytest.param("reference:container", marks=_CONTAINER),
+        pytest.param("cdk:container", marks=_CONTAINER),
+    ],
+)
 def twin(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningTwin]:
+    label, _, runtime = str(request.param).partition(":")
+    runtime = runtime or "process"
+    if runtime == "container":
+        require_container_mode()
     prefix = registered_prefix()
     name = prefix.removeprefix("fa-").rstrip("-")
     work = tmp_path_factory.mktemp(f"{prefix}work")
     fail_dir = work / f"{prefix}fail"
     fail_dir.mkdir()
-    source = _sources(work)[request.param]
-    command = (
-        f"FLAKY_FAIL_DIR={shlex.quote(str(fail_dir))} {shlex.quote(sys.executable)} "
-        f"{shlex.quote(str(FLAKY_SERVER))} {{port}}"
-    )
+    source = _sources(work)[label]
+    if runtime == "container":
+        how = ["--runtime", "container"]  # no --run: the image the templates name
+    else:
+        command = (
+            f"FLAKY_FAIL_DIR={shlex.quote(str(fail_dir))} {shlex.quote(sys.executable)} "
+            f"{shlex.quote(str(FLAKY_SERVER))} {{port}}"
+        )
+        how = ["--runtime", "process", "--run", f"*nginx*={command}"]
     try:
         up = cli(
             "local",
@@ -73,13 +107,18 @@ def twin(
             *source.args,
             "--name",
             name,
-            "--run",
-            f"*nginx*={command}",
+            *how,
             "--time-scale",
             str(source.time_scale),
         )
         yield RunningTwin(
-            name, prefix, source.label, up.stdout + up.stderr, fail_dir, source.time_scale
+            name,
+            prefix,
+            source.label,
+            up.stdout + up.stderr,
+            fail_dir,
+            source.time_scale,
+            runtime,
         )
     finally:
         cli("local", "down", "--name", name, check=False)
@@ -102,6 +141,13 @@ def test_two_healthy_tasks_in_two_azs(twin: RunningTwin) -> None:
     assert len(tasks) == 2 and {t["health"] for t in tasks} == {"healthy"}
     assert len({t["az"] for t in tasks}) == 2
     assert status["service"] == {"desired": 2, "running": 2, "revision": 1}
+    assert status["runtime"] == twin.runtime
+    if twin.runtime == "container":
+        # Each task runs the templates' image itself, as a podman container of the twin.
+        for task in status["tasks_detail"]:
+            (container,) = task["containers"]
+            assert container["image"] == NGINX_IMAGE and container["last_status"] == "RUNNING"
+            assert container["runtime_id"] == f"{twin.prefix}t-{task['id']}-{container['name']}"
 
 
 def test_requests_from_the_internet_reach_both_tasks_through_the_lb(twin: RunningTwin) -> None:
@@ -112,10 +158,22 @@ def test_requests_from_the_internet_reach_both_tasks_through_the_lb(twin: Runnin
         assert set(answered) == ids, answered
     # And from the host, through the forwarder into the internet namespace.
     seen = set()
+    tokens = []
     for _ in range(6):
-        with urllib.request.urlopen(status["url"] + "/anything", timeout=5) as response:
+        if twin.runtime == "container":
+            url, token = twin.probe_url(status["url"] + "/")
+            tokens.append(token)
+        else:
+            url = status["url"] + "/anything"
+        with urllib.request.urlopen(url, timeout=5) as response:
             assert response.status == 200
-            seen.add(json.loads(response.read())["task"])
+            body = response.read()
+            if twin.runtime == "container":
+                assert b"Welcome to nginx" in body  # the image's own page, not a stand-in
+            else:
+                seen.add(json.loads(body)["task"])
+    if tokens:
+        seen = set(twin.tasks_that_logged(tokens).values())
     assert seen == ids
 
 
@@ -143,8 +201,8 @@ def test_the_internet_reaches_no_task_on_any_port(twin: RunningTwin) -> None:
 
 def test_a_task_cannot_reach_another_tasks_port(twin: RunningTwin) -> None:
     first, second = twin.status()["tasks"]
-    proc = in_netns(
-        twin.task_netns(first["id"]),
+    proc = twin.in_task(
+        first["id"],
         "curl",
         "-s",
         "-m",
@@ -160,19 +218,16 @@ def test_a_task_cannot_reach_another_tasks_port(twin: RunningTwin) -> None:
 
 def test_task_egress_shows_a_nat_ip_never_its_own(twin: RunningTwin) -> None:
     status = twin.status()
+    # In container mode, from inside the task's container (`local exec`).
     for task in status["tasks"]:
-        proc = in_netns(
-            twin.task_netns(task["id"]), "curl", "-s", "-m", "5", status["internet_echo_url"]
-        )
+        proc = twin.in_task(task["id"], "curl", "-s", "-m", "5", status["internet_echo_url"])
         assert proc.returncode == 0, proc.stderr
         seen = proc.stdout.strip()
         assert seen in status["egress_ips"], seen
         assert seen != task["private_ip"]
     # One NAT per AZ: the two tasks (in two AZs) leave through different EIPs.
     seen_ips = {
-        in_netns(
-            twin.task_netns(t["id"]), "curl", "-s", "-m", "5", status["internet_echo_url"]
-        ).stdout.strip()
+        twin.in_task(t["id"], "curl", "-s", "-m", "5", status["internet_echo_url"]).stdout.strip()
         for t in status["tasks"]
     }
     assert seen_ips == set(status["egress_ips"])
@@ -186,7 +241,12 @@ def _bound(twin: RunningTwin) -> float:
 def test_a_task_failing_its_health_check_is_taken_out_and_replaced(twin: RunningTwin) -> None:
     status = twin.status()
     victim = status["tasks"][0]
-    (twin.fail_dir / victim["id"]).touch()
+    if twin.runtime == "container":
+        # nginx answers 403 on / once its index page is gone: the health check fails.
+        broken = twin.in_task(victim["id"], "rm", NGINX_INDEX)
+        assert broken.returncode == 0, broken.stderr
+    else:
+        (twin.fail_dir / victim["id"]).touch()
     try:
         wait_for(
             "the failing task to leave the service",
@@ -243,7 +303,10 @@ def test_a_killed_task_is_replaced_and_the_lb_stops_routing_to_it(twin: RunningT
         _bound(twin),
     )
     stopped = twin.status()["stopped_tasks"]
-    assert any(s["id"] == victim["id"] and "exited" in s["reason"] for s in stopped)
+    assert any(
+        s["id"] == victim["id"] and "Essential container in task exited" in s["reason"]
+        for s in stopped
+    ), stopped
 
 
 def test_down_leaves_nothing_and_is_idempotent(twin: RunningTwin) -> None:

@@ -7,6 +7,7 @@ reached with `ip netns exec` into namespaces the twin created (RFC 5737 addresse
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 import time
@@ -21,6 +22,14 @@ REPO = Path(__file__).resolve().parents[2]
 REFERENCE_DIR = REPO.parent / "shared" / "reference" / "public-facing-api-ecs-fargate"
 CDK_TEMPLATE = REPO / "tests/fixtures/check/cdk-synth/FargateApiCdkStack.template.json"
 FLAKY_SERVER = Path(__file__).resolve().parent / "apps" / "flaky_server.py"
+# The test images (tests/images/build_test_images.py, `make test-images`).
+BUSYBOX_IMAGE = "localhost/fa-test-busybox:latest"
+NGINX_IMAGE = "public.ecr.aws/docker/library/nginx:latest"  # = localhost/fa-test-nginx
+EXAMPLE_API_IMAGE = "localhost/fa-test-example-api:latest"
+# The page the nginx image serves on `/` (the health check path of every source here):
+# without it nginx answers 403, which fails the target group's health check.
+NGINX_INDEX = "/var/www/html/index.nginx-debian.html"
+PROBE_PARAM = "fa-probe"
 
 
 def cli(*args: str, timeout: float = 300.0, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -72,6 +81,7 @@ class RunningTwin:
     up_output: str
     fail_dir: Path
     time_scale: float
+    runtime: str = "process"  # "container": the images themselves, with podman
 
     @property
     def internet(self) -> str:
@@ -108,13 +118,62 @@ class RunningTwin:
         )
         return proc.returncode, proc.stdout
 
+    def in_task(self, task_id: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """Runs a command in the task: in its (essential) container with `local exec` in
+        container mode, in its namespace in process mode."""
+        if self.runtime == "container":
+            return cli("local", "exec", "--name", self.name, task_id, "--", *args, check=False)
+        return in_netns(self.task_netns(task_id), *args)
+
     def task_ids_answering(self, url: str, requests: int) -> list[str]:
+        """Which task answered each of `requests` GETs of url from the internet (or
+        FAILED(...)). The flaky server says so in its JSON; nginx says nothing, so in
+        container mode each request carries a unique query that the answering task's
+        nginx writes to its access log, i.e. its own awslogs stream."""
+        if self.runtime == "container":
+            return self._task_ids_from_access_logs(url, requests)
         answered = []
         for _ in range(requests):
             code, out = self.get_from_internet(url)
             if code == 0 and out.rstrip().endswith("200"):
                 body = out.rsplit("\n", 1)[0]
                 answered.append(json.loads(body)["task"])
+            else:
+                answered.append(f"FAILED({code}:{out[-40:]!r})")
+        return answered
+
+    def probe_url(self, url: str) -> tuple[str, str]:
+        """url with a unique probe query, and the probe's token."""
+        token = secrets.token_hex(6)
+        joiner = "&" if "?" in url else "?"
+        return f"{url}{joiner}{PROBE_PARAM}={token}", token
+
+    def tasks_that_logged(self, tokens: list[str], timeout: float = 10.0) -> dict[str, str]:
+        """token -> id of the task whose container logged a request carrying it."""
+        found: dict[str, str] = {}
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in cli("local", "logs", "--name", self.name).stdout.splitlines():
+                stream, _, text = line.partition(" ")
+                for token in tokens:
+                    if f"{PROBE_PARAM}={token}" in text:
+                        found[token] = stream.rsplit("/", 1)[-1]
+            if len(found) == len(tokens) or time.monotonic() > deadline:
+                return found
+            time.sleep(0.3)
+
+    def _task_ids_from_access_logs(self, url: str, requests: int) -> list[str]:
+        results: list[tuple[str, int, str]] = []
+        for _ in range(requests):
+            probe, token = self.probe_url(url)
+            code, out = self.get_from_internet(probe)
+            results.append((token, code, out))
+        ok = [token for token, code, out in results if code == 0 and out.rstrip().endswith("200")]
+        logged = self.tasks_that_logged(ok)
+        answered = []
+        for token, code, out in results:
+            if token in ok:
+                answered.append(logged.get(token, f"NOT-LOGGED({token})"))
             else:
                 answered.append(f"FAILED({code}:{out[-40:]!r})")
         return answered

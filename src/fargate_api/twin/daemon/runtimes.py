@@ -21,7 +21,14 @@ from fargate_api.twin.ecs.task_runtime import TaskRuntime
 from fargate_api.twin.host import cgroups
 from fargate_api.twin.host.containers_conf import write_containers_conf
 from fargate_api.twin.host.podman import Podman, PodmanError, podman_available
+from fargate_api.twin.host.processes import kill_all, pids_with_argument
 from fargate_api.twin.naming import TwinNames
+
+
+def endpoint_server_label(names: TwinNames) -> str:
+    """The word on the task endpoint server's command line that `down` finds it by."""
+    return f"{names.prefix}endpoints"
+
 
 CONTAINERS_CONF = "containers.conf"
 TASKS_DIR = "tasks"
@@ -65,6 +72,10 @@ def sweep_runtime(names: TwinNames, state: StateDir) -> list[str]:
                 removed += [f"container {name}" for name in leftovers]
             except PodmanError:
                 pass
+    # The task endpoint server listens in the twin but runs outside its namespaces.
+    helpers = pids_with_argument(endpoint_server_label(names))
+    kill_all(helpers)
+    removed += [f"process {pid}" for pid in helpers]
     root = names.prefix.rstrip("-")
     before = cgroups.remove_all(root)
     removed += [f"cgroup {path} (busy)" for path in before]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
 
+from fargate_api.twin.daemon.runtimes import endpoint_server_label
 from fargate_api.twin.daemon.state import StateDir
 from fargate_api.twin.ec2.addresses import ECHO_HOST
 from fargate_api.twin.ec2.dns import (
@@ -32,7 +33,6 @@ from fargate_api.twin.ecs.endpoint_contracts import (
 )
 from fargate_api.twin.ecs.service_state import TaskRecord
 from fargate_api.twin.ecs.task_runtime import ENDPOINT_ADDRESS, TWIN_ACCOUNT, RunningTask
-from fargate_api.twin.host import kernel as host
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.model import TaskDefinition, TwinPlan
 
@@ -122,14 +122,17 @@ class VpcServices:
             str(TASK_ENDPOINT_PORT),
             "--region",
             self.region,
+            "--netns",
+            self.names.router,
             "--label",
-            f"{self.names.prefix}endpoints",
+            endpoint_server_label(self.names),
         ]
         if self.assume_task_role:
             command.append("--assume-task-role")
         with self.state.file(ENDPOINTS_LOG).open("ab") as log:
+            # Listens in the router's namespace, runs in this one: STS stays reachable.
             self.server = subprocess.Popen(
-                host.in_netns(self.names.router, command),
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

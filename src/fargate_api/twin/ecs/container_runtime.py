@@ -259,7 +259,7 @@ class ContainerRuntime:
             self._known.update(
                 container_name(self.names, context.task_id, c.name) for c in definition.containers
             )
-            agent.start_ready(self.clock())
+            agent.start_ready(self.clock(), launching=True)
         except (CgroupError, OSError) as exc:
             self._undo(driver, cgroups, task_dir)
             raise TaskLaunchError(f"ResourceInitializationError: {exc}") from exc

@@ -164,7 +164,7 @@ class ProcessRuntime:
             credentials_id=credentials_id,
         )
         try:
-            agent.start_ready(self.clock())
+            agent.start_ready(self.clock(), launching=True)
         except BaseException:
             driver.remove()
             raise

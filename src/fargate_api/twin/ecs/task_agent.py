@@ -126,9 +126,11 @@ class TaskAgent:
         return self._credentials_id
 
     # ------------------------------------------------------------ start
-    def start_ready(self, now: float) -> None:
+    def start_ready(self, now: float, *, launching: bool = False) -> None:
         """Starts every container whose dependencies hold now, and marks those that can
-        never start; TaskLaunchError if a container's start fails."""
+        never start. At the task's launch (`launching`) a failed start raises
+        TaskLaunchError, so the task fails to start as a whole; later, the container is
+        recorded as one that cannot start and its dependents are blocked."""
         decision = decide_starts(self.definition.containers, self._states(), now)
         for blocked in decision.blocked:
             self._cannot_start.setdefault(blocked.container, blocked.reason)
@@ -137,7 +139,13 @@ class TaskAgent:
             if name in self._cannot_start:
                 continue
             container = by_name[name]
-            self.driver.start(container, self.metadata_ids[name])
+            try:
+                self.driver.start(container, self.metadata_ids[name])
+            except TaskLaunchError as exc:
+                if launching:
+                    raise
+                self._cannot_start[name] = str(exc)
+                continue
             self._started[name] = now
             if container.health_check is not None:
                 self._health[name] = ContainerHealth(self._scaled(container.health_check), now)
@@ -158,7 +166,8 @@ class TaskAgent:
         for container in self.definition.containers:
             name = container.name
             if name not in self._started:
-                states[name] = PENDING
+                failed = name in self._cannot_start
+                states[name] = ContainerState(phase="failed") if failed else PENDING
                 continue
             health = self._health.get(name)
             exit_ = self._exits.get(name)
@@ -178,16 +187,7 @@ class TaskAgent:
             for container in self.definition.containers:
                 if container.name in self._started and container.name not in self._exits:
                     self._watch(container, now)
-            try:
-                self.start_ready(now)
-            except TaskLaunchError as exc:
-                pending = [
-                    c.name
-                    for c in self.definition.containers
-                    if c.name not in self._started and c.name not in self._cannot_start
-                ]
-                if pending:
-                    self._cannot_start.setdefault(pending[0], str(exc))
+            self.start_ready(now)
             return self._observation()
 
     def _watch(self, container: Container, now: float) -> None:

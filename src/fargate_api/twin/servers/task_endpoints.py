@@ -68,6 +68,7 @@ from fargate_api.twin.ecs.task_metadata import (
     task_metadata,
     to_json,
 )
+from fargate_api.twin.host import netns_socket
 from fargate_api.twin.servers.standin_server import (
     TwinRequestHandler,
     _escape,
@@ -282,6 +283,11 @@ def argument_parser() -> argparse.ArgumentParser:
         "--assume-task-role", action="store_true", help="sts:AssumeRole on each task's role"
     )
     parser.add_argument("--region", help="region for STS (default: boto3's, else the task's)")
+    parser.add_argument(
+        "--netns",
+        help="listen inside this network namespace while the process stays in its own "
+        "(so that STS is reached from this machine's network)",
+    )
     parser.add_argument("--label", help="ignored; marks the command line")
     return parser
 
@@ -301,7 +307,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "credentials": Credentials(assume_task_role=args.assume_task_role, region=args.region),
         },
     )
-    server = listen(handler, args.listen, args.port, NAME)
+    if args.netns:
+        try:
+            with netns_socket.inside(args.netns):
+                server = listen(handler, args.listen, args.port, NAME)
+        except OSError as exc:
+            _write_line(sys.stderr, f"{NAME}: cannot enter namespace {args.netns}: {exc}")
+            return 1
+    else:
+        server = listen(handler, args.listen, args.port, NAME)
     if server is None:
         return 1
     os.environ.pop("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", None)  # never ask ourselves
