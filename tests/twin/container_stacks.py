@@ -8,11 +8,12 @@ and written back with yaml.safe_load / safe_dump.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -176,7 +177,7 @@ def parse_time(stamp: str) -> datetime:
     stamp = stamp.replace("Z", "+00:00")
     head, dot, rest = stamp.partition(".")
     if dot:
-        digits = "".join(c for c in rest if c.isdigit())
+        digits = "".join(itertools.takewhile(str.isdigit, rest))
         zone = rest[len(digits) :]
         stamp = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
     return datetime.fromisoformat(stamp)
@@ -199,7 +200,7 @@ def up_args(template: Path, name: str, *extra: str) -> list[str]:
 
 
 def run_cli(
-    args: list[str], *, env: dict[str, str] | None = None, timeout: float = 240.0
+    args: list[str], *, env: Mapping[str, str | None] | None = None, timeout: float = 240.0
 ) -> subprocess.CompletedProcess[str]:
     """The CLI with an environment of our choosing (cli() inherits the test's)."""
     return subprocess.run(
@@ -209,13 +210,24 @@ def run_cli(
         timeout=timeout,
         check=False,
         cwd=REPO,
-        env={**os.environ, **(env or {})},
+        env=_environment(env),
     )
+
+
+def _environment(changes: Mapping[str, str | None] | None) -> dict[str, str]:
+    """This process's environment with `changes` applied (None removes a variable)."""
+    merged = dict(os.environ)
+    for key, value in (changes or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
 
 
 @contextmanager
 def container_twin(
-    template: Path, *extra: str, env: dict[str, str] | None = None
+    template: Path, *extra: str, env: Mapping[str, str | None] | None = None
 ) -> Iterator[ContainerTwin]:
     """`local up --runtime container` on the template; down, and nothing left, after."""
     prefix = registered_prefix()

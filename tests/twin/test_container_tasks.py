@@ -123,12 +123,10 @@ def test_two_containers_of_a_task_talk_over_localhost(basic_twin: ContainerTwin)
     task = _healthy_task(basic_twin)
     names = [c["name"] for c in task["containers"]]
     assert names == ["web", "sidecar"]
-    page = basic_twin.exec(task["id"], "wget", "-qO-", "-T", "5", "http://127.0.0.1:8081/")
+    page = basic_twin.exec(task["id"], "wget", "-qO-", "http://127.0.0.1:8081/")
     assert (page.returncode, page.stdout) == (0, f"{SIDECAR_PAGE}\n"), page.stderr
     # The sidecar listens on loopback only: the task's own address does not reach it.
-    outside = basic_twin.exec(
-        task["id"], "wget", "-qO-", "-T", "3", f"http://{task['private_ip']}:8081/"
-    )
+    outside = basic_twin.exec(task["id"], "wget", "-qO-", f"http://{task['private_ip']}:8081/")
     assert outside.returncode != 0 and SIDECAR_PAGE not in outside.stdout
 
 
@@ -137,7 +135,7 @@ def test_the_metadata_endpoint_describes_the_task_and_the_container(
 ) -> None:
     task = _healthy_task(basic_twin)
     answer = basic_twin.exec(
-        task["id"], "sh", "-c", 'wget -qO- -T 5 "$ECS_CONTAINER_METADATA_URI_V4/task"'
+        task["id"], "sh", "-c", 'wget -qO- "$ECS_CONTAINER_METADATA_URI_V4/task"'
     )
     assert answer.returncode == 0, answer.stderr
     document = json.loads(answer.stdout)
@@ -152,7 +150,7 @@ def test_the_metadata_endpoint_describes_the_task_and_the_container(
             task["id"],
             "sh",
             "-c",
-            'wget -qO- -T 5 "$ECS_CONTAINER_METADATA_URI_V4"',
+            'wget -qO- "$ECS_CONTAINER_METADATA_URI_V4"',
             container=name,
         )
         assert own.returncode == 0, own.stderr
@@ -243,9 +241,15 @@ def test_a_failing_container_health_check_replaces_the_task(
 # --------------------------------------------------------------------------------------
 
 DB_WARMUP = 2  # seconds before db writes the marker its health check looks for
+# The ordering test gives the load balancer's checks a grace period (12 s at 0.1) well past
+# the warm-up, so that it tests the order only; the next test is about the grace period.
+LONG_GRACE = "health_check_grace_period = 120\n"
+WEB_COMMAND = f"echo web starting; echo ok > /tmp/index.html && exec httpd -f -p {APP_PORT} -h /tmp"
 
 
-def test_a_container_waits_for_its_dependency_to_be_healthy(tmp_path: Path) -> None:
+def _depends_on_db(folder: Path, warmup: float, extra_service: str) -> Path:
+    """web depends on db HEALTHY; db turns healthy `warmup` seconds after it starts."""
+
     def patch(containers: list[dict[str, Any]]) -> None:
         web = containers[0]
         web["DependsOn"] = [{"ContainerName": "db", "Condition": "HEALTHY"}]
@@ -255,7 +259,7 @@ def test_a_container_waits_for_its_dependency_to_be_healthy(tmp_path: Path) -> N
                 [
                     "sh",
                     "-c",
-                    f"echo db starting; sleep {DB_WARMUP}; touch /ready; echo marker written; "
+                    f"echo db starting; sleep {warmup}; touch /ready; echo marker written; "
                     "exec sleep 100000",
                 ],
                 HealthCheck={
@@ -263,13 +267,17 @@ def test_a_container_waits_for_its_dependency_to_be_healthy(tmp_path: Path) -> N
                     "Interval": 5,
                     "Timeout": 2,
                     "Retries": 10,
-                    "StartPeriod": 60,
+                    "StartPeriod": 300,
                 },
             )
         )
 
-    command = f"echo web starting; echo ok > /tmp/index.html && exec httpd -f -p {APP_PORT} -h /tmp"
-    template = synth_stack(tmp_path, config_text(BUSYBOX, ["sh", "-c", command]), patch)
+    config = config_text(BUSYBOX, ["sh", "-c", WEB_COMMAND], extra_service=extra_service)
+    return synth_stack(folder, config, patch)
+
+
+def test_a_container_waits_for_its_dependency_to_be_healthy(tmp_path: Path) -> None:
+    template = _depends_on_db(tmp_path, DB_WARMUP, LONG_GRACE)
     with container_twin(template) as twin:
         task = _healthy_task(twin)
         health = {c["name"]: c["health"] for c in task["containers"]}
@@ -296,6 +304,26 @@ def _ids(task: dict[str, Any]) -> list[str]:
     return [c["runtime_id"] for c in task["containers"]]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="twin bug: ecs/scheduler.py applies TaskStarted (RUNNING, RegisterTargets) right "
+    "after runtime.start(), while web still waits for db HEALTHY; ECS registers targets only "
+    "once the task is RUNNING (every essential container started), so here the ELB checks and "
+    "the grace period run against a container that does not exist yet and the task is "
+    "replaced with 'Task failed ELB health checks'",
+)
+def test_the_load_balancer_waits_until_the_dependent_container_started(tmp_path: Path) -> None:
+    # db takes 4 s, longer than the service's default grace period (30 s -> 3 s).
+    template = _depends_on_db(tmp_path, 4, "")
+    with container_twin(template, "--timeout", "20") as twin:
+        task = _healthy_task(twin)
+        assert {c["name"]: c["last_status"] for c in task["containers"]} == {
+            "web": "RUNNING",
+            "db": "RUNNING",
+        }
+        assert twin.status()["stopped_tasks"] == []
+
+
 # --------------------------------------------------------------------------------------
 # SIGTERM, then SIGKILL after the (scaled) stopTimeout (test 7)
 # --------------------------------------------------------------------------------------
@@ -320,7 +348,12 @@ def test_sigterm_then_sigkill_after_the_stop_timeout(tmp_path: Path) -> None:
         )
 
     command = f"{HTTPD} && while true; do echo tick; sleep 0.2; done"
-    config = config_text(BUSYBOX, ["sh", "-c", command], extra_service="deregistration_delay = 0\n")
+    config = config_text(
+        BUSYBOX,
+        ["sh", "-c", command],
+        extra_service="deregistration_delay = 1\n",  # 0.1 s: scale-in drains at once
+        extra="[load_balancer]\nidle_timeout = 1\n",
+    )
     template = synth_stack(tmp_path, config, patch)
     with container_twin(template) as twin:
         task = _healthy_task(twin)
@@ -375,11 +408,15 @@ FAKE_SECRET_KEY = "fake/" + secrets.token_hex(16)
 
 @pytest.fixture(scope="module")
 def python_twin(python_template: Path, secret_value: str) -> Iterator[ContainerTwin]:
-    env = {
+    # Only the fake keys: no profile, session token or config file of this machine.
+    env: dict[str, str | None] = {
         "AWS_ACCESS_KEY_ID": FAKE_KEY,
         "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
-        "AWS_SESSION_TOKEN": "",
-        "AWS_PROFILE": "",
+        "AWS_SESSION_TOKEN": None,
+        "AWS_PROFILE": None,
+        "AWS_DEFAULT_PROFILE": None,
+        "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
     }
     with container_twin(python_template, "--secret", f"API_TOKEN={secret_value}", env=env) as twin:
         yield twin

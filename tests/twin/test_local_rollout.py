@@ -6,24 +6,41 @@ own settings (no deregistration delay, a server that dies on SIGTERM) a request 
 when its task is replaced fails, which documents that defect of the pattern. The
 scheduler's decisions themselves are unit-tested (tests/unit/twin/test_ecs_*.py); these
 tests check what they do to real namespaces, HAProxy and processes.
+
+Configs without `--run` run in container mode (`--runtime container`): the real nginx
+image (graceful stop on its STOPSIGNAL SIGQUIT), the example API's image, a busybox that
+exits at once for a broken revision. Where a test's premise is a local command (`--run`,
+`[local] command`), a process-mode version stays next to the container one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from twin.conftest import cleanup, registered_prefix
 from twin.load import Load
-from twin.twin_support import REFERENCE_DIR, REPO, cli, wait_for
+from twin.twin_support import (
+    BUSYBOX_IMAGE,
+    EXAMPLE_API_IMAGE,
+    REFERENCE_DIR,
+    REPO,
+    cli,
+    wait_for,
+)
 
 SCALE = "0.2"  # health checks every 2 s, drain 9 s instead of 45 s, stop timeout 12 s
+CONTAINER = ("--runtime", "container")
+PROCESS = ("--runtime", "process")
+container_mode = pytest.mark.twin_container
 
 
 @pytest.fixture
@@ -38,12 +55,12 @@ def twin_name() -> Iterator[tuple[str, str]]:
         assert not left, left
 
 
-def _status(name: str) -> dict[str, object]:
-    data: dict[str, object] = json.loads(cli("local", "status", "--name", name, "--json").stdout)
+def _status(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(cli("local", "status", "--name", name, "--json").stdout)
     return data
 
 
-def _alb_url(status: dict[str, object]) -> str:
+def _alb_url(status: dict[str, Any]) -> str:
     balancer = status["load_balancer"]
     assert isinstance(balancer, dict)
     return f"http://{balancer['public_ips'][0]}/"
@@ -59,13 +76,15 @@ def _config(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
+@container_mode
 def test_deploy_with_our_defaults_drops_no_request(
     twin_name: tuple[str, str], tmp_path: Path
 ) -> None:
     name, prefix = twin_name
     first = _config(tmp_path, "v1.toml", "")
     second = _config(tmp_path, "v2.toml", '[service.environment]\nGREETING = "v2"\n')
-    cli("local", "up", "-c", str(first), "--name", name, "--time-scale", SCALE)
+    cli("local", "up", "-c", str(first), "--name", name, "--time-scale", SCALE, *CONTAINER)
+    assert _status(name)["runtime"] == "container"
     status = _status(name)
     load = Load(f"{prefix}inet", _alb_url(status), seconds=35)
     try:
@@ -81,19 +100,32 @@ def test_deploy_with_our_defaults_drops_no_request(
     assert result.failed == 0, result.output
 
 
+EXAMPLE_CONFIG = REPO / "examples" / "api" / "fargate-api.toml"
+EXAMPLE_ECR_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fargate-example-api:0.1.0"
+
+
+@pytest.mark.parametrize("runtime", ["process", pytest.param("container", marks=container_mode)])
 def test_sample_api_deploy_of_a_changed_environment_drops_no_request(
-    twin_name: tuple[str, str], tmp_path: Path
+    twin_name: tuple[str, str], tmp_path: Path, runtime: str
 ) -> None:
-    """The issue's own check: the example API, steady load, a changed variable."""
+    """The issue's own check: the example API, steady load, a changed variable. In
+    process mode the config's `[local] command` runs it from the repository; in container
+    mode its image (`make test-images`), named in place of the config's ECR image."""
     name, prefix = twin_name
-    example = REPO / "examples" / "api" / "fargate-api.toml"
+    text = EXAMPLE_CONFIG.read_text()
+    if runtime == "container":
+        assert EXAMPLE_ECR_IMAGE in text
+        text = text.replace(EXAMPLE_ECR_IMAGE, EXAMPLE_API_IMAGE)
+    example = _config(tmp_path, "v1.toml", text)
     changed = _config(
         tmp_path,
         "v2.toml",
-        example.read_text().replace('LOG_LEVEL = "info"', 'LOG_LEVEL = "info"\nRELEASE = "v2"'),
+        text.replace('LOG_LEVEL = "info"', 'LOG_LEVEL = "info"\nRELEASE = "v2"'),
     )
     assert changed.read_text() != example.read_text()
-    cli("local", "up", "-c", str(example), "--name", name, "--time-scale", SCALE)
+    how = CONTAINER if runtime == "container" else PROCESS
+    cli("local", "up", "-c", str(example), "--name", name, "--time-scale", SCALE, *how)
+    assert _status(name)["runtime"] == runtime
     load = Load(f"{prefix}inet", _alb_url(_status(name)) + "whoami", seconds=35)
     try:
         cli("local", "deploy", "-c", str(changed), "--name", name)
@@ -129,7 +161,7 @@ def test_reference_settings_drop_requests_on_deploy(
         "--run",
         f"*nginx*={server}",
     )
-    before = {t["id"] for t in _status(name)["tasks"]}  # type: ignore[union-attr]
+    before = {t["id"] for t in _status(name)["tasks"]}
     url = _alb_url(_status(name)) + "held"
     curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "120", url]
     held = [
@@ -160,22 +192,113 @@ def test_reference_settings_drop_requests_on_deploy(
             request.kill()
             request.wait()
     status = _status(name)
-    assert {t["revision"] for t in status["tasks"]} == {2}  # type: ignore[union-attr]
+    assert {t["revision"] for t in status["tasks"]} == {2}
     assert answers == ["502"] * len(held), answers  # the ALB's Bad Gateway, on every one
-    stopped = [t for t in status["stopped_tasks"] if t["id"] in before]  # type: ignore[union-attr]
+    stopped = [t for t in status["stopped_tasks"] if t["id"] in before]
     assert len(stopped) == len(before)
     # No graceful shutdown to wait for: SIGTERM killed each server (128 + 15).
     assert all(143 in t["exit_codes"].values() for t in stopped), stopped
 
 
-def test_failing_revision_trips_the_circuit_breaker_and_rolls_back_without_errors(
+BIG_FILE_BYTES = 128 * 1024 * 1024
+SLOW_RATE = "1M"  # bytes per second: 128 s for the file, far beyond the deploy
+
+
+@container_mode
+def test_reference_settings_drop_requests_on_deploy_in_container_mode(
     twin_name: tuple[str, str], tmp_path: Path
 ) -> None:
+    """The same defect with the reference's real nginx: its deregistration delay of 0
+    leaves no drain, so the ALB closes a download still in flight when its task is
+    replaced, although nginx itself stops gracefully (exit 0). Each old task
+    gets a large file and the internet fetches it slowly, so a request is in flight on
+    every old task when the deploy (a new image reference: the same nginx, as a re-tag
+    would be) replaces it."""
+    name, prefix = twin_name
+    reference = tmp_path / "reference"
+    shutil.copytree(REFERENCE_DIR, reference)
+    service = reference / "service.yml"
+    text = service.read_text()
+    old_image = "Default: public.ecr.aws/docker/library/nginx:latest"
+    assert old_image in text
+    service.write_text(text.replace(old_image, "Default: docker.io/library/nginx:latest"))
+    cli("local", "up", "-t", str(REFERENCE_DIR), "--name", name, "--time-scale", SCALE, *CONTAINER)
+    status = _status(name)
+    assert status["runtime"] == "container"
+    before = {t["id"] for t in status["tasks"]}
+    for task in before:
+        cli(
+            "local",
+            "exec",
+            "--name",
+            name,
+            task,
+            "--",
+            "sh",
+            "-c",
+            f"head -c {BIG_FILE_BYTES} /dev/zero > /var/www/html/big",
+        )
+    url = _alb_url(status) + "big"
+    curl = [
+        "curl",
+        "-s",
+        "-o",
+        "/dev/null",
+        "--limit-rate",
+        SLOW_RATE,
+        "-w",
+        "%{http_code} %{size_download}",
+        "--max-time",
+        "240",
+        url,
+    ]
+    held = [
+        subprocess.Popen([*_in_internet(prefix), *curl], stdout=subprocess.PIPE, text=True)
+        for _ in range(2 * len(before))  # the ALB spreads them over every old task
+    ]
+    try:
+        time.sleep(1)
+        assert [request.poll() for request in held] == [None] * len(held)
+        cli("local", "deploy", "-t", str(reference), "--name", name)
+        # The ALB closes them at once (no drain); curl still reads what the kernel's socket
+        # buffers (megabytes) hold at its rate, then reports the truncated transfer.
+        results = [(request.communicate(timeout=90)[0], request.returncode) for request in held]
+    finally:
+        for request in held:
+            request.kill()
+            request.wait()
+    status = _status(name)
+    assert {t["revision"] for t in status["tasks"]} == {2}
+    # Every download ended with its task, unfinished: curl reports the transfer failed.
+    for out, code in results:
+        _, size = out.split()
+        assert code != 0 and int(size) < BIG_FILE_BYTES, results
+    stopped = [t for t in status["stopped_tasks"] if t["id"] in before]
+    assert len(stopped) == len(before)
+    # nginx itself stopped gracefully (SIGQUIT, exit 0): the missing drain cut them.
+    assert all(set(t["exit_codes"].values()) == {0} for t in stopped), stopped
+
+
+@pytest.mark.parametrize("runtime", ["process", pytest.param("container", marks=container_mode)])
+def test_failing_revision_trips_the_circuit_breaker_and_rolls_back_without_errors(
+    twin_name: tuple[str, str], tmp_path: Path, runtime: str
+) -> None:
+    """A revision whose container exits at once: a `[local] command` in process mode, an
+    image whose command exits 1 in container mode."""
     name, prefix = twin_name
     good = _config(tmp_path, "good.toml", "")
-    bad = _config(tmp_path, "bad.toml", '[local]\ncommand = "echo broken build; exit 1"\n')
-    cli("local", "up", "-c", str(good), "--name", name, "--time-scale", SCALE)
-    before = {t["id"] for t in _status(name)["tasks"]}  # type: ignore[union-attr]
+    if runtime == "container":
+        bad_text = (
+            f'[service]\nimage = "{BUSYBOX_IMAGE}"\n'
+            'command = ["sh", "-c", "echo broken build; exit 1"]\n'
+        )
+    else:
+        bad_text = '[local]\ncommand = "echo broken build; exit 1"\n'
+    bad = _config(tmp_path, "bad.toml", bad_text)
+    how = CONTAINER if runtime == "container" else PROCESS
+    cli("local", "up", "-c", str(good), "--name", name, "--time-scale", SCALE, *how)
+    assert _status(name)["runtime"] == runtime
+    before = {t["id"] for t in _status(name)["tasks"]}
     load = Load(f"{prefix}inet", _alb_url(_status(name)), seconds=20)
     try:
         deploy = cli("local", "deploy", "-c", str(bad), "--name", name, check=False)
@@ -188,12 +311,13 @@ def test_failing_revision_trips_the_circuit_breaker_and_rolls_back_without_error
     assert isinstance(tasks, list)
     # The old tasks kept serving all along: the same tasks, revision 1, healthy.
     assert {t["id"] for t in tasks} == before and {t["revision"] for t in tasks} == {1}
-    deployments = status["services"][0]["deployments"]  # type: ignore[index]
+    deployments = status["services"][0]["deployments"]
     assert deployments[0]["rollout_state"] == "COMPLETED" and deployments[0]["revision"] == 1
     assert deployments[1]["rollout_state"] == "FAILED" and deployments[1]["failed_tasks"] >= 3
     assert result.requests > 50 and result.failed == 0, result.output
 
 
+@container_mode
 def test_scale_out_and_in_under_load_drops_no_request(
     twin_name: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -207,6 +331,7 @@ def test_scale_out_and_in_under_load_drops_no_request(
         name,
         "--time-scale",
         SCALE,
+        *CONTAINER,
     )
     load = Load(f"{prefix}inet", _alb_url(_status(name)), seconds=45)
     try:
@@ -215,12 +340,13 @@ def test_scale_out_and_in_under_load_drops_no_request(
         cli("local", "scale", "2", "--name", name)
     finally:
         result = load.result()
-    assert len(six["tasks"]) == 6 and len({t["az"] for t in six["tasks"]}) == 2  # type: ignore[union-attr]
+    assert len(six["tasks"]) == 6 and len({t["az"] for t in six["tasks"]}) == 2
     two = _status(name)["tasks"]
     assert isinstance(two, list) and len(two) == 2 and len({t["az"] for t in two}) == 2
     assert result.requests > 100 and result.failed == 0, result.output
 
 
+@container_mode
 def test_request_count_target_tracking_scales_out_under_load_and_back_in(
     twin_name: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -232,15 +358,15 @@ def test_request_count_target_tracking_scales_out_under_load_and_back_in(
         "scale_in_cooldown = 60\nscale_out_cooldown = 10\n",
     )
     # Time scale 0.1: a 6 s metric window, cooldowns of 1 s out and 6 s in.
-    cli("local", "up", "-c", str(config), "--name", name, "--time-scale", "0.1")
+    cli("local", "up", "-c", str(config), "--name", name, "--time-scale", "0.1", *CONTAINER)
     load = Load(f"{prefix}inet", _alb_url(_status(name)), seconds=20, connections=4)
     result = load.result()
     during = _status(name)
-    assert during["service"]["desired"] == 4, during["events"]  # type: ignore[index]
+    assert during["service"]["desired"] == 4, during["events"]
     assert result.failed == 0, result.output
     wait_for(
         "scale-in back to the minimum once the load stopped",
-        lambda: _status(name)["service"]["desired"] == 2,  # type: ignore[index]
+        lambda: _status(name)["service"]["desired"] == 2,
         40.0,
     )
     events = _status(name)["events"]

@@ -8,6 +8,8 @@ quietly every few seconds, so it has to escape the tick.
 
 from __future__ import annotations
 
+import threading
+import time
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any, cast
@@ -17,6 +19,7 @@ import pytest
 from fargate_api.twin.ecs.process_runtime import ProcessRuntime
 from fargate_api.twin.ecs.scheduler import Scheduler
 from fargate_api.twin.ecs.secrets import SecretResolver
+from fargate_api.twin.ecs.task_runtime import TaskContext, TaskObservation
 from fargate_api.twin.host.kernel import HostCommandError
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.model import Container, Service, Subnet, TaskDefinition, TwinPlan
@@ -138,8 +141,79 @@ def test_a_log_directory_that_cannot_be_made_is_a_task_that_failed_to_start(
 ) -> None:
     not_a_directory = tmp_path / "logs"
     not_a_directory.write_text("")
-    scheduler, _ = _scheduler(tmp_path, None, _Clock(), logs_dir=not_a_directory)
+    scheduler, network = _scheduler(tmp_path, None, _Clock(), logs_dir=not_a_directory)
     scheduler.tick()
+    scheduler.wait_for_starts()  # the containers start off the tick, on their own thread
     assert scheduler.tasks == []
     (stopped,) = scheduler.stopped
+    assert network.detached == [scheduler.names.task(stopped.id)]  # its ENI went too
+    (stopped,) = scheduler.stopped
     assert stopped.stopped_reason.startswith("Task failed to start: [Errno 20] Not a directory")
+
+
+class _GatedRuntime:
+    """Starts a task only when the test says so, to catch a stop during a start."""
+
+    kind = "process"
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.removed: list[str] = []
+        self.stopped: list[str] = []
+
+    def refresh(self) -> None:
+        pass
+
+    def start(self, context: TaskContext, definition: TaskDefinition) -> Any:
+        self.gate.wait(5)
+        runtime = self
+
+        class Running:
+            credentials_id = "c"
+
+            def observe(self, now: float) -> TaskObservation:
+                return TaskObservation()
+
+            def stop(self, timeouts: Any) -> dict[str, int]:
+                runtime.stopped.append(context.task_id)
+                return {"web": 143}
+
+            def remove(self) -> None:
+                runtime.removed.append(context.task_id)
+
+            def containers(self) -> list[Any]:
+                return []
+
+        return Running()
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_task_stopped_while_its_containers_start_is_stopped_and_removed_after(
+    tmp_path: Path,
+) -> None:
+    runtime = _GatedRuntime()
+    scheduler = Scheduler(
+        names=TwinNames("unit", state_root=tmp_path),
+        plan=_plan(),
+        network=cast(Any, _Network(None)),
+        groups=cast(Any, _Groups()),
+        balancers=cast(Any, object()),
+        runtime=cast(Any, runtime),
+        time_scale=1.0,
+        used_ips={},
+        clock=_Clock(),
+    )
+    scheduler.tick()
+    (task,) = scheduler.tasks
+    assert task.last_status == "PROVISIONING" and task.eni_attached  # the start waits
+    stopper = threading.Thread(target=scheduler.stop_all, args=("down",))
+    stopper.start()
+    time.sleep(0.1)
+    assert stopper.is_alive() and runtime.stopped == []  # the stop waits for the start
+    runtime.gate.set()
+    stopper.join(5)
+    assert not stopper.is_alive()
+    assert runtime.stopped == [task.id]
+    assert task.last_status == "STOPPED" and task.exit_codes == {"web": 143}

@@ -156,7 +156,10 @@ def test_containers_without_dependencies_start_at_once_with_their_metadata_ids()
         _container("db"), _container("cache"), _container("app", ("db", "START"))
     )
     agent.start_ready(0.0, launching=True)
-    assert driver.started == [("db", agent.metadata_ids["db"]), ("cache", agent.metadata_ids["cache"])]
+    assert driver.started == [
+        ("db", agent.metadata_ids["db"]),
+        ("cache", agent.metadata_ids["cache"]),
+    ]
     assert _tick(agent, driver, 1.0) == TaskObservation()
     assert driver.names_started() == ["db", "cache", "app"]  # START: db runs, app follows
     assert driver.started[2] == ("app", agent.metadata_ids["app"])
@@ -184,7 +187,7 @@ def test_a_healthy_dependency_starts_its_dependent_only_after_its_probe_passed()
     _tick(agent, driver, 10.0)  # the first probe runs, one interval after the start
     assert driver.probed == [("db", 10.0)]
     assert driver.names_started() == ["db"]  # its result is read on the next tick
-    assert agent.containers()[0].health == "STARTING"
+    assert agent.containers()[0].health == "UNKNOWN"  # ECS's word until the first verdict
     observation = _tick(agent, driver, 11.0)
     assert driver.names_started() == ["db", "app"]
     assert observation == TaskObservation(health="HEALTHY")
@@ -364,7 +367,9 @@ def test_a_failing_non_essential_container_leaves_the_task_healthy() -> None:
 
 
 def test_a_non_essential_check_alone_never_makes_the_task_unhealthy() -> None:
-    agent, driver, _ = _agent(_container("app"), _container("sidecar", check=FAILING, essential=False))
+    agent, driver, _ = _agent(
+        _container("app"), _container("sidecar", check=FAILING, essential=False)
+    )
     driver.probe_ok["sidecar"] = False
     agent.start_ready(0.0, launching=True)
     assert {o.health for o in _ticks(agent, driver, range(1, 40))} == {"UNKNOWN"}
@@ -381,7 +386,9 @@ def test_a_non_essential_check_alone_never_makes_the_task_unhealthy() -> None:
 def test_the_time_scale_shortens_the_interval_and_the_start_period(
     time_scale: float, probes: list[float], unhealthy_at: float
 ) -> None:
-    check = ContainerHealthCheck(("CMD", "false"), interval=30, timeout=5, retries=1, start_period=100)
+    check = ContainerHealthCheck(
+        ("CMD", "false"), interval=30, timeout=5, retries=1, start_period=100
+    )
     agent, driver, _ = _agent(_container("app", check=check), time_scale=time_scale)
     driver.probe_ok["app"] = False
     agent.start_ready(0.0, launching=True)
@@ -454,7 +461,7 @@ def test_container_views_show_pending_running_and_stopped() -> None:
     assert agent.containers() == [
         ContainerView(
             name="db", runtime_id="rt-db", image="example/db:1", last_status="RUNNING",
-            health="STARTING", exit_code=None, reason="", essential=True,
+            health="UNKNOWN", exit_code=None, reason="", essential=True,
             metadata_id=ids["db"],
         ),
         ContainerView(

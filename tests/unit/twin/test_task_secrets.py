@@ -169,9 +169,12 @@ def test_missing_lists_references_without_a_local_value_in_order() -> None:
     token = SecretReference("TOKEN", "/prod/token")
     containers = [_container("app", db, token), _container("sidecar", api)]
     assert SecretResolver({"prod/token": "x"}).missing(containers) == [db, api]
-    assert SecretResolver({"prod/db-password": "x", "db-AbCdEf": "y", "TOKEN": "z"}).missing(
-        containers
-    ) == []
+    assert (
+        SecretResolver({"prod/db-password": "x", "db-AbCdEf": "y", "TOKEN": "z"}).missing(
+            containers
+        )
+        == []
+    )
     assert SecretResolver({}).with_aws(lambda _: "").missing(containers) == []
 
 
@@ -197,13 +200,13 @@ def test_secrets_file_syntax() -> None:
             "",
             "PLAIN=one",
             "export EXPORTED=two",
-            "DOUBLE=\"three four\"",
+            'DOUBLE="three four"',
             "SINGLE='five'",
             "  SPACED  =  six  ",
-            "HALF=\"seven",
+            'HALF="seven',
             "EQUALS=a=b",
             "EMPTY=",
-            "QUOTE_ONLY=\"",
+            'QUOTE_ONLY="',
             "prod/db-password=eight",
         ]
     )

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from fargate_api.errors import OperationError, UserError
 from fargate_api.twin.cli.common import err_console, names_for, read_status
+from fargate_api.twin.cli.container_setup import prepare_images
 from fargate_api.twin.cli.template_source import templates_for
 from fargate_api.twin.daemon import change_requests
 from fargate_api.twin.daemon.contracts import DeployRequest, ScaleRequest, TwinState
@@ -49,11 +51,18 @@ def deploy_command(
     names = names_for(name)
     mapping = parse_run_options(run or [])
     check_prerequisites()
-    read_status(names)
+    status = read_status(names)
     state = StateDir(names)
     revision_dir = state.path / f"templates-{int(time.time() * 1000)}"
     root = templates_for(config, template, revision_dir)
-    load_plan(root, image_commands=mapping or None)  # bad input: exit 2 before asking
+    runtime = status.runtime or "process"
+    # Bad input (templates, a missing image) is exit 2 before the twin is asked.
+    plan = load_plan(root, image_commands=mapping or None, runtime=runtime)
+    if runtime == "container" and status.containers_conf:
+        with err_console().status("checking images…") as checking:
+            prepare_images(
+                plan, Path(status.containers_conf), lambda line: checking.update(escape(line))
+            )
     answer = change_requests.send(
         state,
         DeployRequest(

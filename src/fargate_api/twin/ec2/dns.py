@@ -33,6 +33,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from fargate_api.twin.host import kernel as host
+from fargate_api.twin.host.processes import kill_all, pids_with_argument
 from fargate_api.twin.naming import TwinNames
 
 DNS_PORT = 53
@@ -40,7 +41,6 @@ TASK_ENDPOINT_ADDRESS = IPv4Address("169.254.170.2")  # ECS metadata and credent
 TASK_ENDPOINT_PORT = 80
 NETNS_ETC = Path("/etc/netns")
 START_TIMEOUT = 10.0
-STOP_TIMEOUT = 5.0
 HOSTS_FILE = "vpc-dns.hosts"
 PID_FILE = "vpc-dns.pid"
 LOG_FILE = "vpc-dns.log"
@@ -249,7 +249,7 @@ class VpcResolver:
         """SIGTERM, then SIGKILL after a grace period; removes its files. Idempotent."""
         pid = self.pid()
         if pid is not None:
-            _terminate(pid, self._process)
+            kill_all([pid])  # reaps our own child too
         self._process = None
         for path in (self.pid_file, self.hosts_file, self.log_file):
             path.unlink(missing_ok=True)
@@ -275,49 +275,7 @@ def resolver_pids(names: TwinNames, *, state_dir: Path | None = None) -> list[in
     the command line always names the twin's state folder, which carries its prefix.
     """
     folder = state_dir if state_dir is not None else names.state_dir
-    needle = f"--pid-file={folder / PID_FILE}".encode()
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if cmdline.startswith(b"dnsmasq\0") and needle in cmdline.split(b"\0"):
-            found.append(int(entry.name))
-    return sorted(found)
-
-
-def _terminate(pid: int, process: subprocess.Popen[bytes] | None) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process is not None:
-            if process.poll() is not None:
-                return
-        elif not _alive(pid):
-            return
-        time.sleep(0.02)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    if process is not None:
-        process.wait(timeout=STOP_TIMEOUT)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return sorted(pids_with_argument(f"--pid-file={folder / PID_FILE}"))
 
 
 def _pid_from(path: Path) -> int | None:

@@ -29,6 +29,13 @@ class ScaleRequested:
 
 
 @dataclass(frozen=True)
+class EniAttached:
+    """The task's ENI and security groups are in place; its containers are starting."""
+
+    task_id: str
+
+
+@dataclass(frozen=True)
 class TaskStarted:
     """The task's ENI is attached and its containers run."""
 
@@ -121,6 +128,7 @@ class ShutdownRequested:
 Event = (
     DeployRequested
     | ScaleRequested
+    | EniAttached
     | TaskStarted
     | TargetsRegistered
     | LaunchFailed

@@ -43,6 +43,7 @@ from fargate_api.twin.ecs.events import (
     ContainerHealthObserved,
     DeployRequested,
     DrainFinished,
+    EniAttached,
     Event,
     LaunchFailed,
     ObservedTarget,
@@ -78,6 +79,7 @@ LAUNCH_FAILURES: tuple[type[Exception], ...] = (
     OSError,
 )
 EVENT_HISTORY = 50
+STARTS_AT_ONCE = 4  # container starts in flight: podman waits on runc more than on CPU
 
 
 class Scheduler:
@@ -112,6 +114,9 @@ class Scheduler:
         self._lock = threading.RLock()
         self._threads: list[threading.Thread] = []
         self._running: dict[str, RunningTask] = {}  # task id -> its containers
+        self._starting: dict[str, threading.Event] = {}  # set once the start is over
+        self._start_slots = threading.BoundedSemaphore(STARTS_AT_ONCE)
+        self._crash: BaseException | None = None
 
     # ------------------------------------------------------------ state, for status
     @property
@@ -142,6 +147,8 @@ class Scheduler:
 
     def tick(self) -> None:
         with self._lock:
+            if self._crash is not None:
+                raise self._crash
             self.runtime.refresh()
             for key in self.core.services:
                 for event in self._observe(key):
@@ -160,6 +167,16 @@ class Scheduler:
                     return
                 thread = self._threads.pop()
             thread.join()
+
+    def wait_for_starts(self) -> None:
+        """Returns once no container start is in flight (tests; `stop_all` joins all)."""
+        while True:
+            with self._lock:
+                pending = list(self._starting.values())
+            if not pending:
+                return
+            for started in pending:
+                started.wait()
 
     def event(self, text: str) -> None:
         self.events = [*self.events, f"{time.strftime('%H:%M:%S')} {text}"][-EVENT_HISTORY:]
@@ -186,7 +203,9 @@ class Scheduler:
                 for container, reason in seen.cannot_start:
                     if container not in task.container_reasons:
                         events.append(ContainerCannotStart(task.id, container, reason))
-                if seen.health != task.container_health:
+                # UNHEALTHY again on every tick, as target health is: within the grace
+                # period it is only noted, and the first tick after it acts on it.
+                if seen.health != task.container_health or seen.health == "UNHEALTHY":
                     events.append(ContainerHealthObserved(task.id, seen.health))
             if bindings:
                 known = [targets[b.target_group].get(task.id) for b in bindings]
@@ -217,6 +236,10 @@ class Scheduler:
                     assert_never(action)
 
     def _launch(self, action: LaunchTask) -> None:
+        """The ENI here, under the lock (addresses and security group members are shared
+        state); the containers on a thread of their own, at most STARTS_AT_ONCE at a time,
+        because a `podman run` takes a good part of a second and 50 of them one after the
+        other would keep a service from its desired count for half a minute."""
         task = self.core.task(action.task_id)
         if task is None or task.last_status != "PROVISIONING":
             return  # dropped when an earlier launch of this round failed
@@ -227,24 +250,55 @@ class Scheduler:
             self.groups.add(netns, action.ip, state.service.security_groups)
             if action.public_ip is not None:
                 self.network.map_public_ip(action.public_ip, action.ip)
-            definition = state.definitions[action.revision]
-            context = TaskContext(
-                task_id=task.id,
-                family=definition.family,
-                revision=action.revision,
-                cluster=state.service.cluster,
-                netns=netns,
-                private_ip=action.ip,
-                subnet_cidr=self.plan.subnet(action.subnet).cidr,
-                az=task.az,
-                region=self.region,
-                dns_server=self.dns_server,
-            )
-            self._running[task.id] = self.runtime.start(context, definition)
         except LAUNCH_FAILURES as exc:
             self._apply(LaunchFailed(task.id, str(exc)))
             return
-        self._apply(TaskStarted(task.id))
+        self._apply(EniAttached(task.id))
+        definition = state.definitions[action.revision]
+        context = TaskContext(
+            task_id=task.id,
+            family=definition.family,
+            revision=action.revision,
+            cluster=state.service.cluster,
+            netns=netns,
+            private_ip=action.ip,
+            subnet_cidr=self.plan.subnet(action.subnet).cidr,
+            az=task.az,
+            region=self.region,
+            dns_server=self.dns_server,
+        )
+        started = threading.Event()
+        self._starting[task.id] = started
+        self._thread(self._start_containers, context, definition, started)
+
+    def _start_containers(
+        self, context: TaskContext, definition: TaskDefinition, started: threading.Event
+    ) -> None:
+        """Runs outside the lock. A task stopped meanwhile gets its containers all the
+        same, so that its stop (which waits for this) stops and removes them."""
+        task_id = context.task_id
+        try:
+            with self._start_slots:
+                running = self.runtime.start(context, definition)
+        except LAUNCH_FAILURES as exc:
+            with self._lock:
+                self._starting.pop(task_id, None)
+                started.set()
+                self._apply(LaunchFailed(task_id, str(exc)))
+            return
+        except BaseException as exc:
+            self._crash = exc  # a bug in the twin: the next tick raises it
+            started.set()
+            raise
+        with self._lock:
+            self._starting.pop(task_id, None)
+            task = self.core.task(task_id)
+            if task is not None:
+                self._running[task_id] = running
+                self._apply(TaskStarted(task_id))
+            started.set()
+        if task is None:  # deprovisioned while starting: nothing will stop it but us
+            running.remove()
 
     def _register(self, action: RegisterTargets) -> None:
         try:
@@ -273,7 +327,10 @@ class Scheduler:
 
     # ------------------------------------------------------------ the slow parts
     def _in_background(self, action: StartDrain | StopTask) -> None:
-        thread = threading.Thread(target=self._slowly, args=(action,), daemon=True)
+        self._thread(self._slowly, action)
+
+    def _thread(self, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
         self._threads[:] = [t for t in self._threads if t.is_alive()]
         self._threads.append(thread)
         thread.start()
@@ -305,6 +362,9 @@ class Scheduler:
     def _stop(self, action: StopTask) -> TaskStopped:
         for target_group in action.deregister:
             self.balancers.deregister(target_group, action.task_id)
+        starting = self._starting.get(action.task_id)
+        if starting is not None:
+            starting.wait()  # stop what the start is about to leave running
         running = self._running.get(action.task_id)
         codes = running.stop(action.timeouts) if running is not None else {}
         return TaskStopped(action.task_id, codes)

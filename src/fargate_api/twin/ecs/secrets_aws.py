@@ -65,11 +65,9 @@ class AwsSecrets:
                     arguments["VersionId"] = reference.version_id
                 text = str(client.get_secret_value(**arguments)["SecretString"])
                 return _json_key(text, reference) if reference.json_key else text
-            name = value_from
-            if value_from.startswith("arn:"):
-                name = "/" + value_from.split(":parameter/", 1)[-1]
+            # GetParameter takes the name or the whole ARN, as the ECS agent passes it.
             ssm: Any = boto3.client("ssm", region_name=region)
-            answer = ssm.get_parameter(Name=name, WithDecryption=True)
+            answer = ssm.get_parameter(Name=value_from, WithDecryption=True)
             return str(answer["Parameter"]["Value"])
         except ClientError as exc:
             error = exc.response.get("Error", {})

@@ -53,6 +53,7 @@ from fargate_api.twin.ecs.events import (
     ContainerHealthObserved,
     DeployRequested,
     DrainFinished,
+    EniAttached,
     Event,
     LaunchFailed,
     ObservedTarget,
@@ -144,7 +145,12 @@ class ServiceScheduler:
         if task is None:
             return []  # a late report about a task already gone
         match event:
+            case EniAttached():
+                task.eni_attached = True
+                return []
             case TaskStarted():
+                if task.last_status != "PROVISIONING":
+                    return []  # stopped while its containers were starting
                 return self._started(task)
             case TargetsRegistered():
                 return self._announce_start(task)
@@ -222,7 +228,10 @@ class ServiceScheduler:
         untried = [
             t
             for t in self.tasks
-            if t is not task and t.service == task.service and t.last_status == "PROVISIONING"
+            if t is not task
+            and t.service == task.service
+            and t.last_status == "PROVISIONING"
+            and not t.eni_attached
         ]
         for dropped in untried:
             self.tasks.remove(dropped)

@@ -46,6 +46,9 @@ class TaskRecord:
     exit_codes: dict[str, int] = field(default_factory=dict)
     container_reasons: dict[str, str] = field(default_factory=dict)
     container_health: ContainerHealthStatus = "UNKNOWN"
+    # Its ENI exists (its containers may still be starting): a failed launch elsewhere
+    # must not drop it as never tried.
+    eni_attached: bool = False
     # Once healthy, a task that fails later no longer counts against its deployment's
     # circuit breaker (ECS counts tasks that never reached a steady state).
     was_healthy: bool = False

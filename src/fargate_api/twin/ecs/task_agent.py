@@ -260,7 +260,8 @@ class TaskAgent:
                         runtime_id=self.driver.runtime_id(container),
                         image=container.image,
                         last_status=status,
-                        health=health.status if health else "UNKNOWN",
+                        # ECS says UNKNOWN until the first verdict; STARTING is Docker's.
+                        health=_ecs_health(health),
                         exit_code=exit_.code if exit_ else None,
                         reason=(exit_.reason if exit_ else "")
                         or self._cannot_start.get(container.name, ""),
@@ -269,3 +270,9 @@ class TaskAgent:
                     )
                 )
             return views
+
+
+def _ecs_health(health: ContainerHealth | None) -> str:
+    if health is None or health.status == "STARTING":
+        return "UNKNOWN"
+    return health.status

@@ -358,8 +358,9 @@ class Podman:
             time.sleep(0.02)
 
     def exec_argv(self, name: str, argv: Sequence[str], *, interactive: bool) -> list[str]:
-        """The command line for `local exec` to os.execvpe with `self.env()`."""
-        flags = ["--interactive", "--tty"] if interactive else []
+        """The command line for `local exec` to run with `self.env()`: stdin always
+        reaches the command (a pipe works); a terminal only when there is one."""
+        flags = ["--interactive", "--tty"] if interactive else ["--interactive"]
         return self.command("exec", *flags, name, *argv)
 
     def logs_argv(self, name: str, follow: bool) -> list[str]:

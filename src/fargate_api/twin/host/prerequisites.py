@@ -8,7 +8,13 @@ from fargate_api.errors import UserError
 from fargate_api.twin.host.kernel import missing_commands
 
 # command -> Debian package
-REQUIRED = {"ip": "iproute2", "nft": "nftables", "haproxy": "haproxy", "sysctl": "procps"}
+REQUIRED = {
+    "ip": "iproute2",
+    "nft": "nftables",
+    "haproxy": "haproxy",
+    "sysctl": "procps",
+    "dnsmasq": "dnsmasq-base",  # the VPC's DNS resolver
+}
 
 
 def check_prerequisites() -> None:
