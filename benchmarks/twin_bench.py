@@ -298,7 +298,9 @@ def up_command(
     port: int | None = None,
 ) -> list[str]:
     argv = [str(FARGATE_API), "local", "up", "-c", str(config), "--name", name]
-    argv += ["--time-scale", str(settings.time_scale), "--json"]
+    # Process mode: this section times the twin's own parts with the Python stand-in;
+    # section 6 (container_twin.py) times podman containers against it.
+    argv += ["--runtime", "process", "--time-scale", str(settings.time_scale), "--json"]
     if port is not None:
         argv += ["--port", str(port)]
     return argv

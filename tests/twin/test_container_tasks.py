@@ -304,14 +304,6 @@ def _ids(task: dict[str, Any]) -> list[str]:
     return [c["runtime_id"] for c in task["containers"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="twin bug: ecs/scheduler.py applies TaskStarted (RUNNING, RegisterTargets) right "
-    "after runtime.start(), while web still waits for db HEALTHY; ECS registers targets only "
-    "once the task is RUNNING (every essential container started), so here the ELB checks and "
-    "the grace period run against a container that does not exist yet and the task is "
-    "replaced with 'Task failed ELB health checks'",
-)
 def test_the_load_balancer_waits_until_the_dependent_container_started(tmp_path: Path) -> None:
     # db takes 4 s, longer than the service's default grace period (30 s -> 3 s).
     template = _depends_on_db(tmp_path, 4, "")

@@ -214,6 +214,7 @@ def test_an_unhealthy_dependency_never_starts_its_dependent() -> None:
             ),
         ),
         health="UNHEALTHY",
+        essentials_started=False,  # app never started: the task never became RUNNING
     )
     assert driver.names_started() == ["db"]
 
@@ -223,7 +224,8 @@ def test_a_success_dependency_that_exits_1_means_its_dependent_cannot_start() ->
         _container("migrate", essential=False), _container("app", ("migrate", "SUCCESS"))
     )
     agent.start_ready(0.0, launching=True)
-    assert _tick(agent, driver, 1.0) == TaskObservation()  # still running: app waits
+    # still running: app waits, and with it the task (PENDING on ECS)
+    assert _tick(agent, driver, 1.0) == TaskObservation(essentials_started=False)
     driver.exit("migrate", 1)
     observation = _tick(agent, driver, 2.0)
     reason = (
@@ -231,7 +233,9 @@ def test_a_success_dependency_that_exits_1_means_its_dependent_cannot_start() ->
         "(condition SUCCESS)"
     )
     assert observation == TaskObservation(
-        exits=(ContainerExit("migrate", 1, ""),), cannot_start=(("app", reason),)
+        exits=(ContainerExit("migrate", 1, ""),),
+        cannot_start=(("app", reason),),
+        essentials_started=False,
     )
     assert driver.names_started() == ["migrate"]
     assert _tick(agent, driver, 3.0) == observation  # reported again, unchanged
@@ -422,10 +426,13 @@ def test_stop_stops_dependents_first_and_only_started_containers() -> None:
     driver.stop_codes = {"app": 143, "db": None, "cache": 0}
     timeouts = (("db", 5.0), ("app", 3.0), ("proxy", 2.0), ("cache", 1.0))
     codes = agent.stop(timeouts)
-    assert driver.stopped == [("app", 3.0), ("db", 5.0), ("cache", 1.0)]
+    # app (which depends on db) first; then db and cache, which are stopped together
+    assert driver.stopped[0] == ("app", 3.0)
+    assert sorted(driver.stopped[1:]) == [("cache", 1.0), ("db", 5.0)]
     assert codes == {"app": 143, "cache": 0}  # db's code is not known
     reads = driver.state_reads
-    assert _tick(agent, driver, 2.0) == TaskObservation()  # stopping: nothing more watched
+    # stopping: nothing more is watched (proxy, essential, never started)
+    assert _tick(agent, driver, 2.0) == TaskObservation(essentials_started=False)
     assert driver.state_reads == reads
     assert driver.names_started() == ["db", "cache", "app"]
     agent.remove()

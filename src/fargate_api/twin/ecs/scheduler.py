@@ -193,8 +193,10 @@ class Scheduler:
         now = self.clock()
         for task in active:
             running = self._running.get(task.id)
-            if running is not None and task.last_status == "RUNNING":
+            if running is not None:
                 seen = running.observe(now)
+                if task.last_status == "PROVISIONING" and seen.essentials_started:
+                    events.append(TaskStarted(task.id))
                 for exit_ in seen.exits:
                     if exit_.container not in task.exit_codes:
                         events.append(
@@ -295,7 +297,9 @@ class Scheduler:
             task = self.core.task(task_id)
             if task is not None:
                 self._running[task_id] = running
-                self._apply(TaskStarted(task_id))
+                if running.observe(self.clock()).essentials_started:
+                    self._apply(TaskStarted(task_id))
+                # else: a tick reports TaskStarted once its dependencies let them start
             started.set()
         if task is None:  # deprovisioned while starting: nothing will stop it but us
             running.remove()

@@ -151,6 +151,9 @@ class ServiceScheduler:
             case TaskStarted():
                 if task.last_status != "PROVISIONING":
                     return []  # stopped while its containers were starting
+                # The grace period runs from here ("after a task has first started"),
+                # not from the launch: a dependsOn may keep a task PENDING for a while.
+                task.started_at = now
                 return self._started(task)
             case TargetsRegistered():
                 return self._announce_start(task)

@@ -221,6 +221,7 @@ class TaskAgent:
             exits=tuple(self._exits.values()),
             cannot_start=tuple(self._cannot_start.items()),
             health=task_health(statuses, essential),
+            essentials_started=essential <= self._started.keys(),
         )
 
     # ------------------------------------------------------------ stop
@@ -231,10 +232,17 @@ class TaskAgent:
         by_name = {c.name: c for c in self.definition.containers}
         timeout_of = dict(timeouts)
         for wave in stop_order(self.definition.containers):
-            for name in wave:
-                if name not in self._started or name not in timeout_of:
-                    continue
-                code = self.driver.stop(by_name[name], timeout_of[name])
+            names = [n for n in wave if n in self._started and n in timeout_of]
+            if not names:
+                continue
+            # One wave at once, as ECS signals a task's containers together: two that
+            # ignore SIGTERM take the longer stopTimeout, not the sum of both.
+            with ThreadPoolExecutor(max_workers=len(names)) as pool:
+                stopping = {
+                    n: pool.submit(self.driver.stop, by_name[n], timeout_of[n]) for n in names
+                }
+            for name, future in stopping.items():
+                code = future.result()
                 if code is not None:
                     codes[name] = code
         return codes

@@ -67,6 +67,9 @@ class TaskObservation:
     exits: tuple[ContainerExit, ...] = ()
     cannot_start: tuple[tuple[str, str], ...] = ()  # (container, reason)
     health: ContainerHealthStatus = "UNKNOWN"
+    # ECS moves a task to RUNNING (and registers its targets) only once every essential
+    # container has started; one behind a `dependsOn` keeps the task PENDING.
+    essentials_started: bool = True
 
 
 @dataclass(frozen=True)

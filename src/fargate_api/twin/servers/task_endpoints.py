@@ -139,7 +139,10 @@ class Credentials:
 
     def _boto_session(self) -> Any:
         if self._session is None:
-            self._session = boto3.Session(region_name=self.region)
+            try:
+                self._session = boto3.Session(region_name=self.region)
+            except BotoCoreError as exc:  # e.g. AWS_PROFILE names no profile
+                raise NoCredentialsError(f"cannot load AWS credentials: {_short(exc)}") from None
         return self._session
 
     def for_task(self, task: EndpointTask) -> CredentialsDocument:
@@ -149,7 +152,10 @@ class Credentials:
             return self._local(task)
 
     def _local(self, task: EndpointTask) -> CredentialsDocument:
-        found = self._boto_session().get_credentials()
+        try:
+            found = self._boto_session().get_credentials()
+        except BotoCoreError as exc:  # a broken profile, a failing credential_process
+            raise NoCredentialsError(f"cannot load AWS credentials: {_short(exc)}") from None
         if found is None:
             raise NoCredentialsError(
                 "no AWS credentials found for the endpoint server (set AWS_ACCESS_KEY_ID and "
@@ -199,6 +205,15 @@ class TaskEndpointsHandler(TwinRequestHandler):
     credentials: Credentials
 
     def reply(self) -> Reply:
+        """Every request gets an HTTP answer: an SDK that loses the connection retries
+        for seconds, one that gets a status gives up at once and says why."""
+        try:
+            return self._route()
+        except Exception as exc:
+            _write_line(sys.stderr, f"{NAME}: {type(exc).__name__}: {_short(exc)}")
+            return _error(500, "InternalError", "the endpoint failed; see task-endpoints.log")
+
+    def _route(self) -> Reply:
         if self.command not in ("GET", "HEAD"):
             return _error(405, "MethodNotAllowed", f"{self.command} is not supported")
         path = self.path.split("?", 1)[0]
