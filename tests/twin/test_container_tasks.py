@@ -479,3 +479,64 @@ def test_an_image_that_is_not_there_stops_up_and_leaves_nothing(tmp_path: Path) 
         assert not (STATE_ROOT / f"{prefix}twin").exists()
     finally:
         assert cleanup(prefix) == []
+
+
+# --------------------------------------------------------------------------------------
+# --assume-task-role and --secrets-from-aws, against a moto server on this host's loopback
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415 (only this fixture)
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def test_assume_task_role_and_secrets_from_aws_through_boto3(
+    python_template: Path, moto_url: str
+) -> None:
+    """The endpoint server runs outside the twin's namespaces, so STS on this machine's
+    network is reachable; the daemon reads the secret from SSM with the user's keys."""
+    import boto3  # noqa: PLC0415
+
+    value = "from-ssm-" + secrets.token_hex(8)
+    env: dict[str, str | None] = {
+        "AWS_ACCESS_KEY_ID": FAKE_KEY,
+        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
+        "AWS_SESSION_TOKEN": None,
+        "AWS_PROFILE": None,
+        "AWS_DEFAULT_PROFILE": None,
+        "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id=FAKE_KEY,
+        aws_secret_access_key=FAKE_SECRET_KEY,
+    )
+    ssm.put_parameter(Name="/app/token", Value=value, Type="SecureString", Overwrite=True)
+    with container_twin(
+        python_template, "--assume-task-role", "--secrets-from-aws", env=env
+    ) as twin:
+        task = _healthy_task(twin)
+        inside = twin.exec(task["id"], "printenv", "API_TOKEN")
+        assert (inside.returncode, inside.stdout) == (0, f"{value}\n"), inside.stderr
+        probe = (
+            "import boto3; c = boto3.Session().get_credentials().get_frozen_credentials(); "
+            "print(c.access_key[:4], bool(c.token), c.access_key == '" + FAKE_KEY + "')"
+        )
+        answer = twin.exec(task["id"], "python3", "-c", probe)
+        # moto's AssumeRole keys start with ASIA and carry a session token: not ours.
+        assert (answer.returncode, answer.stdout) == (0, "ASIA True False\n"), answer.stderr
+        assert value not in twin.up.stdout + twin.up.stderr
