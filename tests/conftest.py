@@ -44,8 +44,11 @@ def pytest_terminal_summary(
     terminalreporter.write_sep("!", title, red=True, bold=True)
     for reason, count in reasons.items():
         terminalreporter.write_line(f"  {count} twin test(s): {reason}", red=True, bold=True)
+    only_containers = all("in container mode" in reason for reason in reasons)
     terminalreporter.write_line(
-        "  Nothing about the local twin (namespaces, nftables, haproxy) was verified.",
+        "  The twin's containers (podman, images) were not verified; process mode was."
+        if only_containers
+        else "  Nothing about the local twin (namespaces, nftables, haproxy) was verified.",
         red=True,
         bold=True,
     )

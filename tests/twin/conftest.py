@@ -26,7 +26,8 @@ PATH (``make unit-unprivileged``). A test that needs none of them belongs in
   (namespace, link or nft table in the root namespace, process whose command line
   mentions it, such as the twin's dnsmasq and task endpoint server; podman container
   whose name starts with it, in any state; cgroup ``<prefix without trailing dash>``
-  in any hierarchy; ``/etc/netns/<prefix>...`` folder) is removed and reported as a
+  in any hierarchy; ``/etc/netns/<prefix>...`` folder; twin state folder
+  ``/run/fargate-api/<prefix>twin``) is removed and reported as a
   failure: tests must clean up themselves.
 * Container-mode tests (marked ``twin_container``) also need podman and the test images
   (``make test-images``). When either is missing they are skipped at collection with a
@@ -83,6 +84,7 @@ TEST_IMAGES = (
 CONTAINER_MARKER = "twin_container"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 NETNS_ETC = Path("/etc/netns")
+TWIN_STATE_ROOT = Path("/run/fargate-api")  # `<prefix>twin`: a twin's state folder
 
 # tests/conftest.py looks for this text in skip/error reports to print its banner.
 NOT_RUN_TAG = "twin tier did not run"
@@ -321,8 +323,12 @@ def _cgroups_with(prefix: str) -> list[Path]:
 
 
 def _netns_etc_with(prefix: str) -> list[Path]:
+    return _folders_with(NETNS_ETC, prefix)
+
+
+def _folders_with(root: Path, prefix: str) -> list[Path]:
     try:
-        return sorted(p for p in NETNS_ETC.iterdir() if p.name.startswith(prefix))
+        return sorted(p for p in root.iterdir() if p.name.startswith(prefix))
     except OSError:
         return []
 
@@ -372,6 +378,7 @@ def leftovers(prefix: str) -> list[str]:
     found += [f"podman container {name}" for name in _containers_with(prefix)]
     found += [f"cgroup {path}" for path in _cgroups_with(prefix)]
     found += [f"folder {path}" for path in _netns_etc_with(prefix)]
+    found += [f"twin state {path}" for path in _folders_with(TWIN_STATE_ROOT, prefix)]
     return found
 
 
@@ -396,7 +403,7 @@ def cleanup(prefix: str) -> list[str]:
     for name in sorted(names):
         with contextlib.suppress(host_cgroups.CgroupError, OSError):
             host_cgroups.remove_all(name, root=CGROUP_ROOT)
-    for folder in _netns_etc_with(prefix):
+    for folder in [*_netns_etc_with(prefix), *_folders_with(TWIN_STATE_ROOT, prefix)]:
         shutil.rmtree(folder, ignore_errors=True)
     still = leftovers(prefix)
     if still:

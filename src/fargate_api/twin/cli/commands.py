@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -20,7 +20,7 @@ from fargate_api.errors import INTERRUPTED_EXIT_CODE, OperationError, UserError
 from fargate_api.twin.cli.change_commands import deploy_command, scale_command
 from fargate_api.twin.cli.common import err_console, names_for, out_console, read_status
 from fargate_api.twin.cli.container_setup import (
-    RuntimeChoice,
+    RUNTIME_CHOICES,
     choose_runtime,
     local_secret_values,
 )
@@ -134,7 +134,11 @@ def up_command(
     if not 0 <= port <= 65535:
         raise UserError(f"--port {port} is not a TCP port", fix="use 1-65535, or 0 for a free one")
     mapping = parse_run_options(run or [])
-    chosen, notice = choose_runtime(cast(RuntimeChoice, runtime), has_run_options=bool(mapping))
+    if runtime not in RUNTIME_CHOICES:
+        raise UserError(
+            f"--runtime {runtime!r} is not a runtime", fix="use auto, container or process"
+        )
+    chosen, notice = choose_runtime(runtime, has_run_options=bool(mapping))
     check_prerequisites()
     err = err_console()
     if notice:
