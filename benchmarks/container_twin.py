@@ -27,7 +27,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -37,22 +36,22 @@ from typing import Any
 
 import twin_bench
 from twin_bench import (
-    FARGATE_API,
     STATE_ROOT,
-    FirstOk,
-    Proc,
+    PartResults,
+    UpDown,
+    cell,
+    failed_runs,
+    fmt_n,
     fmt_s,
-    free_port,
-    healthy,
-    local_down,
+    left_behind,
     log,
     median,
     new_name,
-    parse_status,
+    problems,
+    ratio,
+    rotated,
     spread,
-    stop_up,
-    tail,
-    twin_processes,
+    up_log,
 )
 
 BUSYBOX = "localhost/fa-test-busybox:latest"
@@ -62,9 +61,7 @@ GOAL_TASKS = 50
 GOAL_SECONDS = 30.0
 COUNTS = (2, 50)
 UP_TIMEOUT = 420.0
-AFTER_UP_GRACE = 30.0
 TRACE_INTERVAL = 0.1
-TIMES = "\N{MULTIPLICATION SIGN}"
 
 BEGIN_MARK = "<!-- begin: containers (benchmarks/container_twin.py) -->"
 END_MARK = "<!-- end: containers -->"
@@ -111,33 +108,19 @@ class Trace:
     containers: list[tuple[float, float]] = field(default_factory=list)
 
 
-@dataclass
-class Run:
-    round_no: int
+@dataclass(kw_only=True)
+class Run(UpDown):
     variant: Variant
-    name: str
-    first_200: float | None = None
-    up_returned: float | None = None
-    healthy_at_return: int | None = None
-    down: float | None = None
-    down_message: str = ""
-    leftovers: list[str] = field(default_factory=list)
-    error: str | None = None
     trace: Trace = field(default_factory=Trace)
     load_before: float = 0.0
 
 
 @dataclass
-class Results:
+class Results(PartResults):
     settings: Settings
-    skipped: str | None = None
     runs: list[Run] = field(default_factory=list)
-    started: float = 0.0
-    seconds: float = 0.0
     load: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
     process_server: str = ""
-    final_leftovers: list[str] = field(default_factory=list)
-    interrupted: bool = False
 
 
 # --- podman -------------------------------------------------------------------------------
@@ -279,100 +262,58 @@ class Tracer(threading.Thread):
                 self.trace.healthy.setdefault(task_id, now)
 
 
-def up_command(run: Run, config: Path, settings: Settings, port: int) -> list[str]:
-    return [
-        str(FARGATE_API),
-        "local",
-        "up",
-        "-c",
-        str(config),
-        "--name",
-        run.name,
-        "--time-scale",
-        str(settings.time_scale),
-        "--runtime",
-        run.variant.runtime,
-        "--port",
-        str(port),
-        "--json",
-    ]
+class RunWatch:
+    """What item 6 follows besides the first 200 (a `twin_bench.Watch`): state.json from
+    the start, podman's created/started times once `local up` returned, and the twin's
+    podman containers left after `local down`."""
+
+    def __init__(self, run: Run, env: dict[str, str]) -> None:
+        self.run = run
+        self.env = env
+        self.tracer: Tracer | None = None
+        self.start_epoch = 0.0
+
+    def start(self, start: float, start_epoch: float) -> None:
+        self.start_epoch = start_epoch
+        self.tracer = Tracer(self.run.name, start, self.run.trace)
+        self.tracer.start()
+
+    def finish(self) -> None:
+        tracer = self.tracer
+        if tracer is not None:
+            tracer.done.set()
+            tracer.join(5)
+            if tracer.path.exists():
+                with contextlib.suppress(OSError, ValueError):
+                    tracer.read(json.loads(tracer.path.read_text(encoding="utf-8")))
+        if self.run.variant.runtime == "container":
+            container_times(self.run.name, self.env, self.start_epoch, self.run.trace)
+
+    def stop(self) -> None:
+        if self.tracer is not None:
+            self.tracer.done.set()
+
+    def leftovers(self) -> list[str]:
+        return [f"podman container {c}" for c in containers_of(f"fa-{self.run.name}-", self.env)]
 
 
 def one_run(run: Run, config: Path, settings: Settings, env: dict[str, str]) -> None:
     """`local up` with the URL polled and state.json traced from the start, then down."""
-    port = free_port()
-    prefix = f"fa-{run.name}-"
-    seen: list[Proc] = []
-    process: subprocess.Popen[str] | None = None
-    poller: FirstOk | None = None
-    tracer: Tracer | None = None
     run.load_before = os.getloadavg()[0]
-    try:
-        start_epoch = time.time()
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            up_command(run, config, settings, port),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        poller = FirstOk(port, start)
-        poller.start()
-        tracer = Tracer(run.name, start, run.trace)
-        tracer.start()
-        stdout, stderr = process.communicate(timeout=UP_TIMEOUT)
-        run.up_returned = time.perf_counter() - start
-        if process.returncode != 0:
-            run.error = f"`local up` exited {process.returncode}: {tail(stderr)}"
-            return
-        status = parse_status(stdout)
-        run.healthy_at_return = healthy(status)
-        if status.get("url") != f"http://127.0.0.1:{port}":
-            run.error = f"`local up` printed the URL {status.get('url')}, not port {port}"
-            return
-        seen = twin_processes(prefix)
-        poller.done.wait(AFTER_UP_GRACE)
-        run.first_200 = poller.at
-        if poller.at is None:
-            run.error = (
-                f"no HTTP 200 within {AFTER_UP_GRACE:.0f} s of `local up` returning "
-                f"({poller.attempts} tries; last: {poller.last})"
-            )
-        tracer.done.set()
-        tracer.join(5)
-        if tracer.path.exists():
-            with contextlib.suppress(OSError, ValueError):
-                tracer.read(json.loads(tracer.path.read_text(encoding="utf-8")))
-        if run.variant.runtime == "container":
-            container_times(run.name, env, start_epoch, run.trace)
-    except subprocess.TimeoutExpired:
-        run.error = f"`local up` did not return within {UP_TIMEOUT:.0f} s"
-    except ValueError as error:  # JSON
-        run.error = f"cannot read `local up --json`: {error}"
-    finally:
-        for thread in (poller, tracer):
-            if thread is not None:
-                thread.done.set()
-        if process is not None:
-            stop_up(process)
-        if not seen:
-            seen = twin_processes(prefix)
-        run.down, code, run.down_message = local_down(run.name)
-        run.leftovers = twin_bench.leftovers(run.name, seen)
-        run.leftovers += [f"podman container {c}" for c in containers_of(f"fa-{run.name}-", env)]
-        if code != 0 and run.error is None:
-            run.error = f"`local down` exited {code}: {run.down_message}"
+    twin_bench.up_to_first_200(
+        run,
+        config,
+        settings.time_scale,
+        runtime=run.variant.runtime,
+        up_timeout=UP_TIMEOUT,
+        watch=RunWatch(run, env),
+    )
 
 
 def bench_leftovers(env: dict[str, str]) -> list[str]:
     return twin_bench.bench_leftovers() + [
         f"podman container {c}" for c in containers_of("fa-bench-", env)
     ]
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def run_container_benchmarks(settings: Settings, work: Path) -> Results:
@@ -386,43 +327,22 @@ def run_container_benchmarks(settings: Settings, work: Path) -> Results:
         return results
     local_command, results.process_server = process_server(work)
     configs = {v.key: write_config(work, v, local_command) for v in VARIANTS}
-    before = bench_leftovers(env)
-    if before:
-        log("note: left over from an earlier run (not this one's): " + ", ".join(before))
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    results.started = time.time()
-    load_start = os.getloadavg()
-    start = time.perf_counter()
-    try:
-        variants = list(VARIANTS)
+    with twin_bench.guarded(
+        results,
+        lambda: bench_leftovers(env),
+        by="item 6",
+        clean="item 6: nothing left behind (namespaces, state, processes, containers)",
+    ):
+        load_start = os.getloadavg()
         for round_no in range(1, settings.reps + 1):
-            shift = (round_no - 1) % len(variants)
-            order = variants[shift:] + variants[:shift]
+            order = rotated(VARIANTS, round_no)
             log(f"item 6, round {round_no}/{settings.reps}: " + ", ".join(v.key for v in order))
             for variant in order:
                 run = Run(round_no=round_no, variant=variant, name=new_name())
                 results.runs.append(run)
                 one_run(run, configs[variant.key], settings, env)
-                log(
-                    f"  {variant.key:<9} ({run.name}): first 200 {fmt_s(run.first_200)} s, "
-                    f"up returned {fmt_s(run.up_returned)} s, down {fmt_s(run.down)} s; "
-                    + _trace_line(run)
-                    + (f"; ERROR {run.error}" if run.error else "")
-                    + (f"; LEFT BEHIND: {', '.join(run.leftovers)}" if run.leftovers else "")
-                )
-    except KeyboardInterrupt:
-        results.interrupted = True
-        raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        results.seconds = time.perf_counter() - start
+                log(up_log(f"{variant.key:<9}", run, "; " + _trace_line(run)))
         results.load = (load_start, os.getloadavg())
-        after = bench_leftovers(env)
-        results.final_leftovers = [item for item in after if item not in before]
-        if results.final_leftovers:
-            log("LEFT BEHIND by item 6: " + ", ".join(results.final_leftovers))
-        else:
-            log("item 6: nothing left behind (namespaces, state, processes, containers)")
     return results
 
 
@@ -482,12 +402,6 @@ def _trace_line(run: Run) -> str:
 # --- the report ------------------------------------------------------------------------------
 
 
-def ratio(slow: float | None, fast: float | None) -> str:
-    if slow is None or fast is None or fast <= 0:
-        return "n/a"
-    return f"{slow / fast:.2f}{TIMES}"
-
-
 def _med(runs: list[Run], attribute: str) -> float | None:
     return median([getattr(breakdown(r), attribute) for r in runs])
 
@@ -525,7 +439,7 @@ def section(results: Results, machine: list[tuple[str, str]]) -> list[str]:
         f"{s.time_scale:g} --runtime container|process --port PORT --json`, then "
         f"`local down`; {s.reps} runs per variant, the variants interleaved (each round in "
         "an order rotated by one). Default config otherwise (2 AZs, private subnets "
-        f"{twin_bench._private_subnets()}).",
+        f"{twin_bench.private_subnets()}).",
         f'- **container, busybox httpd**: `image = "{BUSYBOX}"`, '
         f"`command = {json.dumps(BUSYBOX_COMMAND)}`, port 80 (read-only root with the "
         "config's writable /tmp volume). **container, nginx**: "
@@ -549,7 +463,7 @@ def section(results: Results, machine: list[tuple[str, str]]) -> list[str]:
         firsts = [r.first_200 for r in runs]
         ups = [r.up_returned for r in _ok(runs)]
         downs = [r.down for r in runs]
-        failed = sum(r.error is not None or bool(r.leftovers) for r in runs)
+        failed = failed_runs(runs)
         out.append(
             f"| {v.label} | {len(runs)} | {fmt_s(median(firsts))} | {spread(firsts, fmt_s)} "
             f"| {fmt_s(median(ups))} | {spread(ups, fmt_s)} | {fmt_s(median(downs))} "
@@ -705,29 +619,24 @@ def raw_section(results: Results) -> list[str]:
     ]
     for index, r in enumerate(results.runs, start=1):
         b = breakdown(r)
-        problem = "; ".join([*r.leftovers, *([r.error] if r.error else [])]) or "nothing"
-        healthy_n = r.healthy_at_return if r.healthy_at_return is not None else "n/a"
         out.append(
             f"| {index} | {r.round_no} | {r.variant.label} | {r.name} | {r.load_before:.2f} "
-            f"| {fmt_s(r.first_200)} | {fmt_s(r.up_returned)} | {healthy_n} "
+            f"| {fmt_s(r.first_200)} | {fmt_s(r.up_returned)} | {fmt_n(r.healthy_at_return)} "
             f"| {fmt_s(b.building_done)} | {fmt_s(b.first_running)} / {fmt_s(b.last_running)} "
-            f"| {fmt_s(r.down)} | {_cell(r.down_message)} | {_cell(problem)} |"
+            f"| {fmt_s(r.down)} | {cell(r.down_message)} | {cell(problems(r.leftovers, r.error))} |"
         )
     out += [
         "",
-        "Left behind by item 6 as a whole (namespaces, state folders, processes or podman "
-        "containers of `bench-` twins that were not there before it): "
-        + (", ".join(results.final_leftovers) if results.final_leftovers else "nothing")
-        + ".",
+        left_behind(
+            "item 6",
+            "namespaces, state folders, processes or podman containers",
+            results.final_leftovers,
+        ),
         "",
         RAW_END,
         "",
     ]
     return out
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _podman_version() -> str:

@@ -283,8 +283,7 @@ def run_benches(benches: list[Bench], reps: int) -> list[tuple[int, str, str, fl
         sequence.append((0, "cold", bench.key, seconds))
         log(f"  {bench.key:<20} cold {seconds:8.3f} s")
     for round_no in range(1, reps + 1):
-        shift = (round_no - 1) % len(benches)
-        order = benches[shift:] + benches[:shift]
+        order = twin_bench.rotated(benches, round_no)
         log(f"round {round_no}/{reps} (warm): " + ", ".join(b.key for b in order))
         for bench in order:
             seconds = time_once(bench, cold=False)
@@ -665,26 +664,28 @@ def where_the_time_goes(b: dict[str, Bench], needed: float) -> list[str]:
     return lines
 
 
-def twin_summary(twin: twin_bench.TwinResults) -> str:
-    if twin.skipped:
-        return f"**not run**: {twin.skipped}"
-    s = twin.settings
-    start = dt.datetime.fromtimestamp(twin.started, dt.UTC)
-    return (
-        f"run from {start:%H:%M:%S} UTC ({twin.seconds:.0f} s), `--time-scale "
-        f"{s.time_scale:g}`, {s.reps} runs per measurement"
-        + (f"; item 4 **not run**: {twin.wrk_skipped}" if twin.wrk_skipped else "")
-    )
-
-
-def containers_summary(results: container_twin.Results) -> str:
+def part_summary(results: twin_bench.PartResults, time_scale: float, reps: int, per: str) -> str:
+    """A twin part's line in the report's header: when it ran and how, or why it did not."""
     if results.skipped:
         return f"**not run**: {results.skipped}"
     start = dt.datetime.fromtimestamp(results.started, dt.UTC)
     return (
         f"run from {start:%H:%M:%S} UTC ({results.seconds:.0f} s), `--time-scale "
-        f"{results.settings.time_scale:g}`, {results.settings.reps} runs per variant"
+        f"{time_scale:g}`, {reps} runs per {per}"
     )
+
+
+def twin_summary(twin: twin_bench.TwinResults) -> str:
+    s = twin.settings
+    summary = part_summary(twin, s.time_scale, s.reps, "measurement")
+    if twin.skipped or not twin.wrk_skipped:
+        return summary
+    return f"{summary}; item 4 **not run**: {twin.wrk_skipped}"
+
+
+def containers_summary(results: container_twin.Results) -> str:
+    s = results.settings
+    return part_summary(results, s.time_scale, s.reps, "variant")
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -782,6 +783,16 @@ def loud(lines: list[str]) -> None:
         log(line)
 
 
+TWIN_PART = "THE LOCAL TWIN BENCHMARKS (items 3 and 4)"
+CONTAINERS_PART = "THE CONTAINER-MODE BENCHMARKS (item 6)"
+
+
+def not_run(part: str, reason: str | None, *, done: bool = False) -> None:
+    """Says loudly that a part will not run (or, at the end, did not), if there is a reason."""
+    if reason:
+        loud([f"{part} {'DID' if done else 'WILL'} NOT RUN: {reason}."])
+
+
 def twin_settings(args: argparse.Namespace) -> twin_bench.TwinSettings:
     return twin_bench.TwinSettings(
         time_scale=args.time_scale, reps=args.twin_reps, wrk_seconds=args.wrk_seconds
@@ -837,12 +848,8 @@ def main() -> None:
         if not tool.exists():
             sys.exit(f"[bench] {tool} is missing; run '{hint}'")
     settings = twin_settings(args)
-    not_root = None if args.skip_twin else twin_bench.why_not()
-    if not_root is not None:
-        loud([f"THE LOCAL TWIN BENCHMARKS (items 3 and 4) WILL NOT RUN: {not_root}."])
-    no_containers = None if args.skip_containers else container_twin.why_not()
-    if no_containers is not None:
-        loud([f"THE CONTAINER-MODE BENCHMARKS (item 6) WILL NOT RUN: {no_containers}."])
+    not_run(TWIN_PART, None if args.skip_twin else twin_bench.why_not())
+    not_run(CONTAINERS_PART, None if args.skip_containers else container_twin.why_not())
 
     created = ensure_cdk_env()
     write_cdk_project()
@@ -885,7 +892,7 @@ def main() -> None:
         f"({ratio(by_key['cdk-synth'].median, by_key['fa-synth'].median)})"
     )
     if twin.skipped and not args.skip_twin:
-        loud([f"THE LOCAL TWIN BENCHMARKS (items 3 and 4) DID NOT RUN: {twin.skipped}."])
+        not_run(TWIN_PART, twin.skipped, done=True)
     elif twin.wrk_skipped:
         loud([f"ITEM 4 (LB hop, wrk) DID NOT RUN: {twin.wrk_skipped}."])
     warn_containers(containers, args)
@@ -903,15 +910,12 @@ def run_containers(args: argparse.Namespace, work: Path) -> container_twin.Resul
 
 
 def warn_containers(results: container_twin.Results, args: argparse.Namespace) -> None:
-    if results.skipped and not args.skip_containers:
-        loud([f"THE CONTAINER-MODE BENCHMARKS (item 6) DID NOT RUN: {results.skipped}."])
+    not_run(CONTAINERS_PART, None if args.skip_containers else results.skipped, done=True)
 
 
 def only_containers(args: argparse.Namespace) -> None:
     """`--only containers`: item 6 alone, its two blocks of the report replaced."""
-    reason = container_twin.why_not()
-    if reason is not None:
-        loud([f"THE CONTAINER-MODE BENCHMARKS (item 6) WILL NOT RUN: {reason}."])
+    not_run(CONTAINERS_PART, container_twin.why_not())
     with tempfile.TemporaryDirectory(prefix="fargate-api-bench-") as tmp:
         results = run_containers(args, Path(tmp))
     main_block = container_twin.section(results, machine())

@@ -36,11 +36,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 FARGATE_API = REPO / ".venv" / "bin" / "fargate-api"
@@ -89,12 +89,11 @@ class TwinSettings:
         ]
 
 
-@dataclass
-class UpRun:
-    """One `local up` + `local down` of item 3."""
+@dataclass(kw_only=True)
+class UpDown:
+    """One `local up` to the first 200 and `local down` (item 3, and item 6's runs)."""
 
     round_no: int
-    desired: int
     name: str
     first_200: float | None = None
     up_returned: float | None = None
@@ -105,6 +104,13 @@ class UpRun:
     down_message: str = ""
     leftovers: list[str] = field(default_factory=list)
     error: str | None = None
+
+
+@dataclass(kw_only=True)
+class UpRun(UpDown):
+    """One `local up` + `local down` of item 3."""
+
+    desired: int
 
 
 @dataclass
@@ -137,18 +143,24 @@ class LbTwin:
     error: str | None = None
 
 
+@dataclass(kw_only=True)
+class PartResults:
+    """What a twin part (items 3 and 4, item 6) records besides its numbers."""
+
+    skipped: str | None = None  # why the part did not run at all
+    started: float = 0.0  # epoch seconds
+    seconds: float = 0.0
+    final_leftovers: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
 @dataclass
-class TwinResults:
+class TwinResults(PartResults):
     settings: TwinSettings
-    skipped: str | None = None  # why the twin part did not run at all
     wrk_skipped: str | None = None  # why item 4 did not run
     up_runs: list[UpRun] = field(default_factory=list)
     wrk_runs: list[WrkRun] = field(default_factory=list)
     lb_twins: list[LbTwin] = field(default_factory=list)
-    started: float = 0.0
-    seconds: float = 0.0
-    final_leftovers: list[str] = field(default_factory=list)
-    interrupted: bool = False
 
 
 # --- preconditions ---------------------------------------------------------------------------
@@ -293,17 +305,29 @@ def tail(text: str, lines: int = 4) -> str:
 def up_command(
     name: str,
     config: Path,
-    settings: TwinSettings,
+    time_scale: float,
     *,
+    runtime: str = "process",
     port: int | None = None,
 ) -> list[str]:
     argv = [str(FARGATE_API), "local", "up", "-c", str(config), "--name", name]
-    # Process mode: this section times the twin's own parts with the Python stand-in;
-    # section 6 (container_twin.py) times podman containers against it.
-    argv += ["--runtime", "process", "--time-scale", str(settings.time_scale), "--json"]
+    # Process mode for items 3 and 4: they time the twin's own parts with the Python
+    # stand-in; section 6 (container_twin.py) times podman containers against it.
+    argv += ["--runtime", runtime, "--time-scale", str(time_scale), "--json"]
     if port is not None:
         argv += ["--port", str(port)]
     return argv
+
+
+def spawn_up(argv: list[str]) -> subprocess.Popen[str]:
+    """`local up` started, its output (the --json status, the errors) piped."""
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def stop_up(process: subprocess.Popen[str]) -> None:
@@ -331,6 +355,22 @@ def local_down(name: str) -> tuple[float, int, str]:
     )
     seconds = time.perf_counter() - start
     return seconds, result.returncode, tail(result.stderr + result.stdout, 1)
+
+
+def remove_twin(
+    name: str, process: subprocess.Popen[str] | None, seen: list[Proc]
+) -> tuple[float, int, str, list[str]]:
+    """The end of every twin measured: `local up` stopped if it still runs, `local down`,
+    then what the twin left behind (its processes as recorded while it ran, else now).
+
+    Returns `local down`'s seconds, exit code and last line, and the leftovers.
+    """
+    if process is not None:
+        stop_up(process)
+    if not seen:
+        seen = twin_processes(f"fa-{name}-")
+    seconds, code, message = local_down(name)
+    return seconds, code, message, leftovers(name, seen)
 
 
 def parse_status(stdout: str) -> dict[str, Any]:
@@ -381,7 +421,31 @@ class FirstOk(threading.Thread):
 # --- item 3 ----------------------------------------------------------------------------------
 
 
-def up_to_first_200(run: UpRun, config: Path, settings: TwinSettings) -> None:
+class Watch(Protocol):
+    """What follows a twin besides the poller in `up_to_first_200` (item 6's tracer)."""
+
+    def start(self, start: float, start_epoch: float) -> None:
+        """`local up` was spawned at `start` (perf_counter), `start_epoch` (time.time)."""
+
+    def finish(self) -> None:
+        """`local up` returned and the first 200 came (or the grace ran out)."""
+
+    def stop(self) -> None:
+        """Always, in the `finally`, before the twin is removed."""
+
+    def leftovers(self) -> list[str]:
+        """What the twin left besides what `leftovers` finds, after `local down`."""
+
+
+def up_to_first_200(
+    run: UpDown,
+    config: Path,
+    time_scale: float,
+    *,
+    runtime: str = "process",
+    up_timeout: float = UP_TIMEOUT,
+    watch: Watch | None = None,
+) -> None:
     """`local up` with the URL polled from the start, then `local down`; fills `run`."""
     port = free_port()
     prefix = f"fa-{run.name}-"
@@ -389,17 +453,14 @@ def up_to_first_200(run: UpRun, config: Path, settings: TwinSettings) -> None:
     process: subprocess.Popen[str] | None = None
     poller: FirstOk | None = None
     try:
+        start_epoch = time.time()
         start = time.perf_counter()
-        process = subprocess.Popen(
-            up_command(run.name, config, settings, port=port),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = spawn_up(up_command(run.name, config, time_scale, runtime=runtime, port=port))
         poller = FirstOk(port, start)
         poller.start()
-        stdout, stderr = process.communicate(timeout=UP_TIMEOUT)
+        if watch is not None:
+            watch.start(start, start_epoch)
+        stdout, stderr = process.communicate(timeout=up_timeout)
         run.up_returned = time.perf_counter() - start
         run.up_exit = process.returncode
         if process.returncode != 0:
@@ -418,40 +479,55 @@ def up_to_first_200(run: UpRun, config: Path, settings: TwinSettings) -> None:
                 f"no HTTP 200 within {AFTER_UP_GRACE:.0f} s of `local up` returning "
                 f"({poller.attempts} tries; last: {poller.last})"
             )
+        if watch is not None:
+            watch.finish()
     except subprocess.TimeoutExpired:
-        run.error = f"`local up` did not return within {UP_TIMEOUT:.0f} s"
+        run.error = f"`local up` did not return within {up_timeout:.0f} s"
     except ValueError as error:  # JSON
         run.error = f"cannot read `local up --json`: {error}"
     finally:
         if poller is not None:
             poller.done.set()
-        if process is not None:
-            stop_up(process)
-        if not seen:
-            seen = twin_processes(prefix)
-        run.down, run.down_exit, run.down_message = local_down(run.name)
-        run.leftovers = leftovers(run.name, seen)
+        if watch is not None:
+            watch.stop()
+        run.down, run.down_exit, run.down_message, run.leftovers = remove_twin(
+            run.name, process, seen
+        )
+        if watch is not None:
+            run.leftovers += watch.leftovers()
         if run.down_exit != 0 and run.error is None:
             run.error = f"`local down` exited {run.down_exit}: {run.down_message}"
 
 
+T = TypeVar("T")
+
+
+def rotated(items: Sequence[T], round_no: int) -> list[T]:
+    """Round r's order: the items rotated by r - 1, so that each comes first in turn."""
+    shift = (round_no - 1) % len(items)
+    return [*items[shift:], *items[:shift]]
+
+
+def up_log(label: str, run: UpDown, more: str = "") -> str:
+    """One run's progress line."""
+    return (
+        f"  {label} ({run.name}): first 200 {fmt_s(run.first_200)} s, "
+        f"up returned {fmt_s(run.up_returned)} s, down {fmt_s(run.down)} s"
+        + more
+        + (f"; ERROR {run.error}" if run.error else "")
+        + (f"; LEFT BEHIND: {', '.join(run.leftovers)}" if run.leftovers else "")
+    )
+
+
 def item3(settings: TwinSettings, work: Path, results: TwinResults) -> None:
     configs = {n: write_config(work, n) for n in UP_COUNTS}
-    counts = list(UP_COUNTS)
     for round_no in range(1, settings.reps + 1):
-        shift = (round_no - 1) % len(counts)
-        order = counts[shift:] + counts[:shift]
         log(f"item 3, round {round_no}/{settings.reps}: local up -> first 200, then down")
-        for desired in order:
+        for desired in rotated(UP_COUNTS, round_no):
             run = UpRun(round_no=round_no, desired=desired, name=new_name())
             results.up_runs.append(run)
-            up_to_first_200(run, configs[desired], settings)
-            log(
-                f"  {desired:>2} tasks ({run.name}): first 200 {fmt_s(run.first_200)} s, "
-                f"up returned {fmt_s(run.up_returned)} s, down {fmt_s(run.down)} s"
-                + (f"; ERROR {run.error}" if run.error else "")
-                + (f"; LEFT BEHIND: {', '.join(run.leftovers)}" if run.leftovers else "")
-            )
+            up_to_first_200(run, configs[desired], settings.time_scale)
+            log(up_log(f"{desired:>2} tasks", run))
 
 
 # --- item 4 ----------------------------------------------------------------------------------
@@ -490,32 +566,20 @@ def run_wrk(argv: list[str], timeout: float) -> str:
 @contextlib.contextmanager
 def running_twin(twin: LbTwin, config: Path, settings: TwinSettings) -> Iterator[dict[str, Any]]:
     """A twin that is up (its status), removed with `local down` whatever happens."""
-    prefix = f"fa-{twin.name}-"
     seen: list[Proc] = []
     process: subprocess.Popen[str] | None = None
     try:
         start = time.perf_counter()
-        process = subprocess.Popen(
-            up_command(twin.name, config, settings),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = spawn_up(up_command(twin.name, config, settings.time_scale))
         stdout, stderr = process.communicate(timeout=UP_TIMEOUT)
         twin.up = time.perf_counter() - start
         if process.returncode != 0:
             raise RuntimeError(f"`local up` exited {process.returncode}: {tail(stderr)}")
         status = parse_status(stdout)
-        seen = twin_processes(prefix)
+        seen = twin_processes(f"fa-{twin.name}-")
         yield status
     finally:
-        if process is not None:
-            stop_up(process)
-        if not seen:
-            seen = twin_processes(prefix)
-        twin.down, code, message = local_down(twin.name)
-        twin.leftovers = leftovers(twin.name, seen)
+        twin.down, code, message, twin.leftovers = remove_twin(twin.name, process, seen)
         if code != 0 and twin.error is None:
             twin.error = f"`local down` exited {code}: {message}"
 
@@ -544,8 +608,7 @@ def lb_twin(twin: LbTwin, config: Path, settings: TwinSettings, results: TwinRes
             if twin.desired == 1:  # the LB hop: also unloaded, one connection
                 keys += [(path, 1) for path in paths]
             for round_no in range(1, settings.reps + 1):
-                shift = (round_no - 1) % len(keys)
-                for path, conns in keys[shift:] + keys[:shift]:
+                for path, conns in rotated(keys, round_no):
                     run = WrkRun(twin.desired, path, conns, round_no)
                     results.wrk_runs.append(run)
                     try:
@@ -583,14 +646,14 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def run_twin_benchmarks(settings: TwinSettings, work: Path) -> TwinResults:
-    """Items 3 and 4; a Ctrl-C (or SIGTERM) removes the twin being measured, then re-raises."""
-    results = TwinResults(settings=settings)
-    reason = why_not()
-    if reason is not None:
-        results.skipped = reason
-        return results
-    results.wrk_skipped = why_no_wrk()
+@contextlib.contextmanager
+def guarded(
+    results: PartResults, bench_leftovers: Callable[[], list[str]], *, by: str, clean: str
+) -> Iterator[None]:
+    """A twin part, timed: SIGTERM interrupts it as Ctrl-C does (the twin being measured
+    is removed by its `finally`, then the interrupt goes on), and what `bench-` twins left
+    that was not there before is recorded and logged ("LEFT BEHIND by {by}", else
+    `clean`)."""
     before = bench_leftovers()
     if before:
         log("note: left over from an earlier run (not this one's): " + ", ".join(before))
@@ -598,9 +661,7 @@ def run_twin_benchmarks(settings: TwinSettings, work: Path) -> TwinResults:
     results.started = time.time()
     start = time.perf_counter()
     try:
-        item3(settings, work, results)
-        if results.wrk_skipped is None:
-            item4(settings, work, results)
+        yield
     except KeyboardInterrupt:
         results.interrupted = True
         raise
@@ -610,9 +671,28 @@ def run_twin_benchmarks(settings: TwinSettings, work: Path) -> TwinResults:
         after = bench_leftovers()
         results.final_leftovers = [item for item in after if item not in before]
         if results.final_leftovers:
-            log("LEFT BEHIND by the twin benchmarks: " + ", ".join(results.final_leftovers))
+            log(f"LEFT BEHIND by {by}: " + ", ".join(results.final_leftovers))
         else:
-            log("twin benchmarks: nothing left behind (namespaces, state, processes)")
+            log(clean)
+
+
+def run_twin_benchmarks(settings: TwinSettings, work: Path) -> TwinResults:
+    """Items 3 and 4; a Ctrl-C (or SIGTERM) removes the twin being measured, then re-raises."""
+    results = TwinResults(settings=settings)
+    reason = why_not()
+    if reason is not None:
+        results.skipped = reason
+        return results
+    results.wrk_skipped = why_no_wrk()
+    with guarded(
+        results,
+        bench_leftovers,
+        by="the twin benchmarks",
+        clean="twin benchmarks: nothing left behind (namespaces, state, processes)",
+    ):
+        item3(settings, work, results)
+        if results.wrk_skipped is None:
+            item4(settings, work, results)
     return results
 
 
@@ -629,6 +709,10 @@ def fmt_ms(value: float | None) -> str:
 
 def fmt_rps(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f}"
+
+
+def fmt_n(value: int | None) -> str:
+    return "n/a" if value is None else str(value)
 
 
 def median(values: list[float | None]) -> float | None:
@@ -668,7 +752,7 @@ def _defaults() -> list[tuple[str, float]]:
     ]
 
 
-def _private_subnets() -> str:
+def private_subnets() -> str:
     """The default config's private subnets, which must hold 50 tasks."""
     try:
         from fargate_api.config.model import NetworkConfig  # noqa: PLC0415
@@ -702,7 +786,7 @@ def section3(results: TwinResults) -> list[str]:
         f"- {s.reps} `local up` + `local down` per task count, interleaved (round r starts "
         "with a different count); each twin has its own name (`bench-<random>`) and the "
         "default config with only `[service] desired_count` set (nginx image, run by the "
-        f"twin's built-in stand-in, a Python server; private subnets {_private_subnets()}).",
+        f"twin's built-in stand-in, a Python server; private subnets {private_subnets()}).",
         "- **first 200**: from just before `local up` is spawned until a `GET /` on the "
         "twin's URL (`http://127.0.0.1:PORT`, the port passed with `--port` so polling can "
         "start at once; polled every 50 ms) returns 200. **`local up` returned**: when the "
@@ -721,7 +805,7 @@ def section3(results: TwinResults) -> list[str]:
         ups = [r.up_returned for r in runs]
         downs = [r.down for r in runs]
         med[desired] = (median(firsts), median(ups), median(downs))
-        failed = sum(r.error is not None or bool(r.leftovers) for r in runs)
+        failed = failed_runs(runs)
         out.append(
             f"| {desired} | {len(runs)} | {fmt_s(med[desired][0])} | {spread(firsts, fmt_s)} "
             f"| {fmt_s(med[desired][1])} | {spread(ups, fmt_s)} | {fmt_s(med[desired][2])} "
@@ -750,6 +834,11 @@ def section3(results: TwinResults) -> list[str]:
             )
         )
     return [*out, ""]
+
+
+def failed_runs(runs: Iterable[UpDown]) -> int:
+    """Runs with an error or that left something behind."""
+    return sum(r.error is not None or bool(r.leftovers) for r in runs)
 
 
 def _removed_items(message: str) -> int:
@@ -878,11 +967,10 @@ def raw_sections(results: TwinResults) -> list[str]:
         "|---:|---:|---:|---|---:|---:|---:|---:|---|---|",
     ]
     for index, r in enumerate(results.up_runs, start=1):
-        problem = "; ".join([*r.leftovers, *([r.error] if r.error else [])]) or "nothing"
         out.append(
             f"| {index} | {r.round_no} | {r.desired} | {r.name} | {fmt_s(r.first_200)} "
-            f"| {fmt_s(r.up_returned)} | {r.healthy_at_return if r.healthy_at_return is not None else 'n/a'} "  # noqa: E501
-            f"| {fmt_s(r.down)} | {_cell(r.down_message)} | {_cell(problem)} |"
+            f"| {fmt_s(r.up_returned)} | {fmt_n(r.healthy_at_return)} "
+            f"| {fmt_s(r.down)} | {cell(r.down_message)} | {cell(problems(r.leftovers, r.error))} |"
         )
     if results.wrk_skipped is None and results.lb_twins:
         out += [
@@ -893,9 +981,9 @@ def raw_sections(results: TwinResults) -> list[str]:
             "|---:|---|---:|---:|---|",
         ]
         for t in results.lb_twins:
-            problem = "; ".join([*t.leftovers, *([t.error] if t.error else [])]) or "nothing"
             out.append(
-                f"| {t.desired} | {t.name} | {fmt_s(t.up)} | {fmt_s(t.down)} | {_cell(problem)} |"
+                f"| {t.desired} | {t.name} | {fmt_s(t.up)} | {fmt_s(t.down)} "
+                f"| {cell(problems(t.leftovers, t.error))} |"
             )
         out += [
             "",
@@ -910,19 +998,31 @@ def raw_sections(results: TwinResults) -> list[str]:
             out.append(
                 f"| {index} | {w.desired} | {w.path} | {w.connections} | {w.round_no} "
                 f"| {fmt_ms(w.p50)} | {fmt_ms(w.p75)} | {fmt_ms(w.p90)} | {fmt_ms(w.p99)} "
-                f"| {fmt_rps(w.rps)} | {w.requests if w.requests is not None else 'n/a'} "
-                f"| {_cell(errors)} |"
+                f"| {fmt_rps(w.rps)} | {fmt_n(w.requests)} "
+                f"| {cell(errors)} |"
             )
     out += [
         "",
-        "Left behind by the twin part as a whole (namespaces, state folders or processes of "
-        "`bench-` twins that were not there before it): "
-        + (", ".join(results.final_leftovers) if results.final_leftovers else "nothing")
-        + ".",
+        left_behind(
+            "the twin part", "namespaces, state folders or processes", results.final_leftovers
+        ),
         "",
     ]
     return out
 
 
-def _cell(text: str) -> str:
+def left_behind(by: str, kinds: str, items: list[str]) -> str:
+    """A raw section's last line: what a part's `bench-` twins left on the machine."""
+    return (
+        f"Left behind by {by} as a whole ({kinds} of `bench-` twins that were not there "
+        "before it): " + (", ".join(items) if items else "nothing") + "."
+    )
+
+
+def problems(leftovers: list[str], error: str | None) -> str:
+    """The last column of a raw table: what a twin left behind, its error, or "nothing"."""
+    return "; ".join([*leftovers, *([error] if error else [])]) or "nothing"
+
+
+def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
