@@ -398,10 +398,9 @@ FAKE_KEY = "AKIAFAKE" + secrets.token_hex(6).upper()
 FAKE_SECRET_KEY = "fake/" + secrets.token_hex(16)
 
 
-@pytest.fixture(scope="module")
-def python_twin(python_template: Path, secret_value: str) -> Iterator[ContainerTwin]:
-    # Only the fake keys: no profile, session token or config file of this machine.
-    env: dict[str, str | None] = {
+def _fake_aws_environment(**extra: str) -> dict[str, str | None]:
+    """Only the fake keys: no profile, session token or config file of this machine."""
+    return {
         "AWS_ACCESS_KEY_ID": FAKE_KEY,
         "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
         "AWS_SESSION_TOKEN": None,
@@ -409,7 +408,13 @@ def python_twin(python_template: Path, secret_value: str) -> Iterator[ContainerT
         "AWS_DEFAULT_PROFILE": None,
         "AWS_CONFIG_FILE": "/nonexistent/aws-config",
         "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+        **extra,
     }
+
+
+@pytest.fixture(scope="module")
+def python_twin(python_template: Path, secret_value: str) -> Iterator[ContainerTwin]:
+    env = _fake_aws_environment()
     with container_twin(python_template, "--secret", f"API_TOKEN={secret_value}", env=env) as twin:
         yield twin
 
@@ -507,17 +512,7 @@ def test_assume_task_role_and_secrets_from_aws_through_boto3(
     import boto3  # noqa: PLC0415
 
     value = "from-ssm-" + secrets.token_hex(8)
-    env: dict[str, str | None] = {
-        "AWS_ACCESS_KEY_ID": FAKE_KEY,
-        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
-        "AWS_SESSION_TOKEN": None,
-        "AWS_PROFILE": None,
-        "AWS_DEFAULT_PROFILE": None,
-        "AWS_CONFIG_FILE": "/nonexistent/aws-config",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
-        "AWS_ENDPOINT_URL": moto_url,
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    env = _fake_aws_environment(AWS_ENDPOINT_URL=moto_url, AWS_DEFAULT_REGION="us-east-1")
     ssm = boto3.client(
         "ssm",
         endpoint_url=moto_url,
