@@ -28,12 +28,12 @@ from fargate_api.twin.ec2.dns import (
     netns_etc_folders,
     private_dns_name,
     remove_netns_etc,
-    resolver_pids,
     task_records,
     write_netns_resolv_conf,
 )
 from fargate_api.twin.ec2.security_group_apply import apply_eni_ruleset
 from fargate_api.twin.host import kernel as host
+from fargate_api.twin.host.processes import pids_with_argument
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.model import SecurityGroup, SecurityGroupRule
 
@@ -176,7 +176,7 @@ def test_tasks_resolve_vpc_names_and_unknown_names_fail_fast(vpc: MiniVpc) -> No
     resolver = VpcResolver(vpc.names, vpc.vpc_cidr, state_dir=vpc.state_dir)
     try:
         pid = resolver.start(records)
-        assert resolver_pids(vpc.names, state_dir=vpc.state_dir) == [pid]
+        assert pids_with_argument(f"--pid-file={resolver.pid_file}") == [pid]
         own = private_dns_name(t1_ip, REGION)
         unknown = f"nothing-{vpc.compact}.example.com"
         for netns in (t1_ns, t2_ns):
@@ -201,7 +201,7 @@ def test_tasks_resolve_vpc_names_and_unknown_names_fail_fast(vpc: MiniVpc) -> No
     finally:
         resolver.stop()
     assert resolver.pid() is None
-    assert resolver_pids(vpc.names, state_dir=vpc.state_dir) == []
+    assert pids_with_argument(f"--pid-file={resolver.pid_file}") == []
     assert not resolver.pid_file.exists()
 
 
@@ -214,8 +214,9 @@ def test_security_groups_never_filter_the_vpc_resolver(vpc: MiniVpc) -> None:
         ingress=(),
         egress=(SecurityGroupRule("tcp", 443, 443, cidr=IPv4Network("192.0.2.0/24")),),
     )
-    # No resolver given: it is read from the namespace's resolv.conf.
-    apply_eni_ruleset(t1_ns, f"{vpc.prefix}sg", f"{vpc.compact}e", [closed], {})
+    apply_eni_ruleset(
+        t1_ns, f"{vpc.prefix}sg", f"{vpc.compact}e", [closed], {}, resolver=vpc.resolver_ip
+    )
     resolver = VpcResolver(vpc.names, vpc.vpc_cidr, state_dir=vpc.state_dir)
     try:
         resolver.start(task_records([t1_ip], REGION))

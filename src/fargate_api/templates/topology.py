@@ -169,10 +169,6 @@ def is_windows(task_definition: Resource) -> bool:
     return bool(family and family.upper().startswith("WINDOWS"))
 
 
-def resources_in_vpc(query: StackQuery, vpc: Resource, type_: str) -> list[Resource]:
-    return list(query.referrers(vpc, type_, "VpcId"))
-
-
 def attribute(resource: Resource, list_key: str, key: str) -> tuple[object, tuple[str | int, ...]]:
     """A LoadBalancerAttributes / TargetGroupAttributes value and the path to point at."""
     items = get(resource.properties, list_key)

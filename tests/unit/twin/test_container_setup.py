@@ -15,7 +15,6 @@ from fargate_api.twin.cli.container_setup import (
     check_secrets,
     choose_runtime,
     local_secret_values,
-    print_notice,
 )
 from fargate_api.twin.ecs.secrets import SecretResolver
 from fargate_api.twin.plan.model import Container, SecretReference, TaskDefinition, TwinPlan
@@ -88,12 +87,6 @@ def test_container_mode_with_run_options_is_bad_input() -> None:
         "--run maps images to local commands, which only process mode runs"
     )
     assert caught.value.fix == "drop --run to run the images, or use --runtime process"
-
-
-def test_a_notice_is_printed_only_when_there_is_one(capsys: pytest.CaptureFixture[str]) -> None:
-    print_notice("")
-    print_notice("hello")
-    assert capsys.readouterr() == ("", "hello\n")
 
 
 # ---------------------------------------------------------------- local secret values

@@ -12,7 +12,6 @@ from fargate_api.twin.ec2.dns import (
     dnsmasq_args,
     internal_domain,
     netns_etc_folders,
-    netns_nameserver,
     private_dns_name,
     region_of_az,
     remove_netns_etc,
@@ -108,8 +107,6 @@ def test_netns_resolv_conf_round_trip(tmp_path: Path) -> None:
     assert path == tmp_path / "fa-demo-t-1" / "resolv.conf"
     text = path.read_text()
     assert text.splitlines()[:2] == ["nameserver 10.0.0.2", "search ec2.internal"]
-    assert netns_nameserver("fa-demo-t-1", root=tmp_path) == IPv4Address("10.0.0.2")
-    assert netns_nameserver("fa-demo-none", root=tmp_path) is None
     write_netns_resolv_conf("fa-other-t-2", IPv4Address("10.0.0.2"), root=tmp_path)
     assert netns_etc_folders("fa-demo-", root=tmp_path) == ["fa-demo-t-1"]
     remove_netns_etc("fa-demo-t-1", root=tmp_path)

@@ -7,7 +7,6 @@ exists yet, so a failure leaves the machine as it was.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -106,8 +105,3 @@ def prepare_images(plan: TwinPlan, conf_path: Path, on_progress: Callable[[str],
     images = [c.image for d in plan.task_definitions for c in d.containers]
     podman = Podman(conf_path if conf_path.exists() else write_containers_conf(conf_path))
     ensure_images(podman, images, ecr_auth=ecr_auth_from_boto3, on_progress=on_progress)
-
-
-def print_notice(text: str) -> None:
-    if text:
-        print(text, file=sys.stderr)

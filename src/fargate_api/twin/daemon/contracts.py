@@ -86,13 +86,20 @@ class ContainerStatus(Contract):
     essential: bool
 
 
-class TaskState(Contract):
+class TaskSummary(Contract):
+    """A task in the documented stable shape of `local status --json`."""
+
     id: str
     private_ip: str
     subnet: str
     az: str
     health: str
     revision: int
+
+
+class TaskState(TaskSummary):
+    """A task in state.json: the stable keys, then the rest."""
+
     last_status: str
     service: str
     # The task's healthStatus from its containers' health checks.
@@ -173,15 +180,6 @@ class TwinState(Contract):
 
 
 # ---------------------------------------------------------------- local status --json
-
-
-class TaskSummary(Contract):
-    id: str
-    private_ip: str
-    subnet: str
-    az: str
-    health: str
-    revision: int
 
 
 class TwinStatusReport(Contract):

@@ -22,7 +22,7 @@ from fargate_api.twin.ec2.addresses import ECHO_HOST
 from fargate_api.twin.ec2.dns import (
     TASK_ENDPOINT_PORT,
     VpcResolver,
-    private_dns_name,
+    task_records,
 )
 from fargate_api.twin.ecs.container_runtime import cpu_units, memory_mib
 from fargate_api.twin.ecs.endpoint_contracts import (
@@ -33,6 +33,7 @@ from fargate_api.twin.ecs.endpoint_contracts import (
 )
 from fargate_api.twin.ecs.service_state import TaskRecord
 from fargate_api.twin.ecs.task_runtime import ENDPOINT_ADDRESS, TWIN_ACCOUNT, RunningTask
+from fargate_api.twin.host.processes import kill_all
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.model import TaskDefinition, TwinPlan
 
@@ -140,9 +141,10 @@ class VpcServices:
             )
 
     def update(self, tasks: Sequence[RunningTaskView]) -> None:
-        records = self.static_records()
-        for item in tasks:
-            records[private_dns_name(item.record.ip, self.region)] = [item.record.ip]
+        records = {
+            **self.static_records(),
+            **task_records((item.record.ip for item in tasks), self.region),
+        }
         if records != self._records:
             self.resolver.update(records)
             self._records = records
@@ -167,19 +169,15 @@ class VpcServices:
 
     def stop(self) -> None:
         if self.server is not None and self.server.poll() is None:
-            self.server.terminate()
-            try:
-                self.server.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait()
+            kill_all([self.server.pid])  # SIGTERM, SIGKILL if need be; reaps it
         self.resolver.stop()
 
     # ------------------------------------------------------------ the document
     def _task(self, item: RunningTaskView) -> EndpointTask:
         task, definition = item.record, item.definition
         subnet = self.plan.subnet(task.subnet)
-        cluster = next((s.cluster for s in self.plan.services if s.key == task.service), "default")
+        service = next((s for s in self.plan.services if s.key == task.service), None)
+        cluster = service.cluster if service else "default"
         prefix = f"arn:aws:ecs:{self.region}:{TWIN_ACCOUNT}"
         views = {view.name: view for view in item.running.containers()}
         containers = []
@@ -214,7 +212,7 @@ class VpcServices:
             cluster_arn=f"{prefix}:cluster/{cluster}",
             family=definition.family,
             revision=task.revision,
-            service_name=next((s.name for s in self.plan.services if s.key == task.service), None),
+            service_name=service.name if service else None,
             az=task.az,
             private_ip=str(task.ip),
             subnet_cidr=str(subnet.cidr),

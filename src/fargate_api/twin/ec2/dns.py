@@ -33,7 +33,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from fargate_api.twin.host import kernel as host
-from fargate_api.twin.host.processes import kill_all, pids_with_argument
+from fargate_api.twin.host.processes import kill_all
 from fargate_api.twin.naming import TwinNames
 
 DNS_PORT = 53
@@ -155,22 +155,6 @@ def netns_etc_folders(prefix: str, *, root: Path = NETNS_ETC) -> list[str]:
         return []
 
 
-def netns_nameserver(netns: str, *, root: Path = NETNS_ETC) -> IPv4Address | None:
-    """The first nameserver of the namespace's resolv.conf, or None when it has none."""
-    try:
-        text = (root / netns / "resolv.conf").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0] == "nameserver":
-            try:
-                return IPv4Address(parts[1])
-            except ValueError:
-                return None
-    return None
-
-
 class VpcResolver:
     """One twin's dnsmasq in its router namespace: start, update the records, stop."""
 
@@ -266,16 +250,6 @@ class VpcResolver:
         except OSError:
             return "(no log)"
         return " | ".join(text.splitlines()[-5:]) or "(no output)"
-
-
-def resolver_pids(names: TwinNames, *, state_dir: Path | None = None) -> list[int]:
-    """dnsmasq processes of this twin, found by the state folder on their command line.
-
-    For ``local down`` when the daemon is gone: the pid file may be stale or missing,
-    the command line always names the twin's state folder, which carries its prefix.
-    """
-    folder = state_dir if state_dir is not None else names.state_dir
-    return sorted(pids_with_argument(f"--pid-file={folder / PID_FILE}"))
 
 
 def _pid_from(path: Path) -> int | None:

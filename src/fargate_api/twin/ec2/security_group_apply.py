@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
 from typing import Any
 
-from fargate_api.twin.ec2.dns import netns_nameserver
 from fargate_api.twin.ec2.security_group_rules import (
     render_eni_ruleset,
     render_membership_update,
@@ -33,12 +32,8 @@ def apply_eni_ruleset(
 ) -> None:
     """(Re)loads the ENI's table in one transaction; safe to call again after changes.
 
-    Egress to the VPC's DNS resolver is never filtered; without ``resolver``, it is the
-    nameserver the VPC wrote for the namespace (``/etc/netns/<netns>/resolv.conf``,
-    see ``Network.attach_eni``), if any.
+    Egress to the VPC's DNS resolver (``resolver``, the VPC's base + 2) is never filtered.
     """
-    if resolver is None:
-        resolver = netns_nameserver(netns)
     host.nft(netns, render_eni_ruleset(table, interface, groups, members, resolver=resolver))
 
 

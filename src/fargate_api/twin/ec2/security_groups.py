@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from fargate_api.twin.ec2.dns import resolver_address
 from fargate_api.twin.ec2.security_group_apply import apply_eni_ruleset, update_membership
 from fargate_api.twin.ec2.security_group_rules import referenced_groups
 from fargate_api.twin.naming import TwinNames
@@ -29,6 +30,7 @@ class SecurityGroups:
     def __init__(self, names: TwinNames, plan: TwinPlan) -> None:
         self.names = names
         self.groups = {g.key: g for g in plan.security_groups}
+        self.resolver = resolver_address(plan.vpc_cidr)  # never filtered, as on AWS
         self.enis: dict[str, Eni] = {}
         self._lock = threading.Lock()
 
@@ -51,7 +53,14 @@ class SecurityGroups:
             eni = Eni(netns, ip, groups)
             self.enis[netns] = eni
             self._refresh_referrers(set(groups), skip=netns)
-            apply_eni_ruleset(netns, self.table, self.names.eni, self._of(eni), self.members())
+            apply_eni_ruleset(
+                netns,
+                self.table,
+                self.names.eni,
+                self._of(eni),
+                self.members(),
+                resolver=self.resolver,
+            )
 
     def remove(self, netns: str) -> None:
         with self._lock:

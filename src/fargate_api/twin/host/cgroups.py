@@ -206,12 +206,17 @@ class TaskCgroups:
         _mkdir(task)
         _enable_v2_controllers(task)
         if memory_mib is not None:
-            _write(task / "memory.max", str(memory_mib * MIB))
-            with contextlib.suppress(CgroupError):
-                _write(task / "memory.swap.max", "0")
+            self._limit_memory_v2(task, memory_mib)
         if cpu_units is not None:
             quota = max(1000, cpu_units * CPU_PERIOD_US // CPU_UNITS_PER_CPU)
             _write(task / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+
+    @staticmethod
+    def _limit_memory_v2(path: Path, memory_mib: int) -> None:
+        """memory.max, and no swap beyond it (where swap is accounted at all)."""
+        _write(path / "memory.max", str(memory_mib * MIB))
+        with contextlib.suppress(CgroupError):
+            _write(path / "memory.swap.max", "0")
 
     @staticmethod
     def _limit_memory_v1(path: Path, memory_mib: int) -> None:
@@ -235,9 +240,7 @@ class TaskCgroups:
             _mkdir(path)
             _enable_v2_controllers(path)
             if memory_mib is not None:
-                _write(path / "memory.max", str(memory_mib * MIB))
-                with contextlib.suppress(CgroupError):
-                    _write(path / "memory.swap.max", "0")
+                self._limit_memory_v2(path, memory_mib)
         else:
             memory = self._path("memory", container)
             _mkdir(memory)

@@ -111,8 +111,3 @@ def loopback_address_add(netns: str, addresses: Sequence[str]) -> None:
     ``replace`` rather than ``add``: adding an address twice is then no error.
     """
     ip_batch(netns, [f"addr replace {address}/32 dev lo" for address in addresses])
-
-
-def loopback_address_delete(netns: str, addresses: Sequence[str]) -> None:
-    for address in addresses:
-        ip(netns, "addr", "del", f"{address}/32", "dev", "lo", check=False)

@@ -33,6 +33,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from fargate_api.twin.host.processes import pids_with_environment
+
 COMMAND_TIMEOUT = 30.0
 PULL_TIMEOUT = 1800.0
 BUILD_TIMEOUT = 3600.0
@@ -135,22 +137,6 @@ def _registry_of(image: str) -> str:
     if sep and ("." in first or ":" in first or first == "localhost"):
         return first
     return "docker.io"
-
-
-def _marked_pids(marker: str) -> list[int]:
-    """Processes whose environment carries `marker` (NAME=value), read from /proc."""
-    needle = marker.encode()
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
 
 
 class Podman:
@@ -349,7 +335,7 @@ class Podman:
     def _kill_marked(marker: str) -> None:
         deadline = time.monotonic() + 2.0
         while True:
-            pids = _marked_pids(marker)
+            pids = pids_with_environment(marker)
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
@@ -362,11 +348,6 @@ class Podman:
         reaches the command (a pipe works); a terminal only when there is one."""
         flags = ["--interactive", "--tty"] if interactive else ["--interactive"]
         return self.command("exec", *flags, name, *argv)
-
-    def logs_argv(self, name: str, follow: bool) -> list[str]:
-        """The command line that prints (and with follow, keeps printing) a container's
-        output; run it with `self.env()`."""
-        return self.command("logs", *(["--follow"] if follow else []), name)
 
     def names_with_prefix(self, prefix: str) -> list[str]:
         """Every container (any state) whose name starts with prefix, sorted."""

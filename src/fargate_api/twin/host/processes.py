@@ -54,15 +54,26 @@ def kill_all(pids: Iterable[int]) -> None:
 def pids_with_argument(argument: str) -> list[int]:
     """Processes with exactly this word on their command line (not this process): how a
     sweep finds a helper of a twin that runs outside the twin's namespaces."""
+    return _pids_with_word("cmdline", argument)
+
+
+def pids_with_environment(entry: str) -> list[int]:
+    """Processes whose environment holds exactly this NAME=value entry."""
+    return _pids_with_word("environ", entry)
+
+
+def _pids_with_word(proc_file: str, word: str) -> list[int]:
+    """Processes whose /proc/PID/<proc_file> (NUL-separated words) holds `word`."""
+    needle = word.encode()
     found: list[int] = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+            with open(f"/proc/{entry}/{proc_file}", "rb") as handle:
                 words = handle.read().split(b"\0")
         except OSError:
             continue
-        if argument.encode() in words:
+        if needle in words:
             found.append(int(entry))
     return found
