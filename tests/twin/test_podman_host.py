@@ -82,6 +82,8 @@ class Task:
             f"ns:/run/netns/{self.netns}",
             "--cgroup-parent",
             parent,
+            "--cgroups",
+            "no-conmon",  # as the twin runs them (ecs/container_spec.py)
         ]
 
 
@@ -134,7 +136,7 @@ def _wait_running(podman: Podman, name: str, timeout: float = 10.0) -> Container
 
 def _logs(podman: Podman, name: str) -> str:
     out = subprocess.run(
-        podman.logs_argv(name, follow=False),
+        podman.command("logs", name),
         env=podman.env(),
         capture_output=True,
         text=True,

@@ -119,6 +119,8 @@ def test_everything_a_definition_and_the_launch_say() -> None:
         "type=bind,src=/var/lib/fa/hosts,dst=/etc/hosts",
         "--cgroup-parent",
         "fa.slice/task.slice",
+        "--cgroups",
+        "no-conmon",
         "--cap-add",
         "AUDIT_WRITE,MKNOD,NET_RAW",
         "--cpu-shares",

@@ -73,7 +73,9 @@ def podman_run_args(container: Container, launch: ContainerLaunch) -> list[str]:
     if launch.hosts_file is not None:
         args += ["--mount", _bind(launch.hosts_file, HOSTS_PATH, read_only=False)]
     if launch.cgroup_parent is not None:
-        args += ["--cgroup-parent", launch.cgroup_parent]
+        # conmon (podman's per-container monitor) stays out of it: its memory and the
+        # page cache of the log it writes would count against the container's limit.
+        args += ["--cgroup-parent", launch.cgroup_parent, "--cgroups", "no-conmon"]
     args += ["--cap-add", ",".join(FARGATE_EXTRA_CAPABILITIES)]
     args += _resources(container)
     if container.read_only_root:
