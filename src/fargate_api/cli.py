@@ -95,7 +95,8 @@ class Commands(LazyGroup):
             "fargate_api.twin.cli.commands",
             "local_app",
             "Run the templates on this machine as a real network: namespaces, nftables, "
-            "HAProxy and processes (the local twin). Needs root.",
+            "HAProxy, and the tasks' containers run from their images with podman (or as "
+            "local processes): the local twin. Needs root.",
         ),
     )
 

@@ -5,7 +5,7 @@ longer than in-flight requests, graceful shutdown after it), while with the refe
 own settings (no deregistration delay, a server that dies on SIGTERM) a request in flight
 when its task is replaced fails, which documents that defect of the pattern. The
 scheduler's decisions themselves are unit-tested (tests/unit/twin/test_ecs_*.py); these
-tests check what they do to real namespaces, HAProxy and processes.
+tests check what they do to real namespaces, HAProxy and containers or processes.
 
 Configs without `--run` run in container mode (`--runtime container`): the real nginx
 image (graceful stop on its STOPSIGNAL SIGQUIT), the example API's image, a busybox that

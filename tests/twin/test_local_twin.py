@@ -1,5 +1,5 @@
 """The local twin, end to end, on our default config, the reference templates and a
-CDK-synthesized template: real namespaces, nftables, HAProxy and processes.
+CDK-synthesized template: real namespaces, nftables, HAProxy and containers (or processes).
 
 Each source runs twice: in process mode (`--run '*nginx*=<flaky server>'`, a local
 command in the task's namespace) and in container mode (no `--run`: the image the

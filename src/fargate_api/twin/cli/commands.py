@@ -49,7 +49,8 @@ from fargate_api.twin.naming import DEFAULT_NAME, TwinNames
 local_app = typer.Typer(
     name="local",
     help="Run the templates on this machine as a real network: namespaces, nftables, "
-    "HAProxy and processes (the local twin). Needs root.",
+    "HAProxy, and the tasks' containers run from their images with podman (or as "
+    "local processes): the local twin. Needs root.",
     no_args_is_help=True,
 )
 
