@@ -61,7 +61,8 @@ lint: install
 	$(VENV)/bin/mypy --strict src examples/api/src
 	$(VENV)/bin/lint-imports
 
-# Unit (unprivileged, see unit-unprivileged), then functional, each in parallel
+# Unit (unprivileged, see unit-unprivileged), the test images (the functional tier's
+# example-API deploy builds FROM the python one), then functional, each in parallel
 # (pytest-xdist). The twin tier (network namespaces, nftables, haproxy; a few seconds)
 # runs in a last, serial pytest call so its result and its "did not run" banner come
 # last and on their own. Every call always runs; the target fails if any failed
@@ -69,8 +70,8 @@ lint: install
 test: install lint
 	@rc=0; \
 	$(UNIT_UNPRIVILEGED) || rc=$$?; \
-	$(PYTEST) tests/functional examples/api/tests -n auto $(PYTEST_ARGS) || rc=$$?; \
 	$(MAKE) --no-print-directory test-images || rc=$$?; \
+	$(PYTEST) tests/functional examples/api/tests -n auto $(PYTEST_ARGS) || rc=$$?; \
 	$(PYTEST) tests/twin $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED (pytest exit $$rc)" >&2; fi; \
 	exit $$rc
@@ -89,14 +90,14 @@ UNIT_UNPRIVILEGED = $(if $(filter 0,$(shell id -u)),setpriv --bounding-set -all 
 unit-unprivileged: install
 	$(UNIT_UNPRIVILEGED)
 
-functional: install
+functional: install test-images
 	$(PYTEST) tests/functional -n auto $(PYTEST_ARGS)
 
 twin: install test-images
 	$(PYTEST) tests/twin $(PYTEST_ARGS)
 
 # The images the twin's container tests run (busybox, a Debian base, nginx, python, the
-# example API), built locally from Debian packages: no registry needed. Needs root; a
+# example API) and the base the example API's Dockerfile builds FROM, built locally from Debian packages: no registry needed. Needs root; a
 # no-op for the images that exist. Skipped (the twin tier then says why) without root.
 .PHONY: test-images
 test-images: install

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from fargate_api.aws.results import DeployFailure, DeployResult, OutputsResult, StatusResult
+from fargate_api.images.report import BuildReport
 from fargate_api.twin.daemon.contracts import (
     REQUEST,
     LaunchSpec,
@@ -45,6 +46,12 @@ class Contract:
 
 
 CONTRACTS = (
+    Contract(
+        "build-result.schema.json",
+        "fargate-api build --json",
+        "The images built from the templates' build instructions, in the local store.",
+        TypeAdapter(BuildReport),
+    ),
     Contract(
         "twin-state.schema.json",
         "Local twin state (state.json)",

@@ -41,6 +41,12 @@ class Commands(LazyGroup):
             "Check templates against the pattern's rules and cfn-lint; exit 1 on findings.",
         ),
         LazyCommand(
+            "build",
+            "fargate_api.build_command",
+            "build_command",
+            "Build the service's image from its Dockerfile (podman or docker), tagged by commit.",
+        ),
+        LazyCommand(
             "deploy",
             "fargate_api.aws.commands",
             "deploy_command",
@@ -176,7 +182,7 @@ def synth(
     from fargate_api.synth.summary import summarize  # noqa: PLC0415
 
     model = load_config(config)
-    templates = synthesize(model)
+    templates = synthesize(model, templates_dir=out)
     with writing("the templates", out, fix="choose a writable folder with -o"):
         written = write_templates(templates, out)
     summary = summarize({name: t.to_dict() for name, t in templates.items()})

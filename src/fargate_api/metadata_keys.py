@@ -15,3 +15,14 @@ GUARD_REASONS = "Reasons"
 # Inside the fargate-api block of a TaskDefinition: `local: {command: ...}`, the config's
 # [local] command for the local twin.
 LOCAL = "local"
+# Inside the fargate-api block of a TaskDefinition: `build: {...}`, how to build the image
+# that `deploy` pushes and the twin runs (the config's [service] build). The keys follow
+# SAM's for image functions (DockerContext, Dockerfile, DockerBuildTarget, DockerBuildArgs).
+BUILD = "build"
+BUILD_CONTEXT = "DockerContext"
+BUILD_DOCKERFILE = "Dockerfile"
+BUILD_TARGET = "DockerBuildTarget"
+BUILD_ARGS = "DockerBuildArgs"
+BUILD_PLATFORM = "DockerPlatform"
+BUILD_DIGEST_PARAMETER = "ImageDigestParameter"
+BUILD_REPOSITORY_PARAMETER = "ImageRepositoryParameter"

@@ -25,7 +25,12 @@ deb.debian.org, outside any container).
   command; usable as `PYTHON_IMAGE` for examples/api/Dockerfile. The machine's own extra
   CAs (/usr/local/share/ca-certificates/*.crt, e.g. a TLS-intercepting proxy's) are
   trusted in it, with PIP_CERT and SSL_CERT_FILE pointing at the system bundle, so pip
-  in a build reaches PyPI as the host does.
+  in a build reaches PyPI as the host does. Also tagged as
+  `public.ecr.aws/docker/library/python:3.12-slim-bookworm`, the Dockerfile's default
+  base, as a LOCAL STAND-IN for it (Python 3.11, not the official image): no registry
+  is reachable in CI, and this lets `local up` build examples/api from its unchanged
+  Dockerfile (`make demo` does). A real image already in the store under that name is
+  kept; `--force` replaces it with the stand-in.
 * example-api (`build_example_api(tag)`): examples/api built FROM that python image with
   `--network host`: its `pip install .` needs setuptools (the build backend) and FastAPI,
   uvicorn & co. from PyPI, which this machine reaches; making it offline would mean
@@ -57,6 +62,8 @@ EXAMPLE_API_TAG = "localhost/fa-test-example-api:latest"
 # The images that templates name for "a stock nginx": the project's default image (also
 # the reference's service.yml ImageUrl default) and Docker Hub's.
 NGINX_ALIASES = ("public.ecr.aws/docker/library/nginx:latest", "docker.io/library/nginx:latest")
+# examples/api/Dockerfile's default base, which the python image stands in for locally.
+PYTHON_ALIASES = ("public.ecr.aws/docker/library/python:3.12-slim-bookworm",)
 
 DEBIAN_PACKAGES = (
     "python3",
@@ -210,16 +217,21 @@ def build_nginx(podman: Podman, *, force: bool = False) -> str:
 def build_python(podman: Podman, *, force: bool = False) -> str:
     if not force and podman.image_exists(PYTHON):
         progress(f"{PYTHON}: present")
-        return PYTHON
-    build_debian(podman)
-    files: dict[str, str | Path] = {
-        "Containerfile": PYTHON_CONTAINERFILE,
-        "ca/.keep": "",
-    }
-    for cert in sorted(HOST_EXTRA_CAS.glob("*.crt")):
-        files[f"ca/{cert.name}"] = cert
-    with _context(files) as ctx:
-        podman.build(ctx, PYTHON, network="none", on_progress=progress)
+    else:
+        build_debian(podman)
+        files: dict[str, str | Path] = {
+            "Containerfile": PYTHON_CONTAINERFILE,
+            "ca/.keep": "",
+        }
+        for cert in sorted(HOST_EXTRA_CAS.glob("*.crt")):
+            files[f"ca/{cert.name}"] = cert
+        with _context(files) as ctx:
+            podman.build(ctx, PYTHON, network="none", on_progress=progress)
+    for alias in PYTHON_ALIASES:
+        # A stand-in only where the real image is absent: one pulled under that name wins.
+        if force or not podman.image_exists(alias):
+            podman.tag(PYTHON, alias)
+            progress(f"{alias}: tagged as {PYTHON} (a local stand-in)")
     return PYTHON
 
 

@@ -26,6 +26,7 @@ EXAMPLES = {
     ("network", "private_subnets"),
     ("service", "command"),
     ("service", "user"),
+    ("service", "build"),
     ("load_balancer", "certificate_arn"),
     ("load_balancer", "access_logs"),
     ("local", "command"),
@@ -94,6 +95,7 @@ def test_every_model_field_is_documented() -> None:
         "AccessLogsConfig",
         "AutoscalingConfig",
         "LocalConfig",
+        "BuildConfig",
     }
     missing = []
     for table, field_name, _ in walked:

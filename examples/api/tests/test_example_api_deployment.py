@@ -16,7 +16,7 @@ from fargate_example_api.server import DEFAULT_GRACEFUL_TIMEOUT, DEFAULT_KEEP_AL
 
 from fargate_api.config.loader import load_config
 from fargate_api.config.model import Config
-from fargate_api.twin.ecs.images import repository_name, substitute_port
+from fargate_api.twin.ecs.images import substitute_port
 from fargate_api.twin.ecs.task_process import TaskProcess
 
 CONFIG_PATH = EXAMPLE_DIR / "fargate-api.toml"
@@ -60,7 +60,10 @@ async def test_the_health_check_path_is_the_cheap_health_route(config: Config) -
 
 def test_the_image_and_the_config_agree(config: Config) -> None:
     service = config.service
-    assert repository_name(service.image) == "fargate-example-api"
+    # The config builds this folder's Dockerfile (deploy pushes it, the twin runs it).
+    assert service.build is not None
+    assert Path(service.build.context) == EXAMPLE_DIR.resolve()
+    assert (EXAMPLE_DIR / service.build.dockerfile).is_file()
     assert f"EXPOSE {service.port}" in DOCKERFILE
     assert f"PORT={service.port}" in DOCKERFILE
     assert service.user is not None

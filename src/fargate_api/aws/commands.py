@@ -8,6 +8,7 @@ that fails exits 1 after naming the root cause; a user-fixable problem exits 2.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,13 +30,17 @@ from fargate_api.aws.deploy import (
 from fargate_api.aws.derived_outputs import outputs_of
 from fargate_api.aws.destroy import Destroyer
 from fargate_api.aws.diff_view import change_table
+from fargate_api.aws.image_publish import ImagePublisher
 from fargate_api.aws.logs import parse_since, read_logs
 from fargate_api.aws.prompts import ConsolePrompter
 from fargate_api.aws.session import Clients, Target, aws_errors, connect
-from fargate_api.aws.stacks import StackPlan, load_plan, wire_parameters
+from fargate_api.aws.stacks import StackPlan, StackSpec, load_plan, wire_parameters
 from fargate_api.aws.status import read_outputs, read_status
 from fargate_api.aws.watch import WatchOptions
 from fargate_api.errors import OperationError, UserError
+from fargate_api.images.builders import find_builder
+from fargate_api.images.from_templates import build_all
+from fargate_api.images.registry import RegistryEndpoint, parse_registry_url
 
 ConfigOpt = Annotated[
     Path | None,
@@ -80,6 +85,17 @@ EndpointOpt = Annotated[
     typer.Option(
         "--endpoint-url",
         help="An AWS-compatible endpoint for every service (e.g. a local emulator).",
+        show_default=False,
+    ),
+]
+RegistryUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--registry-url",
+        envvar="FARGATE_API_REGISTRY_URL",
+        help="Push and read images at this registry endpoint (http://127.0.0.1:5000, a "
+        "pull-through mirror, LocalStack) instead of the repository's ECR host; the task "
+        "definition still names the ECR repository.",
         show_default=False,
     ),
 ]
@@ -146,9 +162,11 @@ def deploy_command(
     failure_repeats: Annotated[
         int, typer.Option("--failure-repeats", min=1, help="See --cancel-on-failure.")
     ] = 3,
+    registry_url: RegistryUrlOpt = None,
 ) -> None:
     """Deploy the templates as NAME-vpc, NAME-cluster, NAME-service (change sets, live progress)."""
     err = _stderr()
+    registry = parse_registry_url(registry_url) if registry_url else None
     plan, clients = _prepare(
         config=config,
         templates=templates,
@@ -162,10 +180,13 @@ def deploy_command(
         watch=WatchOptions(cancel_on_failure=cancel_on_failure, failure_repeats=failure_repeats),
     )
     deployer = Deployer(clients, err, SystemClock(), ConsolePrompter(err, yes), options)
+    publisher = _publisher(plan, clients, err, registry)
     err.print(f"deploying '{escape(plan.base)}' to {clients.region}")
     try:
         with aws_errors():
-            result = deployer.deploy(plan)
+            result = deployer.deploy(plan, publisher)
+            if publisher is not None:
+                result = result.model_copy(update={"images": publisher.published})
     except DeployFailedError as failure:
         if as_json:
             _emit_json(failure.result())
@@ -178,6 +199,67 @@ def deploy_command(
     if not result.changed:
         err.print("no changes: every stack is up to date")
     _print_endpoint(result.url, result.egress_ips)
+    for image in result.images:
+        _stdout().print(f"image: {image.image}")
+
+
+def _image_digests(
+    spec: StackSpec,
+    deployed: Mapping[str, str],
+    publisher: ImagePublisher | None,
+    outputs_by_role: Mapping[str, Mapping[str, str]],
+) -> tuple[dict[str, str], list[dict[str, str | None]]]:
+    """For `diff`: the digest each image parameter would get, and old -> new records.
+    A build not pushed yet has no digest until deploy pushes it: the change set is made
+    with the deployed digest, and the record says the image will change."""
+    if not spec.passed or publisher is None:
+        return {}, []
+    pushed = publisher.pushed_digest(outputs_by_role)
+    tag = next((i.image.tag for i in publisher.built), None)
+    values: dict[str, str] = {}
+    records: list[dict[str, str | None]] = []
+    for param, parent_param in spec.passed.items():
+        old = deployed.get(param)
+        new = pushed.get(parent_param)
+        records.append({"parameter": param, "deployed": old, "new": new, "tag": tag})
+        value = new or old
+        if value is not None:
+            values[parent_param] = value
+    return values, records
+
+
+def _describe_image(stack: str, record: Mapping[str, str | None]) -> str:
+    old, new, tag = record["deployed"] or "(none)", record["new"], record["tag"]
+    if new is None:
+        return (
+            f"{stack}: image {record['parameter']}: {old} -> build {tag}, not pushed yet "
+            "(deploy pushes it; its digest is known then)"
+        )
+    if new == old:
+        return f"{stack}: image {record['parameter']}: {new} (unchanged)"
+    return f"{stack}: image {record['parameter']}: {old} -> {new} (build {tag})"
+
+
+def _publisher(
+    plan: StackPlan, clients: Clients, err: Console, registry: RegistryEndpoint | None
+) -> ImagePublisher | None:
+    """Builds the images the templates build from source, before any stack is touched
+    (a failed build or a wrong architecture changes nothing in AWS)."""
+    if not plan.build_specs:
+        return None
+    builder = find_builder()
+    built = build_all(
+        plan.build_specs,
+        plan.base,
+        builder,
+        on_line=lambda line: err.print(f"  [dim]{escape(line)}[/dim]"),
+        on_start=lambda spec, request: err.print(
+            f"building {escape(str(spec.context))} for {spec.platform} with {builder.name}"
+        ),
+    )
+    for item in built:
+        err.print(f"built {escape(item.image.reference)} ({item.image.architecture})")
+    return ImagePublisher(plan, built, builder, clients, err, registry)
 
 
 def _print_endpoint(url: str | None, egress_ips: list[str]) -> None:
@@ -197,9 +279,11 @@ def diff_command(
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     as_json: JsonOpt = False,
+    registry_url: RegistryUrlOpt = None,
 ) -> None:
     """Show what a deploy would change, per stack, from CloudFormation change sets."""
     err = _stderr()
+    registry = parse_registry_url(registry_url) if registry_url else None
     plan, clients = _prepare(
         config=config,
         templates=templates,
@@ -212,9 +296,11 @@ def diff_command(
     clock = SystemClock()
     report: list[dict[str, Any]] = []
     outputs_by_role: dict[str, dict[str, str]] = {}
+    publisher = _publisher(plan, clients, err, registry)
     with aws_errors():
         for spec in plan.stacks:
             state = describe(cfn, spec.name)
+            images: list[dict[str, str | None]] = []
             if state is None or state.status in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"):
                 changes = changeset.planned_from_template(spec)
                 note = "new stack"
@@ -222,7 +308,10 @@ def diff_command(
                 outputs_by_role[spec.role] = outputs_of(clients, spec, state)
                 if state.in_progress:
                     raise UserError(f"{spec.name} is {state.status}; diff again when it ends")
-                params = wire_parameters(spec, outputs_by_role)
+                supplied, images = _image_digests(
+                    spec, state.parameters, publisher, outputs_by_role
+                )
+                params = wire_parameters(spec, outputs_by_role, supplied)
                 with err.status(f"{spec.name}: preparing the change set…"):
                     cs = changeset.create(
                         cfn, spec, base=plan.base, parameters=params, kind="UPDATE", clock=clock
@@ -238,6 +327,7 @@ def diff_command(
                     "new": note == "new stack",
                     "changes": [c.to_json() for c in changes],
                     "guarded": [v.describe() for v in found],
+                    "images": images,
                 }
             )
             if not as_json:
@@ -246,6 +336,8 @@ def diff_command(
                     out.print(change_table(spec.name, changes, note))
                 else:
                     out.print(f"{spec.name}: no changes")
+                for record in images:
+                    out.print(escape(_describe_image(spec.name, record)))
                 for violation in found:
                     err.print(
                         f"[bold yellow]guard:[/bold yellow] {escape(violation.describe())}; "

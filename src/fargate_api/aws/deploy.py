@@ -8,9 +8,9 @@ are not touched, so a service-only change touches only the service stack.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from rich.console import Console
 from rich.markup import escape
@@ -93,6 +93,15 @@ class DeployStoppedError(Exception):
     """The user said no, or left an operation running: nothing failed, nothing finished."""
 
 
+class ParameterSupplier(Protocol):
+    """Supplies the parent parameters that no stack outputs (the image digest, once the
+    image is pushed). Called before each stack with the outputs so far; it answers as
+    soon as it can (the repository stack deployed), so that the push comes right after
+    the repository and before the slower stacks."""
+
+    def __call__(self, outputs_by_role: Mapping[str, Mapping[str, str]]) -> dict[str, str]: ...
+
+
 @dataclass
 class Deployer:
     clients: Clients
@@ -112,11 +121,14 @@ class Deployer:
             options=self.options.watch,
         )
 
-    def deploy(self, plan: StackPlan) -> DeployResult:
+    def deploy(self, plan: StackPlan, supply: ParameterSupplier | None = None) -> DeployResult:
         outputs_by_role: dict[str, dict[str, str]] = {}
         outcomes: list[StackOutcome] = []
+        supplied: dict[str, str] = {}
         for spec in plan.stacks:
-            outcome = self.deploy_stack(plan.base, spec, outputs_by_role)
+            if supply is not None:
+                supplied.update(supply(outputs_by_role))
+            outcome = self.deploy_stack(plan.base, spec, outputs_by_role, supplied)
             outputs_by_role[spec.role] = outcome.outputs
             outcomes.append(outcome)
         return DeployResult(
@@ -128,14 +140,18 @@ class Deployer:
         )
 
     def deploy_stack(
-        self, base: str, spec: StackSpec, outputs_by_role: dict[str, dict[str, str]]
+        self,
+        base: str,
+        spec: StackSpec,
+        outputs_by_role: dict[str, dict[str, str]],
+        supplied: Mapping[str, str] | None = None,
     ) -> StackOutcome:
         cfn = self.clients.cloudformation
         state = self._make_deployable(base, spec, describe(cfn, spec.name))
         kind: Literal["CREATE", "UPDATE"] = (
             "CREATE" if state is None or state.status == "REVIEW_IN_PROGRESS" else "UPDATE"
         )
-        parameters = wire_parameters(spec, outputs_by_role)
+        parameters = wire_parameters(spec, outputs_by_role, supplied)
         with self.console.status(f"{spec.name}: preparing the change set…"):
             cs = changeset.create(
                 cfn, spec, base=base, parameters=parameters, kind=kind, clock=self.clock

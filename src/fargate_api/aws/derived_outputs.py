@@ -23,6 +23,7 @@ from fargate_api.aws.stacks import StackSpec
 from fargate_api.templates import (
     AttributeRef,
     MemoryReader,
+    ResolveOptions,
     ResourceRef,
     TemplateError,
     Text,
@@ -73,13 +74,26 @@ def outputs_of(clients: Clients, spec: StackSpec, state: StackState) -> dict[str
         return state.outputs
     if "DELETE" in state.status or "ROLLBACK" in state.status:
         return state.outputs
-    return _evaluate(clients, spec, state.name)
+    return _evaluate(clients, spec, state.name, _options(state.stack_id))
 
 
-def _evaluate(clients: Clients, spec: StackSpec, stack_name: str) -> dict[str, str]:
+def _options(stack_id: str) -> ResolveOptions:
+    """The stack's own partition, region and account, from its ARN: values the reading
+    layer derives statically (an ECR repository's URI) must name the real ones."""
+    parts = stack_id.split(":")
+    if len(parts) < 5 or parts[0] != "arn":
+        return ResolveOptions()
+    partition, region, account = parts[1], parts[3], parts[4]
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return ResolveOptions(region=region, account_id=account, partition=partition, url_suffix=suffix)
+
+
+def _evaluate(
+    clients: Clients, spec: StackSpec, stack_name: str, options: ResolveOptions
+) -> dict[str, str]:
     path = Path(spec.file)
     try:
-        loaded = load_stack_set(path, reader=MemoryReader({path: spec.body}))
+        loaded = load_stack_set(path, reader=MemoryReader({path: spec.body}), options=options)
     except TemplateError:
         return {}
     resources = clients.cloudformation.describe_stack_resources(StackName=stack_name)

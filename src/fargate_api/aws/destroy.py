@@ -1,7 +1,8 @@
 """destroy: the stacks deleted in reverse dependency order, then what was kept on purpose.
 
-The templates retain the EIPs (customers whitelisted them) and the log groups (they hold
-the evidence); a delete leaves them, and they cost money or count against quotas until
+The templates retain the EIPs (customers whitelisted them), the log groups (they hold
+the evidence) and the image repository (every version's image, rollback targets too); a
+delete leaves them, and they cost money or count against quotas until
 someone releases them, so they are listed with the command that does it.
 """
 
@@ -27,6 +28,13 @@ from fargate_api.aws.watch import StackWatcher
 # someone released by hand. Any other error (AccessDenied, throttling, expired
 # credentials) says nothing about the address and is reported, not taken for "released".
 ADDRESS_GONE_CODES = frozenset({"InvalidAddress.NotFound", "InvalidAllocationID.NotFound"})
+
+
+KEPT_NAMES = {
+    "AWS::EC2::EIP": "egress IP",
+    "AWS::Logs::LogGroup": "log group",
+    "AWS::ECR::Repository": "image repository",
+}
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,11 @@ class Destroyer:
             return f"aws ec2 release-address --region {region} --public-ip {physical}"
         if kind == "AWS::Logs::LogGroup":
             return f"aws logs delete-log-group --region {region} --log-group-name {physical}"
+        if kind == "AWS::ECR::Repository":
+            # --force: the repository still holds the images, which is why it was kept.
+            return (
+                f"aws ecr delete-repository --region {region} --repository-name {physical} --force"
+            )
         return f"delete {physical} in the console or with the AWS CLI"
 
     def _allocation_id(self, public_ip: str) -> str | None:
@@ -150,6 +163,6 @@ class Destroyer:
             "against quotas until you release them):"
         )
         for item in retained:
-            what = "egress IP" if item.resource_type == "AWS::EC2::EIP" else "log group"
+            what = KEPT_NAMES.get(item.resource_type, item.resource_type)
             self.console.print(f"  {what} {escape(item.physical_id)} ({item.logical_id})")
             self.console.print(f"    release: {escape(item.release)}")

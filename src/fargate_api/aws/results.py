@@ -54,6 +54,18 @@ class StackResult(Result):
     outputs: dict[str, str]
 
 
+class ImageResult(Result):
+    """An image that a deploy built from source and found in, or pushed to, its registry."""
+
+    repository_uri: str
+    tag: str
+    digest: str
+    image: str  # repository_uri@digest: what the task definition names
+    pushed: bool  # False when the registry had the tag already
+    builder: str
+    architecture: str
+
+
 class DeployResult(Result):
     """`deploy --json` when every stack is deployed."""
 
@@ -68,6 +80,7 @@ class DeployResult(Result):
     log_group: str | None
     changed: bool
     stacks: list[StackResult]
+    images: list[ImageResult] = []
 
 
 class RootCauseRecord(Result):

@@ -32,6 +32,7 @@ __all__ = [
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_logs import CloudWatchLogsClient
@@ -53,6 +54,7 @@ class Clients:
     elbv2: ElasticLoadBalancingv2Client
     logs: CloudWatchLogsClient
     ec2: EC2Client
+    ecr: ECRClient
     region: str
 
 
@@ -79,5 +81,6 @@ def connect(target: Target) -> Clients:
             elbv2=session.client("elbv2", endpoint_url=url, config=config),
             logs=session.client("logs", endpoint_url=url, config=config),
             ec2=session.client("ec2", endpoint_url=url, config=config),
+            ecr=session.client("ecr", endpoint_url=url, config=config),
             region=region,
         )

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from fargate_api.config import load_config
 from fargate_api.errors import UserError
 from fargate_api.synth import synthesize, to_yaml
+from fargate_api.templates.build_specs import BuildSpec, build_specs_in
 from fargate_api.templates.parse import parse_template
 
 PARENT_FILE = "parent.yml"
@@ -36,6 +37,9 @@ class StackSpec:
     document: dict[str, Any]
     inputs: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Parameter name -> (role of the stack that produces it, output key)."""
+    passed: dict[str, str] = field(default_factory=dict)
+    """Parameter name -> the parent's parameter whose value the deploy supplies (the
+    image digest, known only after the push)."""
 
     @property
     def resource_types(self) -> dict[str, str]:
@@ -56,6 +60,8 @@ class StackSpec:
 class StackPlan:
     base: str
     stacks: list[StackSpec]
+    build_specs: list[BuildSpec] = field(default_factory=list)
+    """The images the templates build from source (their task definitions' Metadata)."""
 
     def by_role(self, role: str) -> StackSpec:
         for spec in self.stacks:
@@ -83,11 +89,17 @@ def load_plan(
     model = load_config(config)
     base = stack_name_override or model.name
     if templates_dir is None:
+        # In memory, the build context is written relative to the working folder.
+        folder = Path.cwd()
         docs = {name: t.to_dict() for name, t in synthesize(model).items()}
         texts = {name: to_yaml(doc) for name, doc in docs.items()}
     else:
+        folder = templates_dir
         texts, docs = _read_folder(templates_dir)
-    return plan_from_templates(base, texts, docs)
+    plan = plan_from_templates(base, texts, docs)
+    used = {spec.file for spec in plan.stacks}
+    specs = build_specs_in((name, doc, folder) for name, doc in docs.items() if name in used)
+    return replace(plan, build_specs=specs)
 
 
 def _read_folder(folder: Path) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
@@ -119,7 +131,7 @@ def plan_from_templates(
     parent = docs.get(PARENT_FILE)
     if parent is None:
         raise UserError(f"the template set has no {PARENT_FILE} to read the stack wiring from")
-    children: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {}
+    children: dict[str, tuple[str, dict[str, tuple[str, str]], dict[str, str]]] = {}
     for logical_id, body in parent.get("Resources", {}).items():
         if body.get("Type") not in CHILD_TYPES:
             continue
@@ -131,18 +143,24 @@ def plan_from_templates(
                 fix="keep the children next to parent.yml, with local file names",
             )
         inputs: dict[str, tuple[str, str]] = {}
+        passed: dict[str, str] = {}
         for param, value in (props.get("Parameters") or {}).items():
             source = _output_ref(value)
-            if source is None:
+            parent_param = _parent_parameter(value, parent)
+            if source is not None:
+                inputs[param] = (role_of(source[0]), source[1])
+            elif parent_param is not None:
+                passed[param] = parent_param
+            else:
                 raise UserError(
-                    f"{PARENT_FILE}: {logical_id} parameter {param} is not a child's output",
-                    fix="only Fn::GetAtt Child.Outputs.Name values can be wired between "
-                    "top-level stacks",
+                    f"{PARENT_FILE}: {logical_id} parameter {param} is neither a child's "
+                    "output nor one of the parent's parameters",
+                    fix="only Fn::GetAtt Child.Outputs.Name and Ref ParentParameter values can "
+                    "be wired between top-level stacks",
                 )
-            inputs[param] = (role_of(source[0]), source[1])
-        children[logical_id] = (location, inputs)
+        children[logical_id] = (location, inputs, passed)
     specs = {}
-    for logical_id, (file, inputs) in children.items():
+    for logical_id, (file, inputs, passed) in children.items():
         role = role_of(logical_id)
         specs[role] = StackSpec(
             role=role,
@@ -151,6 +169,7 @@ def plan_from_templates(
             body=inline_body(file, texts[file], docs[file]),
             document=docs[file],
             inputs=inputs,
+            passed=passed,
         )
     return StackPlan(base=base, stacks=_in_dependency_order(specs))
 
@@ -164,6 +183,15 @@ def _output_ref(value: Any) -> tuple[str, str] | None:
     if len(target) != 2 or not str(target[1]).startswith("Outputs."):
         return None
     return str(target[0]), str(target[1]).removeprefix("Outputs.")
+
+
+def _parent_parameter(value: Any, parent: Mapping[str, Any]) -> str | None:
+    """The parent's parameter a `Ref` names (not a pseudo parameter nor a resource)."""
+    if not isinstance(value, dict) or list(value) != ["Ref"]:
+        return None
+    name = value["Ref"]
+    declared = parent.get("Parameters") or {}
+    return name if isinstance(name, str) and name in declared else None
 
 
 def _in_dependency_order(specs: Mapping[str, StackSpec]) -> list[StackSpec]:
@@ -200,10 +228,23 @@ def inline_body(file: str, text: str, document: dict[str, Any]) -> str:
 
 
 def wire_parameters(
-    spec: StackSpec, outputs_by_role: Mapping[str, Mapping[str, str]]
+    spec: StackSpec,
+    outputs_by_role: Mapping[str, Mapping[str, str]],
+    supplied: Mapping[str, str] | None = None,
 ) -> list[dict[str, str]]:
-    """CloudFormation Parameters for `spec`, from the outputs of the stacks it reads."""
+    """CloudFormation Parameters for `spec`, from the outputs of the stacks it reads and
+    the values the deploy supplies for the parent's parameters (`supplied`, by the
+    parent's parameter name)."""
     parameters = []
+    for param, parent_param in spec.passed.items():
+        value = (supplied or {}).get(parent_param)
+        if value is None:
+            raise UserError(
+                f"stack {spec.name} needs a value for the parent parameter {parent_param}",
+                fix="deploy with the config (-c) or a template folder whose service builds "
+                "its image: deploy builds and pushes it, then passes its digest",
+            )
+        parameters.append({"ParameterKey": param, "ParameterValue": value})
     for param, (role, key) in spec.inputs.items():
         outputs = outputs_by_role.get(role, {})
         if key not in outputs:

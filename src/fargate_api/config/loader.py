@@ -43,7 +43,20 @@ def load_config(path: Path | None) -> Config:
             fix="check the path given to -c/--config, or run 'fargate-api init' to write one",
         )
     text = path.read_text(encoding="utf-8")
-    return parse_config(text, source=str(path))
+    return anchor_paths(parse_config(text, source=str(path)), path.parent)
+
+
+def anchor_paths(config: Config, folder: Path) -> Config:
+    """The config with its build context as an absolute path: the file names it relative
+    to itself, but synth writes it relative to wherever the templates go."""
+    build = config.service.build
+    if build is None:
+        return config
+    context = str((folder / build.context).resolve())
+    service = config.service.model_copy(
+        update={"build": build.model_copy(update={"context": context})}
+    )
+    return config.model_copy(update={"service": service})
 
 
 def parse_config(text: str, source: str = "fargate-api.toml") -> Config:

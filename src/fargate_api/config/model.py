@@ -167,9 +167,63 @@ class NetworkConfig(_Section):
         )
 
 
+BuildPlatform = Literal["linux/amd64", "linux/arm64"]
+PLATFORM_BY_BUILD: dict[str, Platform] = {
+    "linux/amd64": Platform.X86_64,
+    "linux/arm64": Platform.ARM64,
+}
+BUILD_BY_PLATFORM: dict[Platform, BuildPlatform] = {
+    Platform.X86_64: "linux/amd64",
+    Platform.ARM64: "linux/arm64",
+}
+
+
+def _build_table(value: object) -> object:
+    # `build = "examples/api"` is the short form of `[service.build] context = ...`.
+    return {"context": value} if isinstance(value, str) else value
+
+
+class BuildConfig(_Section):
+    """How to build the service's image from source, instead of naming a pushed `image`."""
+
+    context: Annotated[str, Field(min_length=1)] = Field(
+        description="The build context folder, relative to the config file."
+    )
+    dockerfile: Annotated[str, Field(min_length=1)] = Field(
+        default="Dockerfile", description="The Dockerfile, relative to the context."
+    )
+    target: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] = None
+    build_args: dict[str, str] = Field(default_factory=dict)
+    platform: BuildPlatform | None = Field(
+        default=None,
+        description="linux/amd64 or linux/arm64; also sets the task's runtime platform. "
+        "Default: the one service.platform names (X86_64).",
+    )
+    keep_images: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=30,
+        description="The ECR repository's lifecycle policy keeps this many newest images.",
+    )
+
+    @field_validator("build_args")
+    @classmethod
+    def _arg_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not re.fullmatch(ENV_NAME_PATTERN, name):
+                raise ValueError(
+                    f"{name!r} is not a valid build argument name "
+                    "(letters, digits and _, not starting with a digit)"
+                )
+        return dict(sorted(value.items()))
+
+
 class ServiceConfig(_Section):
     name: ResourceName = "web"
     image: Annotated[str, Field(min_length=1)] = "public.ecr.aws/docker/library/nginx:latest"
+    build: Annotated[BuildConfig | None, BeforeValidator(_build_table)] = Field(
+        default=None,
+        description="Build the image from source and push it to the stack's own ECR "
+        "repository, pinned by digest; an alternative to `image`.",
+    )
     port: Annotated[int, Field(ge=1, le=65535)] = 80
     cpu: int = 256
     memory: int = 512
@@ -274,12 +328,38 @@ class ServiceConfig(_Section):
                 f"finishes its drained requests before it is killed; use {shortest_stop} "
                 "or more"
             )
+        if self.build is not None:
+            if "image" in self.model_fields_set:
+                raise ValueError(
+                    "image and build are both set: a service runs either a pushed image or "
+                    "one built from source; remove one of them"
+                )
+            wanted = self.build.platform
+            if (
+                wanted is not None
+                and "platform" in self.model_fields_set
+                and PLATFORM_BY_BUILD[wanted] is not self.platform
+            ):
+                raise ValueError(
+                    f"build.platform = {wanted!r} and platform = {self.platform.value!r} "
+                    "disagree: an image built for one architecture cannot run on the other; "
+                    f"set platform = {PLATFORM_BY_BUILD[wanted].value!r} or drop one of them"
+                )
         clash = set(self.environment) & set(self.secrets)
         if clash:
             raise ValueError(
                 f"{', '.join(sorted(clash))} is set in both environment and secrets; keep it in one"
             )
         return self
+
+    def effective_platform(self) -> Platform:
+        """The task's CPU architecture: the build's platform wins, as the image follows it."""
+        if self.build is not None and self.build.platform is not None:
+            return PLATFORM_BY_BUILD[self.build.platform]
+        return self.platform
+
+    def build_platform(self) -> BuildPlatform:
+        return BUILD_BY_PLATFORM[self.effective_platform()]
 
     def image_repository(self) -> str:
         """The image without its tag or digest (a registry port's colon is kept)."""
@@ -288,7 +368,8 @@ class ServiceConfig(_Section):
         return name if name and "/" not in tag else without_digest
 
     def image_needs_root(self) -> bool:
-        return self.image_repository() in ROOT_WRITABLE_IMAGES
+        # A built image is the user's own: it gets the hardening every other image gets.
+        return self.build is None and self.image_repository() in ROOT_WRITABLE_IMAGES
 
     def effective_read_only_root(self) -> bool:
         if self.read_only_root_filesystem == "auto":
@@ -408,8 +489,10 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
-        if self.network.nat is NatMode.NONE and not re.match(
-            PRIVATE_ECR_PATTERN, self.service.image
+        if (
+            self.network.nat is NatMode.NONE
+            and self.service.build is None
+            and not re.match(PRIVATE_ECR_PATTERN, self.service.image)
         ):
             raise ValueError(
                 f"service.image {self.service.image!r} is pulled from the internet, but "

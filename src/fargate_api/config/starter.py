@@ -30,6 +30,8 @@ name = "serverless-api-environment"
 [service]
 # name = "web"
 # image = "public.ecr.aws/docker/library/nginx:latest"   # pin a tag or digest for production
+# build = "."                    # or build the image from this folder instead of `image`:
+#                                # deploy pushes it to the stack's own ECR repository
 # port = 80                      # the port the container listens on
 # cpu = 256                      # 256 | 512 | 1024 | 2048 | 4096 | 8192 | 16384
 # memory = 512                   # MiB; must be a valid Fargate size for the cpu
@@ -50,6 +52,14 @@ name = "serverless-api-environment"
 # user = "1000:1000"             # run as this uid:gid instead of the image's user
 # log_retention_days = 30
 # container_insights = true
+
+# [service.build]                # the long form of `build`, instead of `image`
+# context = "."                  # relative to this file
+# dockerfile = "Dockerfile"      # relative to the context
+# target = "runtime"             # a stage of a multi-stage Dockerfile
+# build_args = { PYTHON_VERSION = "3.11" }
+# platform = "linux/amd64"       # linux/amd64 | linux/arm64 (sets the task's CPU too)
+# keep_images = 30               # the repository's lifecycle policy keeps the newest N
 
 # [service.environment]
 # LOG_LEVEL = "info"

@@ -59,7 +59,7 @@ def _task_definition_risks(config: Config) -> list[AcceptedRisk]:
     def accept(reason: str, rule_id: str | None = None, guard: tuple[str, ...] = ()) -> None:
         risks.append(AcceptedRisk("service.yml", "TaskDefinition", reason, rule_id, guard=guard))
 
-    if svc.image == DEMO_IMAGE:
+    if svc.build is None and svc.image == DEMO_IMAGE:
         accept(
             f"service.image is the reference pattern's demo image {DEMO_IMAGE}; set "
             "service.image to a version tag or digest of your API's image.",

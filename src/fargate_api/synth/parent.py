@@ -8,11 +8,19 @@ the children and rewrites the locations.
 from __future__ import annotations
 
 from fargate_api.config import Config
-from fargate_api.synth.intrinsics import get_att
+from fargate_api.synth.intrinsics import Json, get_att, ref
 from fargate_api.synth.template import Template
 
 SERVERLESS_TRANSFORM = "AWS::Serverless-2016-10-31"
-CHILD_FILES = {"VpcStack": "vpc.yml", "ClusterStack": "cluster.yml", "ServiceStack": "service.yml"}
+CHILD_FILES = {
+    "RepositoryStack": "repository.yml",
+    "VpcStack": "vpc.yml",
+    "ClusterStack": "cluster.yml",
+    "ServiceStack": "service.yml",
+}
+IMAGE_DIGEST = "ImageDigest"
+# What CloudFormation accepts for ImageDigest: the manifest digest a push reports.
+DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$"
 
 
 def build_parent(config: Config) -> Template:
@@ -22,22 +30,41 @@ def build_parent(config: Config) -> Template:
         transform=SERVERLESS_TRANSFORM,
     )
     application = "AWS::Serverless::Application"
+    built = config.service.build is not None
+    if built:
+        # First, so that `deploy` pushes the image before the slower VPC is created.
+        t.add(
+            "RepositoryStack",
+            application,
+            {"Location": CHILD_FILES["RepositoryStack"]},
+            policy="Delete",
+        )
     t.add("VpcStack", application, {"Location": CHILD_FILES["VpcStack"]}, policy="Delete")
     t.add("ClusterStack", application, {"Location": CHILD_FILES["ClusterStack"]}, policy="Delete")
     vpc, cluster = "VpcStack", "ClusterStack"
+    wiring: Json = {
+        "VpcId": get_att(vpc, "Outputs.VpcId"),
+        "PublicSubnetIds": get_att(vpc, "Outputs.PublicSubnetIds"),
+        "PrivateSubnetIds": get_att(vpc, "Outputs.PrivateSubnetIds"),
+        "ClusterName": get_att(cluster, "Outputs.ClusterName"),
+        "ECSTaskExecutionRole": get_att(cluster, "Outputs.ECSTaskExecutionRole"),
+    }
+    if built:
+        # The digest is known only once the image is pushed: `deploy` passes it (as
+        # `sam deploy --parameter-overrides ImageDigest=...` would) after the push.
+        t.parameters[IMAGE_DIGEST] = {
+            "Type": "String",
+            "Description": "The pushed image's digest (sha256:...); fargate-api deploy sets "
+            "it after it builds and pushes the image",
+            "AllowedPattern": DIGEST_PATTERN,
+            "ConstraintDescription": "a manifest digest: sha256: and 64 hex digits",
+        }
+        wiring["ImageRepositoryUri"] = get_att("RepositoryStack", "Outputs.RepositoryUri")
+        wiring[IMAGE_DIGEST] = ref(IMAGE_DIGEST)
     t.add(
         "ServiceStack",
         application,
-        {
-            "Location": CHILD_FILES["ServiceStack"],
-            "Parameters": {
-                "VpcId": get_att(vpc, "Outputs.VpcId"),
-                "PublicSubnetIds": get_att(vpc, "Outputs.PublicSubnetIds"),
-                "PrivateSubnetIds": get_att(vpc, "Outputs.PrivateSubnetIds"),
-                "ClusterName": get_att(cluster, "Outputs.ClusterName"),
-                "ECSTaskExecutionRole": get_att(cluster, "Outputs.ECSTaskExecutionRole"),
-            },
-        },
+        {"Location": CHILD_FILES["ServiceStack"], "Parameters": wiring},
         policy="Delete",
     )
     service = "ServiceStack"
@@ -52,4 +79,10 @@ def build_parent(config: Config) -> Template:
     t.output("ClusterName", get_att(cluster, "Outputs.ClusterName"), "The ECS cluster")
     t.output("ServiceName", get_att(service, "Outputs.ServiceName"), "The ECS service")
     t.output("LogGroupName", get_att(service, "Outputs.LogGroupName"), "The tasks' log group")
+    if built:
+        t.output(
+            "RepositoryUri",
+            get_att("RepositoryStack", "Outputs.RepositoryUri"),
+            "The ECR repository of the service's images",
+        )
     return t

@@ -9,20 +9,25 @@ a circuit breaker, and logs that expire.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fargate_api.config import Config
 from fargate_api.config.fargate_sizes import FARGATE_MEMORY_BY_CPU
 from fargate_api.config.model import ServiceConfig
+from fargate_api.synth.build_metadata import build_metadata
 from fargate_api.synth.cluster import ecs_tasks_trust_policy
 from fargate_api.synth.intrinsics import Json, get_att, ref, sub
+from fargate_api.synth.parent import DIGEST_PATTERN, IMAGE_DIGEST
 from fargate_api.synth.security_group_rules import NO_EGRESS_RULE, tcp_rule
 from fargate_api.synth.service_scaling import add_autoscaling
 from fargate_api.synth.template import Template
 
+BUILT_IMAGE = "${ImageRepositoryUri}@${ImageDigest}"
 HTTP_LISTENER = "PublicLoadBalancerListener"
 HTTPS_LISTENER = "PublicLoadBalancerHttpsListener"
 
 
-def build_service(config: Config) -> Template:
+def build_service(config: Config, templates_dir: Path | None = None) -> Template:
     svc = config.service
     t = Template(
         description=f"{config.name}: internet-facing Application Load Balancer in the public "
@@ -40,6 +45,8 @@ def build_service(config: Config) -> Template:
     if svc.secrets:
         _add_secrets_policy(t, svc)
     t.add("TaskDefinition", "AWS::ECS::TaskDefinition", _task_definition(config))
+    if svc.build is not None:
+        t.build_instructions("TaskDefinition", build_metadata(svc, templates_dir))
     if config.local.command is not None:
         t.local_command("TaskDefinition", config.local.command)
     _add_security_groups(t, config)
@@ -73,7 +80,17 @@ def _add_parameters(t: Template, config: Config) -> None:
         "The name of the role ECS uses to start the tasks (pull images, write logs)",
     )
     t.parameter("ServiceName", "String", "A name for the service", svc.name)
-    t.parameter("ImageUrl", "String", "The container image that serves the traffic", svc.image)
+    if svc.build is None:
+        t.parameter("ImageUrl", "String", "The container image that serves the traffic", svc.image)
+    else:
+        t.parameter(
+            "ImageRepositoryUri", "String", "The ECR repository the built image is pushed to"
+        )
+        t.parameters[IMAGE_DIGEST] = {
+            "Type": "String",
+            "Description": "The pushed image's digest (sha256:...)",
+            "AllowedPattern": DIGEST_PATTERN,
+        }
     t.parameters["ContainerCpu"] = {
         "Type": "Number",
         "Description": "CPU units for the task; 1024 is 1 vCPU",
@@ -113,7 +130,7 @@ def _task_definition(config: Config) -> Json:
     svc = config.service
     container: Json = {
         "Name": ref("ServiceName"),
-        "Image": ref("ImageUrl"),
+        "Image": ref("ImageUrl") if svc.build is None else sub(BUILT_IMAGE),
         "Essential": True,
         "PortMappings": [{"ContainerPort": ref("ContainerPort"), "Protocol": "tcp"}],
     }
@@ -151,7 +168,7 @@ def _task_definition(config: Config) -> Json:
         "NetworkMode": "awsvpc",
         "RequiresCompatibilities": ["FARGATE"],
         "RuntimePlatform": {
-            "CpuArchitecture": svc.platform.value,
+            "CpuArchitecture": svc.effective_platform().value,
             "OperatingSystemFamily": "LINUX",
         },
         "ExecutionRoleArn": sub(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fargate_api.metadata_keys import (
+    BUILD,
     CHECKOV,
     GUARD,
     GUARD_REASONS,
@@ -71,6 +72,10 @@ class Template:
         """How the local twin runs this task's image; the twin reads templates, never the
         config, so the config's `[local] command` travels in the template's Metadata."""
         self._metadata(logical_id).setdefault(SUPPRESSIONS, {})[LOCAL] = {"command": command}
+
+    def build_instructions(self, logical_id: str, instructions: Json) -> None:
+        """How to build this task's image (synth/build_metadata.py), for the same reason."""
+        self._metadata(logical_id).setdefault(SUPPRESSIONS, {})[BUILD] = instructions
 
     def skip_checkov(self, logical_id: str, check_id: str, reason: str) -> None:
         """The same for checkov, in its own format: `checkov: skip: [{id, comment}]`."""

@@ -38,9 +38,11 @@ def load_stack_set(
     reader: TemplateReader | None = None,
     options: ResolveOptions | None = None,
 ) -> StackSet:
-    builder = _Builder(reader or DiskReader(), options or ResolveOptions())
+    options = options or ResolveOptions()
+    builder = _Builder(reader or DiskReader(), options)
     root_file = builder.file(root)
-    stack = builder.build(root_file, key=root_file.display, name=Path(root).stem, passed={})
+    passed: dict[str, Any] = dict(options.parameters)
+    stack = builder.build(root_file, key=root_file.display, name=Path(root).stem, passed=passed)
     return StackSet(
         root=stack,
         stacks=dict(builder.stacks),

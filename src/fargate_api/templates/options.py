@@ -7,7 +7,8 @@ stable names per index.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 AZ_LETTERS = "abcdef"
 
@@ -18,6 +19,9 @@ class ResolveOptions:
     account_id: str = "123456789012"
     partition: str = "aws"
     url_suffix: str = "amazonaws.com"
+    # Values for the root template's parameters, as a deploy would pass them (the twin
+    # passes the digest of the image it built, for example); the rest keep their defaults.
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
     def availability_zones(self, region: str) -> list[str]:
         return [f"{region}{letter}" for letter in AZ_LETTERS]

@@ -1,8 +1,9 @@
 """Static evaluation of intrinsic functions within one stack.
 
 What can be computed without deploying is computed (parameters, pseudo parameters,
-mappings, conditions, string functions); physical ids and attributes stay symbolic
-(ResourceRef, AttributeRef); the rest becomes Unresolved with the reason. Malformed
+mappings, conditions, string functions, and the few attributes CloudFormation derives
+from a literal name, such as an ECR repository's URI); other physical ids and attributes
+stay symbolic (ResourceRef, AttributeRef); the rest becomes Unresolved with the reason. Malformed
 arguments never raise: cfn-lint reports them, and the resolver must not crash on the
 templates it is meant to diagnose. Only an unknown function name is an input error.
 """
@@ -32,6 +33,21 @@ from fargate_api.templates.values import (
 
 NestedOutput = Callable[[str, str], Any]
 NESTED_STACK_TYPES = ("AWS::CloudFormation::Stack", "AWS::Serverless::Application")
+
+# Attributes that CloudFormation derives from a name the template sets: (type, attribute)
+# -> (the naming property, the attribute's shape). With a literal name the value is known
+# before deploy, as CloudFormation itself returns it (the twin runs images under the
+# repository URI a deploy would push to); without one it stays an AttributeRef.
+DERIVED_ATTRIBUTES: dict[tuple[str, str], tuple[str, str]] = {
+    ("AWS::ECR::Repository", "RepositoryUri"): (
+        "RepositoryName",
+        "{account}.dkr.ecr.{region}.{url_suffix}/{name}",
+    ),
+    ("AWS::ECR::Repository", "Arn"): (
+        "RepositoryName",
+        "arn:{partition}:ecr:{region}:{account}:repository/{name}",
+    ),
+}
 
 
 class _NoValue:
@@ -68,6 +84,7 @@ class Resolver:
         self.condition_bodies: Mapping[str, Any] = _mapping(data.get("Conditions"))
         self._conditions: dict[str, bool | None] = {}
         self._evaluating: set[str] = set()
+        self._deriving: set[str] = set()
 
     # -- entry points ------------------------------------------------------------------
 
@@ -180,7 +197,40 @@ class Resolver:
             return Unresolved(UnresolvedKind.REFERENCE, f"{logical_id} is not created")
         if body.get("Type") in NESTED_STACK_TYPES and attribute.startswith("Outputs."):
             return self.nested_output(logical_id, attribute.removeprefix("Outputs."))
+        derived = self._derived(logical_id, body, attribute)
+        if derived is not None:
+            return derived
         return AttributeRef(self.stack_key, logical_id, attribute)
+
+    def _derived(self, logical_id: str, body: Mapping[str, Any], attribute: str) -> str | None:
+        """An attribute CloudFormation computes from the resource's own literal name (see
+        DERIVED_ATTRIBUTES), or None: then it stays an AttributeRef, known after deploy."""
+        rule = DERIVED_ATTRIBUTES.get((str(body.get("Type")), attribute))
+        if rule is None:
+            return None
+        name_property, shape = rule
+        properties = body.get("Properties")
+        if not isinstance(properties, dict) or name_property not in properties:
+            return None  # CloudFormation generates the name: unknown before deploy
+        if logical_id in self._deriving:
+            return None  # a name made from its own attribute: cfn-lint reports the loop
+        self._deriving.add(logical_id)
+        try:
+            name = self._resolve(
+                properties[name_property], ("Resources", logical_id, "Properties", name_property)
+            )
+        finally:
+            self._deriving.discard(logical_id)
+        if not isinstance(name, str) or not name:
+            return None
+        o = self.options
+        return shape.format(
+            name=name,
+            account=o.account_id,
+            region=o.region,
+            partition=o.partition,
+            url_suffix=o.url_suffix,
+        )
 
     def _sub(self, arg: Any, path: PropertyPath) -> Any:
         variables: dict[str, Any] = {}

@@ -38,9 +38,10 @@ class Stubs:
     elbv2: Stubber
     logs: Stubber
     ec2: Stubber
+    ecr: Stubber
 
     def assert_no_pending_responses(self) -> None:
-        for stub in (self.cfn, self.ecs, self.elbv2, self.logs, self.ec2):
+        for stub in (self.cfn, self.ecs, self.elbv2, self.logs, self.ec2, self.ecr):
             stub.assert_no_pending_responses()
 
 
@@ -64,6 +65,7 @@ def stubbed() -> Iterator[Stubs]:
         elbv2=make("elbv2"),
         logs=make("logs"),
         ec2=make("ec2"),
+        ecr=make("ecr"),
         region=REGION,
     )
     stubs = Stubs(
@@ -73,13 +75,14 @@ def stubbed() -> Iterator[Stubs]:
         Stubber(clients.elbv2),
         Stubber(clients.logs),
         Stubber(clients.ec2),
+        Stubber(clients.ecr),
     )
-    for stub in (stubs.cfn, stubs.ecs, stubs.elbv2, stubs.logs, stubs.ec2):
+    for stub in (stubs.cfn, stubs.ecs, stubs.elbv2, stubs.logs, stubs.ec2, stubs.ecr):
         stub.activate()
     try:
         yield stubs
     finally:
-        for stub in (stubs.cfn, stubs.ecs, stubs.elbv2, stubs.logs, stubs.ec2):
+        for stub in (stubs.cfn, stubs.ecs, stubs.elbv2, stubs.logs, stubs.ec2, stubs.ecr):
             stub.deactivate()
 
 

@@ -111,3 +111,38 @@ def test_a_stack_that_did_not_complete_is_not_evaluated() -> None:
         got = outputs_of(stubs.clients, _spec("vpc"), _state(status="ROLLBACK_COMPLETE"))
         stubs.assert_no_pending_responses()
     assert got == {}
+
+
+def test_a_repository_uri_names_the_stacks_own_account_and_region() -> None:
+    """The reading layer derives RepositoryUri statically; the account and region are
+    the deployed stack's (from its ARN), never the reading layer's stand-ins."""
+    config = Config.model_validate({"service": {"build": "app"}})
+    body = to_yaml(synthesize(config)["repository.yml"].to_dict())
+    spec = StackSpec(
+        role="repository",
+        name="shop-repository",
+        file="repository.yml",
+        body=body,
+        document=yaml.safe_load(body),
+    )
+    state = StackState(
+        stack_id="arn:aws:cloudformation:eu-central-1:210987654321:stack/shop-repository/1",
+        name="shop-repository",
+        status="CREATE_COMPLETE",
+        reason="",
+        outputs={},
+        parameters={},
+        tags={},
+    )
+    with stubbed() as stubs:
+        stubs.cfn.add_response(
+            "describe_stack_resources",
+            _resources(Repository="serverless-api-environment-web"),
+            {"StackName": "shop-repository"},
+        )
+        got = outputs_of(stubs.clients, spec, state)
+        stubs.assert_no_pending_responses()
+    assert got["RepositoryUri"] == (
+        "210987654321.dkr.ecr.eu-central-1.amazonaws.com/serverless-api-environment-web"
+    )
+    assert got["RepositoryName"] == "serverless-api-environment-web"

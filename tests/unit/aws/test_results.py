@@ -45,7 +45,7 @@ def _main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
 def _failing(error: Exception, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
-    def deploy(self: Deployer, plan: StackPlan) -> None:
+    def deploy(self: Deployer, plan: StackPlan, supply: object = None) -> None:
         raise error
 
     monkeypatch.setattr(Deployer, "deploy", deploy)

@@ -96,5 +96,68 @@ def test_parent_with_a_literal_parameter_cannot_be_wired() -> None:
     }
     docs = {"parent.yml": parent, "v.yml": {"Resources": {}}, "s.yml": {"Resources": {}}}
     texts = dict.fromkeys(docs, "x")
-    with pytest.raises(UserError, match="is not a child's output"):
+    with pytest.raises(UserError, match=r"is neither a child's output nor one of the parent's"):
         plan_from_templates("b", texts, docs)
+
+
+BUILT_CONFIG = '[service]\nname = "api"\nbuild = "app"\n'
+
+
+def test_a_built_service_plans_the_repository_first_and_the_digest_as_a_deploy_input(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "fargate-api.toml"
+    config.write_text(BUILT_CONFIG, encoding="utf-8")
+    plan = load_plan(config, None, "shop")
+    assert [s.role for s in plan.stacks] == ["repository", "vpc", "cluster", "service"]
+    service = plan.by_role("service")
+    assert service.passed == {"ImageDigest": "ImageDigest"}
+    assert service.inputs["ImageRepositoryUri"] == ("repository", "RepositoryUri")
+    assert plan.by_role("repository").retained() == {"Repository": "AWS::ECR::Repository"}
+    [spec] = plan.build_specs
+    assert spec.context == (tmp_path / "app").resolve()
+    assert spec.file == "service.yml"
+
+
+def test_a_passed_parameter_needs_its_value_from_the_deploy(tmp_path: Path) -> None:
+    config = tmp_path / "fargate-api.toml"
+    config.write_text(BUILT_CONFIG, encoding="utf-8")
+    service = load_plan(config, None, "shop").by_role("service")
+    outputs = {
+        "vpc": {"VpcId": "vpc-1", "PublicSubnetIds": "a,b", "PrivateSubnetIds": "c,d"},
+        "cluster": {"ClusterName": "c1", "ECSTaskExecutionRole": "role"},
+        "repository": {"RepositoryUri": "1.dkr.ecr.r.amazonaws.com/shop-api"},
+    }
+    digest = "sha256:" + "a" * 64
+    params = wire_parameters(service, outputs, {"ImageDigest": digest})
+    assert {"ParameterKey": "ImageDigest", "ParameterValue": digest} in params
+    with pytest.raises(UserError, match="needs a value for the parent parameter ImageDigest"):
+        wire_parameters(service, outputs)
+
+
+def test_a_template_folder_reads_the_build_context_relative_to_itself(tmp_path: Path) -> None:
+    config = parse_config(BUILT_CONFIG)
+    out = tmp_path / "out"
+    out.mkdir()
+    from fargate_api.config.loader import anchor_paths  # noqa: PLC0415
+
+    anchored = anchor_paths(config, tmp_path)
+    for file, template in synthesize(anchored, templates_dir=out).items():
+        (out / file).write_text(to_yaml(template.to_dict()), encoding="utf-8")
+    plan = load_plan(None, out, "shop")
+    assert [s.context for s in plan.build_specs] == [(tmp_path / "app").resolve()]
+
+
+def test_a_parent_ref_to_a_pseudo_parameter_cannot_be_wired() -> None:
+    parent = {
+        "Parameters": {"Digest": {"Type": "String"}},
+        "Resources": {
+            "ServiceStack": {
+                "Type": "AWS::Serverless::Application",
+                "Properties": {"Location": "s.yml", "Parameters": {"R": {"Ref": "AWS::Region"}}},
+            },
+        },
+    }
+    docs = {"parent.yml": parent, "s.yml": {"Resources": {}}}
+    with pytest.raises(UserError, match="nor one of the parent's parameters"):
+        plan_from_templates("b", dict.fromkeys(docs, "x"), docs)

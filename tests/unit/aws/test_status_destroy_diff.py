@@ -372,7 +372,7 @@ def test_deploy_flags_reach_the_deployer(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.chdir(tmp_path)
     seen: dict[str, Any] = {}
 
-    def fake_deploy(self: Deployer, plan: StackPlan) -> DeployResult:
+    def fake_deploy(self: Deployer, plan: StackPlan, supply: object = None) -> DeployResult:
         seen["options"] = self.options
         seen["plan"] = plan
         return DeployResult(

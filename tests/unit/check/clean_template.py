@@ -146,11 +146,24 @@ Resources:
     DeletionPolicy: Retain
     UpdateReplacePolicy: Retain
     Properties: {RetentionInDays: 30}
+  Repository:
+    Type: AWS::ECR::Repository
+    DeletionPolicy: Retain
+    UpdateReplacePolicy: Retain
+    Properties:
+      ImageTagMutability: IMMUTABLE
+      ImageScanningConfiguration: {ScanOnPush: true}
+      EncryptionConfiguration: {EncryptionType: AES256}
+      LifecyclePolicy: {LifecyclePolicyText: '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}'}
   Task:
     Type: AWS::ECS::TaskDefinition
+    Metadata:
+      fargate-api:
+        build: {Container: api, DockerContext: api, Dockerfile: Dockerfile, DockerPlatform: linux/arm64, ImageDigestParameter: ImageDigest}
     Properties:
       NetworkMode: awsvpc
       RequiresCompatibilities: [FARGATE]
+      RuntimePlatform: {OperatingSystemFamily: LINUX, CpuArchitecture: ARM64}
       Cpu: '256'
       Memory: '512'
       ExecutionRoleArn: !Sub 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/exec'

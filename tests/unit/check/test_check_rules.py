@@ -106,6 +106,7 @@ MUTATIONS = [
         "ReadonlyRootFilesystem: true\n          Privileged: 'true'",
     ),
     ("FA505", "Task", "{Name: LOG_LEVEL, Value: info}", "{Name: API_KEY, Value: abc123}"),
+    ("FA506", "Task", "CpuArchitecture: ARM64", "CpuArchitecture: X86_64"),
     ("FA601", "AppLogs", "Properties: {RetentionInDays: 30}", "Properties: {}"),
     (
         "FA602",
@@ -118,6 +119,14 @@ MUTATIONS = [
         "Task",
         "!Sub 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/exec'",
         "!Sub 'arn:aws:iam::${AWS::AccountId}:role/exec'",
+    ),
+    ("FA701", "Repository", "ScanOnPush: true", "ScanOnPush: false"),
+    ("FA702", "Repository", "ImageTagMutability: IMMUTABLE", "ImageTagMutability: MUTABLE"),
+    (
+        "FA703",
+        "Repository",
+        """      LifecyclePolicy: {LifecyclePolicyText: '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}'}\n""",
+        "",
     ),
 ]
 

@@ -17,11 +17,13 @@ import typer
 from rich.markup import escape
 
 from fargate_api.errors import OperationError, UserError
-from fargate_api.twin.cli.common import err_console, names_for, read_status
-from fargate_api.twin.cli.container_setup import prepare_images
+from fargate_api.twin.cli.built_images import BuildProgress, read_builds
+from fargate_api.twin.cli.common import build_line, err_console, names_for, read_status
+from fargate_api.twin.cli.container_setup import prepare_images, twin_containers_conf
 from fargate_api.twin.cli.template_source import templates_for
 from fargate_api.twin.daemon import change_requests
 from fargate_api.twin.daemon.contracts import DeployRequest, ScaleRequest, TwinState
+from fargate_api.twin.daemon.runtimes import CONTAINERS_CONF
 from fargate_api.twin.daemon.state import StateDir
 from fargate_api.twin.ecs.images import parse_run_options
 from fargate_api.twin.host.prerequisites import check_prerequisites
@@ -56,13 +58,26 @@ def deploy_command(
     revision_dir = state.path / f"templates-{int(time.time() * 1000)}"
     root = templates_for(config, template, revision_dir)
     runtime = status.runtime or "process"
-    # Bad input (templates, a missing image) is exit 2 before the twin is asked.
-    plan = load_plan(root, image_commands=mapping or None, runtime=runtime)
-    if runtime == "container" and status.containers_conf:
-        with err_console().status("checking images…") as checking:
-            prepare_images(
-                plan, Path(status.containers_conf), lambda line: checking.update(escape(line))
+    err = err_console()
+    # Bad input (templates, a missing image) is exit 2 before the twin is asked; the
+    # templates are read before a build, which takes longer.
+    builds = read_builds(root)
+    parameters = builds.placeholders()
+    plan = load_plan(root, image_commands=mapping or None, runtime=runtime, parameters=parameters)
+    if builds and runtime == "process":
+        err.print(escape(builds.process_mode_notice()))
+    if runtime == "container":
+        conf = Path(status.containers_conf or state.file(CONTAINERS_CONF))
+        if builds:
+            # A changed build has a new digest, so a new task definition; podman's layer
+            # cache makes an unchanged one quick, and it changes nothing.
+            progress = BuildProgress(lambda message: err.print(escape(message)), build_line(err))
+            parameters = builds.build(twin_containers_conf(conf), progress)
+            plan = load_plan(
+                root, image_commands=mapping or None, runtime=runtime, parameters=parameters
             )
+        with err.status("checking images…") as checking:
+            prepare_images(plan, conf, lambda line: checking.update(escape(line)))
     answer = change_requests.send(
         state,
         DeployRequest(
@@ -70,12 +85,12 @@ def deploy_command(
             id=change_requests.new_id(),
             template=str(root.resolve()),
             image_commands=mapping,
+            parameters=parameters,
         ),
     )
     if not answer.ok:
         raise UserError(answer.error or "the twin refused the deploy")
     revisions = answer.revisions or {}
-    err = err_console()
     if not revisions:
         err.print("no task definition changed: nothing to deploy")
         _wait_settled(names, timeout)

@@ -17,8 +17,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from fargate_api.errors import INTERRUPTED_EXIT_CODE, OperationError, UserError
+from fargate_api.twin.cli.built_images import BuildProgress, read_builds
 from fargate_api.twin.cli.change_commands import deploy_command, scale_command
-from fargate_api.twin.cli.common import err_console, names_for, out_console, read_status
+from fargate_api.twin.cli.common import (
+    build_line,
+    err_console,
+    names_for,
+    out_console,
+    read_status,
+)
 from fargate_api.twin.cli.container_setup import (
     RUNTIME_CHOICES,
     choose_runtime,
@@ -148,7 +155,15 @@ def up_command(
     make_room(names)
     try:
         root = templates_for(config, template, names.state_dir / "templates")
+        builds = read_builds(root)
+        if builds and chosen == "process":
+            err.print(escape(builds.process_mode_notice()))
         with err.status("checking images…") as checking:
+
+            def build_step(message: str) -> None:
+                err.print(escape(message))
+                checking.update(escape(message))
+
             plan, pid = start(
                 names,
                 root,
@@ -160,6 +175,8 @@ def up_command(
                 secrets_from_aws=secrets_from_aws,
                 assume_task_role=assume_task_role,
                 on_progress=lambda line: checking.update(escape(line)),
+                builds=builds,
+                build_progress=BuildProgress(step=build_step, line=build_line(err)),
             )
     except BaseException:
         down(names)  # bad templates or config: leave nothing behind, not even state

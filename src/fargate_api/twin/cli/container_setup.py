@@ -99,9 +99,14 @@ def check_secrets(plan: TwinPlan, resolver: SecretResolver) -> None:
         )
 
 
+def twin_containers_conf(conf_path: Path) -> Path:
+    """The twin's containers.conf, written when it does not exist yet."""
+    return conf_path if conf_path.exists() else write_containers_conf(conf_path)
+
+
 def prepare_images(plan: TwinPlan, conf_path: Path, on_progress: Callable[[str], None]) -> None:
     """Every image of the plan is in podman's store, pulled if need be; `conf_path`
     is the twin's containers.conf, written here when it does not exist yet."""
     images = [c.image for d in plan.task_definitions for c in d.containers]
-    podman = Podman(conf_path if conf_path.exists() else write_containers_conf(conf_path))
+    podman = Podman(twin_containers_conf(conf_path))
     ensure_images(podman, images, ecr_auth=ecr_auth_from_boto3, on_progress=on_progress)

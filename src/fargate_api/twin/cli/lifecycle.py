@@ -19,7 +19,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from fargate_api.errors import OperationError, UserError
-from fargate_api.twin.cli.container_setup import check_secrets, prepare_images
+from fargate_api.twin.cli.built_images import BuildProgress, ImageBuilds
+from fargate_api.twin.cli.container_setup import (
+    check_secrets,
+    prepare_images,
+    twin_containers_conf,
+)
 from fargate_api.twin.daemon.contracts import LaunchSpec, LocalSecretValues, TwinState
 from fargate_api.twin.daemon.runtimes import CONTAINERS_CONF, sweep_runtime
 from fargate_api.twin.daemon.state import DAEMON_LOG, StateDir
@@ -94,16 +99,30 @@ def start(
     secrets_from_aws: bool = False,
     assume_task_role: bool = False,
     on_progress: Callable[[str], None] = lambda _: None,
+    builds: ImageBuilds | None = None,
+    build_progress: BuildProgress | None = None,
 ) -> tuple[TwinPlan, int]:
-    """Validates (templates, secrets, images), then starts the daemon; returns the plan
-    and the daemon's pid. Secret values reach the daemon on its stdin, never a file."""
+    """Validates (templates, secrets), builds the images the templates build from source
+    (container mode), checks every image, then starts the daemon; returns the plan and
+    the daemon's pid. Secret values reach the daemon on its stdin, never a file."""
     state = StateDir(names)
-    plan = load_plan(template, image_commands=image_commands, runtime=runtime)
+    builds = builds or ImageBuilds()
+    parameters = builds.placeholders()  # enough to validate before a long build
+    plan = load_plan(
+        template, image_commands=image_commands, runtime=runtime, parameters=parameters
+    )
     local = SecretResolver(dict(secrets or {}))
     if not secrets_from_aws:
         check_secrets(plan, local)
     if runtime == "container":
-        prepare_images(plan, state.file(CONTAINERS_CONF), on_progress)
+        conf = twin_containers_conf(state.file(CONTAINERS_CONF))
+        if builds:
+            progress = build_progress or BuildProgress(on_progress, lambda _: None)
+            parameters = builds.build(conf, progress)
+            plan = load_plan(
+                template, image_commands=image_commands, runtime=runtime, parameters=parameters
+            )
+        prepare_images(plan, conf, on_progress)
     state.write_launch(
         LaunchSpec(
             template=str(template.resolve()),
@@ -113,6 +132,7 @@ def start(
             runtime=runtime,
             secrets_from_aws=secrets_from_aws,
             assume_task_role=assume_task_role,
+            parameters=parameters,
         )
     )
     log = state.file(DAEMON_LOG).open("ab")

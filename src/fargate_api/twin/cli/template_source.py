@@ -23,7 +23,7 @@ def templates_for(config: Path | None, template: Path | None, destination: Path)
         return resolve_template(template)
     model = load_config(config)
     destination.mkdir(parents=True, exist_ok=True)
-    write_templates(synthesize(model), destination)
+    write_templates(synthesize(model, templates_dir=destination), destination)
     return destination / "parent.yml"
 
 

@@ -39,6 +39,9 @@ class LaunchSpec(Contract):
     # Secret values never come through this file: the daemon reads them on its stdin.
     secrets_from_aws: bool = False
     assume_task_role: bool = False
+    # Values for the root template's parameters: the digest of each image `local up`
+    # built (twin/cli/built_images.py), a placeholder in process mode.
+    parameters: dict[str, str] = Field(default_factory=dict)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
@@ -228,6 +231,9 @@ class DeployRequest(Contract):
     id: str = Field(min_length=1)
     template: str
     image_commands: dict[str, str] = Field(default_factory=dict)
+    # Values for the root template's parameters (the digests of the images `local deploy`
+    # built); they replace those `local up` passed, as the templates may have changed.
+    parameters: dict[str, str] = Field(default_factory=dict)
 
 
 class ScaleRequest(Contract):

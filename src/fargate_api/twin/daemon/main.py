@@ -59,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         spec = state.read_launch()
         secrets = read_secret_values()
         plan = load_plan(
-            Path(spec.template), image_commands=spec.image_commands, runtime=spec.runtime
+            Path(spec.template),
+            image_commands=spec.image_commands,
+            runtime=spec.runtime,
+            parameters=spec.parameters,
         )
         twin = Twin(names, plan, spec, state, SecretResolver(secrets.values))
         twin.build()

@@ -182,7 +182,10 @@ class Twin:
             return TwinAnswer(id=request.id, ok=True, service=key)
         mapping = {**self.spec.image_commands, **request.image_commands}
         new_plan = load_plan(
-            Path(request.template), image_commands=mapping, runtime=self.spec.runtime
+            Path(request.template),
+            image_commands=mapping,
+            runtime=self.spec.runtime,
+            parameters=request.parameters,
         )
         primary = {
             key: state.definitions[state.revision] for key, state in self.scheduler.services.items()

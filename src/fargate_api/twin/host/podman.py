@@ -369,6 +369,14 @@ class Podman:
         out = self._run(["image", "inspect", "--format", "{{.Id}}", image]).stdout.strip()
         return out.splitlines()[0] if out else None
 
+    def image_digest(self, image: str) -> str | None:
+        """The image's manifest digest in the local store (`sha256:...`), by which
+        `REPOSITORY@DIGEST` names it; None when the image is not in the store."""
+        if not self.image_exists(image):
+            return None
+        out = self._run(["image", "inspect", "--format", "{{.Digest}}", image]).stdout.strip()
+        return out.splitlines()[0] if out else None
+
     @contextlib.contextmanager
     def _authfile(self, image: str, auth: RegistryAuth | None) -> Iterator[list[str]]:
         """`--authfile PATH` for a pull (a 0600 file in a private temp dir), or nothing."""

@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from fargate_api.templates import DiskReader, StackSet, TemplateError, load_stack_set
+from fargate_api.templates import (
+    DiskReader,
+    ResolveOptions,
+    StackSet,
+    TemplateError,
+    load_stack_set,
+)
 from fargate_api.templates.props import as_str, get
 from fargate_api.twin.plan.autoscaling import read_autoscaling
 from fargate_api.twin.plan.ec2 import read_network
@@ -59,6 +65,7 @@ WHY_IGNORED = {
     "AWS::KMS::": "no KMS locally",
     "AWS::EC2::VPCEndpoint": "the twin has no AWS service endpoints",
     "AWS::EC2::FlowLog": "flow logs are not recorded",
+    "AWS::ECR::Repository": "images are built into the local store; nothing is pushed",
 }
 
 
@@ -67,10 +74,14 @@ def load_plan(
     *,
     image_commands: Mapping[str, str] | None = None,
     runtime: Runtime = "process",
+    parameters: Mapping[str, str] | None = None,
 ) -> TwinPlan:
-    """Reads a parent (with nested children) or a single template and interprets it."""
+    """Reads a parent (with nested children) or a single template and interprets it;
+    `parameters` are values for the root template's parameters (the digest of an image
+    the twin built, say), as a deploy would pass them."""
+    options = ResolveOptions(parameters=dict(parameters or {}))
     try:
-        stack_set = load_stack_set(template, reader=DiskReader())
+        stack_set = load_stack_set(template, reader=DiskReader(), options=options)
     except TemplateError as exc:
         raise PlanError(exc.what, where=exc.where, fix=exc.fix) from None
     return interpret(stack_set, image_commands=image_commands or {}, runtime=runtime)

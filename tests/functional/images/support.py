@@ -1,0 +1,46 @@
+"""Helpers of the image tests: Dockerfiles in tmp_path, requests, git.
+
+What ends up inside an image is checked by RUN steps of the test Dockerfiles (`RUN test
+...`), which fail the build when it is wrong: no container is run, so nothing depends on
+the host's container runtime settings."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from fargate_api.images import BuildRequest
+from fargate_api.images.platforms import host_architecture
+
+
+def write_context(folder: Path, dockerfile: str, files: dict[str, str] | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Dockerfile").write_text(dockerfile)
+    for name, text in (files or {}).items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def request_for(
+    context: Path, repository: str, *, platform: str | None = None, **fields: object
+) -> BuildRequest:
+    return BuildRequest.model_validate(
+        {
+            "context": context,
+            "dockerfile": context / "Dockerfile",
+            "repository": repository,
+            "platform": platform or f"linux/{host_architecture()}",
+            **fields,
+        }
+    )
+
+
+def git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "PATH": "/usr/bin:/bin"},
+    )
+    return proc.stdout.strip()
