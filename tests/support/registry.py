@@ -10,6 +10,7 @@ fails. Use `start_registry` directly for a registry with other settings.
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 import pytest
@@ -145,3 +147,26 @@ def auth_registry(tmp_path: Path) -> Iterator[LoopbackRegistry]:
         tmp_path / "auth-registry", username=TEST_USER, password=password
     ) as registry:
         yield registry
+
+
+def skopeo_inspect(registry: LoopbackRegistry, reference: str) -> dict[str, Any]:
+    """`skopeo inspect` of `registry.host/reference` (with the registry's user, if any):
+    an independent client reading back what a push left in the registry."""
+    require_commands("skopeo")
+    creds = [f"--creds={registry.username}:{registry.password}"] if registry.username else []
+    proc = subprocess.run(
+        [
+            "skopeo",
+            "inspect",
+            "--tls-verify=false",
+            *creds,
+            f"docker://{registry.host}/{reference}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answer: dict[str, Any] = json.loads(proc.stdout)
+    return answer

@@ -207,13 +207,7 @@ class BuildConfig(_Section):
     @field_validator("build_args")
     @classmethod
     def _arg_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value:
-            if not re.fullmatch(ENV_NAME_PATTERN, name):
-                raise ValueError(
-                    f"{name!r} is not a valid build argument name "
-                    "(letters, digits and _, not starting with a digit)"
-                )
-        return dict(sorted(value.items()))
+        return _sorted_names(value, "build argument")
 
 
 class ServiceConfig(_Section):
@@ -274,13 +268,7 @@ class ServiceConfig(_Section):
     @field_validator("environment", "secrets")
     @classmethod
     def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value:
-            if not re.fullmatch(ENV_NAME_PATTERN, name):
-                raise ValueError(
-                    f"{name!r} is not a valid environment variable name "
-                    "(letters, digits and _, not starting with a digit)"
-                )
-        return dict(sorted(value.items()))
+        return _sorted_names(value, "environment variable")
 
     @field_validator("secrets")
     @classmethod
@@ -512,6 +500,17 @@ class Config(_Section):
                 ": requests still in flight would be cut during deploys; raise the delay"
             )
         return self
+
+
+def _sorted_names(value: dict[str, str], what: str) -> dict[str, str]:
+    """Shell-style names only (they become variables), sorted for stable templates."""
+    for name in value:
+        if not re.fullmatch(ENV_NAME_PATTERN, name):
+            raise ValueError(
+                f"{name!r} is not a valid {what} name "
+                "(letters, digits and _, not starting with a digit)"
+            )
+    return dict(sorted(value.items()))
 
 
 def _check_retention(value: int) -> int:

@@ -18,11 +18,8 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import tempfile
-import threading
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -54,6 +51,7 @@ from fargate_api.images.registry_auth import (
     registry_host,
 )
 from fargate_api.images.source_tag import image_tag, read_source
+from fargate_api.process_stream import stream_process
 
 BUILD_TIMEOUT = 3600.0
 PUSH_TIMEOUT = 1800.0
@@ -124,39 +122,16 @@ class ContainerCli:
         """Runs argv, handing each output line (stdout and stderr, in order) to on_line
         as it arrives; returns the exit code and the last lines. A timeout kills the
         process and adds a line saying so."""
-        tail: deque[str] = deque(maxlen=TAIL_LINES)
         try:
-            proc = subprocess.Popen(
-                list(argv),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                errors="replace",
-                env=self.environ,
-            )
+            done = stream_process(argv, on_line, timeout=timeout, env=self.environ, keep=TAIL_LINES)
         except OSError as exc:
             raise self._failed(argv, 127, str(exc)) from None
-        timer = threading.Timer(timeout, proc.kill)
-        timer.daemon = True
-        timer.start()
-        try:
-            assert proc.stdout is not None
-            for raw in proc.stdout:
-                line = raw.rstrip("\n")
-                tail.append(line)
-                on_line(line)
-            returncode = proc.wait()
-        finally:
-            timer.cancel()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        if returncode == -signal.SIGKILL:
+        tail = done.tail
+        if done.timed_out:
             line = f"{self.name} was stopped: timed out after {timeout:.0f} s"
             tail.append(line)
             on_line(line)
-        return returncode, list(tail)
+        return done.returncode, tail
 
     # ---- building ---------------------------------------------------------------------
 

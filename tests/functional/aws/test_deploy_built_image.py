@@ -10,7 +10,6 @@ one with another password stands for an expired or wrong token.
 
 from __future__ import annotations
 
-import json
 import secrets
 import subprocess
 import urllib.request
@@ -24,7 +23,7 @@ import pytest
 from functional.aws.cli import Run, run_cli
 from support.base_images import ImageRun, busybox_arm64_base, busybox_base, image_run
 from support.commands import require_commands
-from support.registry import LoopbackRegistry, start_registry
+from support.registry import LoopbackRegistry, skopeo_inspect, start_registry
 
 __all__ = ["busybox_arm64_base", "busybox_base", "image_run"]
 
@@ -120,21 +119,7 @@ def _stacks(moto_url: str, base: str) -> list[str]:
 
 
 def _skopeo_digest(registry: LoopbackRegistry, reference: str) -> str:
-    done = subprocess.run(
-        [
-            "skopeo",
-            "inspect",
-            "--tls-verify=false",
-            f"--creds={registry.username}:{registry.password}",
-            f"docker://{registry.host}/{reference}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return str(json.loads(done.stdout)["Digest"])
+    return str(skopeo_inspect(registry, reference)["Digest"])
 
 
 def test_deploy_builds_pushes_and_pins_the_digest_and_a_redeploy_changes_nothing(
@@ -322,21 +307,8 @@ def test_an_arm64_build_runs_on_arm64_tasks(
     # moto keeps no runtimePlatform on the task definition: read the deployed template.
     body = _client("cloudformation", moto_url).get_template(StackName=f"{name}-service")
     assert "CpuArchitecture: ARM64" in str(body["TemplateBody"])
-    inspected = subprocess.run(
-        [
-            "skopeo",
-            "inspect",
-            "--tls-verify=false",
-            f"--creds=AWS:{MOTO_PASSWORD}",
-            f"docker://{ecr_registry.host}/{name}-api@{image['digest']}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert inspected.returncode == 0, inspected.stderr
-    assert json.loads(inspected.stdout)["Architecture"] == "arm64"
+    inspected = skopeo_inspect(ecr_registry, f"{name}-api@{image['digest']}")
+    assert inspected["Architecture"] == "arm64"
 
 
 def test_a_runtime_platform_that_is_not_the_builds_is_caught_before_deploy_and_by_check(

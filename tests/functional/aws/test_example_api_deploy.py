@@ -10,7 +10,6 @@ store under that name (tests/images/build_test_images.py), and podman uses it as
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from functional.aws.cli import run_cli
 from functional.support import REPO
 from support.commands import require_commands
-from support.registry import LoopbackRegistry, start_registry
+from support.registry import LoopbackRegistry, skopeo_inspect, start_registry
 
 CONFIG = "examples/api/fargate-api.toml"
 BASE = "public.ecr.aws/docker/library/python:3.12-slim-bookworm"
@@ -47,21 +46,8 @@ def test_the_example_api_deploys_from_its_dockerfile_by_digest(
         [image] = first.json()["images"]
         assert image["pushed"] is True
         assert image["image"].endswith(f"/{REPOSITORY}@{image['digest']}")
-        inspected = subprocess.run(
-            [
-                "skopeo",
-                "inspect",
-                "--tls-verify=false",
-                f"--creds=AWS:{registry.password}",
-                f"docker://{registry.host}/{REPOSITORY}@{image['digest']}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert inspected.returncode == 0, inspected.stderr
-        assert json.loads(inspected.stdout)["Digest"] == image["digest"]
+        inspected = skopeo_inspect(registry, f"{REPOSITORY}@{image['digest']}")
+        assert inspected["Digest"] == image["digest"]
 
         second = run_cli(REPO, *args, endpoint=moto_url)
         assert second.code == 0, second.explain()

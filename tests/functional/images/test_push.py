@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,8 +18,7 @@ from fargate_api.images import (
 )
 from fargate_api.images.platforms import host_architecture
 from support.base_images import ImageRun
-from support.commands import require_commands
-from support.registry import LoopbackRegistry, free_port
+from support.registry import LoopbackRegistry, free_port, skopeo_inspect
 
 from .support import request_for, write_context
 
@@ -31,19 +28,6 @@ ECR_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fa13/app"
 def build_small(base: str, run: ImageRun, tmp_path: Path) -> BuiltImage:
     context = write_context(tmp_path / "app", f"FROM {base}\nRUN echo pushed > /pushed\n")
     return find_builder().build(request_for(context, run.repository("push")), lambda line: None)
-
-
-def skopeo_digest(reference: str) -> str:
-    require_commands("skopeo")
-    proc = subprocess.run(
-        ["skopeo", "inspect", "--tls-verify=false", f"docker://{reference}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return str(json.loads(proc.stdout)["Digest"])
 
 
 def test_push_and_prove_the_digest(
@@ -62,8 +46,9 @@ def test_push_and_prove_the_digest(
     assert any("Writing manifest" in line for line in lines)
     # skopeo fetches the manifest by that digest: the registry holds exactly it.
     by_digest = f"{loopback_registry.host}/{repository_path(ECR_URI)}@{digest}"
-    assert skopeo_digest(by_digest) == digest
-    assert skopeo_digest(destination) == digest
+    host = f"{loopback_registry.host}/"
+    assert skopeo_inspect(loopback_registry, by_digest.removeprefix(host))["Digest"] == digest
+    assert skopeo_inspect(loopback_registry, destination.removeprefix(host))["Digest"] == digest
 
     client = RegistryClient(endpoint, None)
     assert client.manifest_digest("fa13/app", built.tag) == digest

@@ -88,27 +88,41 @@ def _token() -> dict[str, Any]:
     return {"authorizationData": [{"authorizationToken": token, "proxyEndpoint": "https://x"}]}
 
 
-def _plan_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry: FakeRegistry) -> Any:
-    """The plan of a built service, its registry answering from `registry`."""
+OUTPUTS = {"repository": {"RepositoryUri": URI}}
+
+
+def _publish(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    registry: FakeRegistry,
+    builder: FakeBuilder,
+    outputs: dict[str, dict[str, str]],
+) -> tuple[ImagePublisher, dict[str, str] | Exception]:
+    """Runs a publisher of a built service once with `outputs`, against `registry`, with
+    ECR's token stubbed when a repository URI is known; returns what it answered or
+    raised."""
     monkeypatch.setattr(image_publish, "RegistryClient", lambda endpoint, auth: registry)
-    return _plan(tmp_path)
+    plan = _plan(tmp_path)
+    with stubbed() as stubs:
+        if outputs:
+            stubs.ecr.add_response("get_authorization_token", _token(), {})
+        publisher = ImagePublisher(plan, _built(plan), builder, stubs.clients, Console(stderr=True))
+        try:
+            answer: dict[str, str] | Exception = publisher(outputs)
+            assert publisher(outputs) == answer, "published once"
+        except (OperationError, UserError) as exc:
+            answer = exc
+        stubs.assert_no_pending_responses()
+    return publisher, answer
 
 
 def test_nothing_is_published_before_the_repository_stack_has_outputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry, builder = FakeRegistry(), FakeBuilder()
-    plan = _plan_with(tmp_path, monkeypatch, registry)
-    with stubbed() as stubs:
-        publisher = ImagePublisher(
-            plan,
-            _built(plan),
-            builder,
-            stubs.clients,
-            Console(stderr=True),
-        )
-        assert publisher({}) == {}
-        assert builder.pushes == [] and registry.asked == []
+    _, answer = _publish(tmp_path, monkeypatch, registry, builder, {})
+    assert answer == {}
+    assert builder.pushes == [] and registry.asked == []
 
 
 def test_a_new_build_is_pushed_verified_and_its_digest_supplied(
@@ -116,19 +130,8 @@ def test_a_new_build_is_pushed_verified_and_its_digest_supplied(
 ) -> None:
     registry, builder = FakeRegistry(), FakeBuilder()
     builder.on_push = lambda: registry.manifests.update({DIGEST: DIGEST, "0123456789ab": DIGEST})
-    plan = _plan_with(tmp_path, monkeypatch, registry)
-    with stubbed() as stubs:
-        stubs.ecr.add_response("get_authorization_token", _token(), {})
-        publisher = ImagePublisher(
-            plan,
-            _built(plan),
-            builder,
-            stubs.clients,
-            Console(stderr=True),
-        )
-        values = publisher({"repository": {"RepositoryUri": URI}})
-        assert values == {"ImageDigest": DIGEST}
-        assert publisher({"repository": {"RepositoryUri": URI}}) == values, "pushed once"
+    publisher, answer = _publish(tmp_path, monkeypatch, registry, builder, OUTPUTS)
+    assert answer == {"ImageDigest": DIGEST}
     assert builder.pushes == [f"{URI}:0123456789ab"]
     assert registry.asked == ["shop-api:0123456789ab", f"shop-api:{DIGEST}"]
     [record] = publisher.published
@@ -139,17 +142,8 @@ def test_a_tag_already_in_the_registry_is_not_pushed_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry, builder = FakeRegistry({"0123456789ab": DIGEST}), FakeBuilder()
-    plan = _plan_with(tmp_path, monkeypatch, registry)
-    with stubbed() as stubs:
-        stubs.ecr.add_response("get_authorization_token", _token(), {})
-        publisher = ImagePublisher(
-            plan,
-            _built(plan),
-            builder,
-            stubs.clients,
-            Console(stderr=True),
-        )
-        assert publisher({"repository": {"RepositoryUri": URI}}) == {"ImageDigest": DIGEST}
+    publisher, answer = _publish(tmp_path, monkeypatch, registry, builder, OUTPUTS)
+    assert answer == {"ImageDigest": DIGEST}
     assert builder.pushes == []
     assert not publisher.published[0].pushed
 
@@ -158,39 +152,19 @@ def test_a_push_the_registry_does_not_have_is_never_supplied(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A push that "succeeded" but left no manifest (interrupted, a lost write)."""
-    registry, builder = FakeRegistry(), FakeBuilder()
-    plan = _plan_with(tmp_path, monkeypatch, registry)
-    with stubbed() as stubs:
-        stubs.ecr.add_response("get_authorization_token", _token(), {})
-        publisher = ImagePublisher(
-            plan,
-            _built(plan),
-            builder,
-            stubs.clients,
-            Console(stderr=True),
-        )
-        with pytest.raises(OperationError, match="does not have it") as caught:
-            publisher({"repository": {"RepositoryUri": URI}})
-    assert caught.value.fix is not None and "deploy again" in caught.value.fix
+    _, answer = _publish(tmp_path, monkeypatch, FakeRegistry(), FakeBuilder(), OUTPUTS)
+    assert isinstance(answer, OperationError)
+    assert "does not have it" in answer.what
+    assert answer.fix is not None and "deploy again" in answer.fix
 
 
 def test_a_registry_image_for_another_cpu_under_the_same_tag_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = FakeRegistry({"0123456789ab": DIGEST}, architecture="arm64")
-    builder = FakeBuilder()
-    plan = _plan_with(tmp_path, monkeypatch, registry)
-    with stubbed() as stubs:
-        stubs.ecr.add_response("get_authorization_token", _token(), {})
-        publisher = ImagePublisher(
-            plan,
-            _built(plan),
-            builder,
-            stubs.clients,
-            Console(stderr=True),
-        )
-        with pytest.raises(UserError, match="is arm64, but this build is amd64"):
-            publisher({"repository": {"RepositoryUri": URI}})
+    _, answer = _publish(tmp_path, monkeypatch, registry, FakeBuilder(), OUTPUTS)
+    assert isinstance(answer, UserError)
+    assert "is arm64, but this build is amd64" in answer.what
 
 
 def test_an_image_for_another_cpu_than_the_task_is_refused(tmp_path: Path) -> None:

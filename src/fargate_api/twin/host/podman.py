@@ -24,15 +24,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from fargate_api.process_stream import stream_process
 from fargate_api.twin.host.processes import pids_with_environment
 
 COMMAND_TIMEOUT = 30.0
@@ -197,38 +196,15 @@ class Podman:
         """Runs podman, handing each line of its output (stdout and stderr) to
         on_progress; raises PodmanError with the last lines when it fails."""
         cmd = self.command(*args)
-        tail: deque[str] = deque(maxlen=ERROR_TAIL_LINES)
         try:
-            proc = subprocess.Popen(
-                cmd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                errors="replace",
-                env=self.env(env),
+            done = stream_process(
+                cmd, on_progress, timeout=timeout, env=self.env(env), keep=ERROR_TAIL_LINES
             )
         except OSError as exc:
             raise PodmanError(cmd, 127, str(exc)) from None
-        timer = threading.Timer(timeout, proc.kill)
-        timer.daemon = True
-        timer.start()
-        try:
-            assert proc.stdout is not None
-            for raw in proc.stdout:
-                line = raw.rstrip("\n")
-                tail.append(line)
-                on_progress(line)
-            returncode = proc.wait()
-        finally:
-            timer.cancel()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        if returncode != 0:
-            if returncode == -signal.SIGKILL:
-                tail.append(f"timed out after {timeout:.0f} s")
-            raise PodmanError(cmd, returncode, "\n".join(tail))
+        if done.returncode != 0:
+            tail = done.tail + ([f"timed out after {timeout:.0f} s"] if done.timed_out else [])
+            raise PodmanError(cmd, done.returncode, "\n".join(tail))
 
     # ---- containers ---------------------------------------------------------------------
 
