@@ -499,9 +499,22 @@ def netns_prefix() -> Iterator[str]:
         prefix = _new_prefix()
     _PREFIXES.append(prefix)
     yield prefix
+    _let_exiting_processes_go(prefix)
     leaked = cleanup(prefix)
     if leaked:
         pytest.fail(
             f"test leaked resources with prefix {prefix!r} (now removed): " + "; ".join(leaked),
             pytrace=False,
         )
+
+
+EXIT_GRACE = 3.0
+
+
+def _let_exiting_processes_go(prefix: str) -> None:
+    """Gives processes of the test a moment to finish exiting (a container's conmon
+    outlives `podman rm` by a few milliseconds, more on a loaded machine): one still
+    there after EXIT_GRACE seconds is a leak, reported by the caller."""
+    deadline = time.monotonic() + EXIT_GRACE
+    while _pids_with(prefix) and time.monotonic() < deadline:
+        time.sleep(0.05)
