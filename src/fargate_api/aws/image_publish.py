@@ -107,6 +107,15 @@ class ImagePublisher:
                 f"image {escape(uri)}:{escape(image.tag)} is already in the registry "
                 f"({existing}): not pushed again"
             )
+            pushed_id = client.config_digest(path, image.tag)
+            if pushed_id is not None and pushed_id != image.image_id:
+                self.console.print(
+                    f"[yellow]note:[/yellow] the registry's {escape(image.tag)} is another "
+                    f"build of the same source (image {pushed_id[:19]}, this one "
+                    f"{image.image_id[:19]}: built elsewhere, or with other build settings); "
+                    "tags are immutable, so the registry's is deployed. Commit a change to "
+                    "deploy this build under a tag of its own."
+                )
             self._record(uri, item, existing, pushed=False)
             return existing
         endpoint = self.registry or RegistryEndpoint(scheme="https", host=registry_host(uri))

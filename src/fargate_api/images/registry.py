@@ -271,6 +271,17 @@ class RegistryClient:
         response = self._manifest("GET", repository, reference)
         return "sha256:" + hashlib.sha256(response.body).hexdigest() if response else None
 
+    def config_digest(self, repository: str, reference: str) -> str | None:
+        """The image id (its config blob's digest) of a single-platform manifest; None
+        for an index of several, or when the registry has no such manifest."""
+        response = self._manifest("GET", repository, reference)
+        if response is None:
+            return None
+        manifest = _json(response.body, f"{self.endpoint.host}/{repository}:{reference}")
+        config = manifest.get("config")
+        digest = config.get("digest") if isinstance(config, dict) else None
+        return digest if isinstance(digest, str) else None
+
     def image_architecture(self, repository: str, reference: str) -> str | None:
         """The CPU architecture of the image (`amd64`, `arm64`), None when the registry
         has no such manifest; an index of several comes back comma-joined, sorted."""

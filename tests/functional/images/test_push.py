@@ -56,6 +56,9 @@ def test_push_and_prove_the_digest(
     assert client.manifest_digest("fa13/app", "no-such-tag") is None
     assert client.image_architecture("fa13/app", built.tag) == host_architecture()
     assert client.image_architecture("fa13/app", "no-such-tag") is None
+    # The pushed image is the build: its config blob is the local image id.
+    assert client.config_digest("fa13/app", built.tag) == built.image_id
+    assert client.config_digest("fa13/app", "no-such-tag") is None
 
 
 def test_push_with_credentials(

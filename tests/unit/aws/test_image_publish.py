@@ -37,6 +37,7 @@ class FakeRegistry:
 
     manifests: dict[str, str] = field(default_factory=dict)
     architecture: str | None = "amd64"
+    config: str = IMAGE_ID  # the pushed image's id: by default, this build's
     asked: list[str] = field(default_factory=list)
 
     def manifest_digest(self, repository: str, reference: str) -> str | None:
@@ -45,6 +46,9 @@ class FakeRegistry:
 
     def image_architecture(self, repository: str, reference: str) -> str | None:
         return self.architecture
+
+    def config_digest(self, repository: str, reference: str) -> str | None:
+        return self.config if reference in self.manifests else None
 
 
 @dataclass
@@ -146,6 +150,27 @@ def test_a_tag_already_in_the_registry_is_not_pushed_again(
     assert answer == {"ImageDigest": DIGEST}
     assert builder.pushes == []
     assert not publisher.published[0].pushed
+
+
+def test_another_build_under_the_same_tag_is_deployed_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same commit built elsewhere (or with other build args): the registry's image
+    wins, as tags are immutable, and the user is told."""
+    registry = FakeRegistry({"0123456789ab": DIGEST}, config="sha256:" + "9" * 64)
+    _, answer = _publish(tmp_path, monkeypatch, registry, FakeBuilder(), OUTPUTS)
+    assert answer == {"ImageDigest": DIGEST}
+    said = " ".join(capsys.readouterr().err.split())
+    assert "another build of the same source" in said
+    assert "sha256:999999999999" in said and "sha256:111111111111" in said
+
+
+def test_the_same_build_under_its_tag_says_nothing_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry = FakeRegistry({"0123456789ab": DIGEST})
+    _publish(tmp_path, monkeypatch, registry, FakeBuilder(), OUTPUTS)
+    assert "another build" not in capsys.readouterr().err
 
 
 def test_a_push_the_registry_does_not_have_is_never_supplied(
