@@ -13,18 +13,9 @@ import pytest
 from functional.support import run_cli
 from support.base_images import ImageRun, busybox_base, image_run
 from support.commands import require_commands
+from support.git_repo import committed_repo, git
 
 __all__ = ["busybox_base", "image_run"]
-
-
-def _git(folder: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(folder), "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    ).stdout
 
 
 @pytest.fixture
@@ -37,10 +28,7 @@ def project(tmp_path: Path, image_run: ImageRun, busybox_base: str) -> Path:
     )
     name = f"{image_run.prefix}{secrets.token_hex(3)}"
     (folder / "fargate-api.toml").write_text(f'name = "{name}"\n[service]\nbuild = "app"\n')
-    _git(folder, "init", "-q")
-    _git(folder, "add", "-A")
-    _git(folder, "commit", "-qm", "first")
-    return folder
+    return committed_repo(folder)
 
 
 def test_build_tags_with_the_commit_and_says_which_builder_ran(project: Path) -> None:
@@ -48,7 +36,7 @@ def test_build_tags_with_the_commit_and_says_which_builder_ran(project: Path) ->
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     [image] = report["images"]
-    commit = _git(project, "rev-parse", "HEAD").strip()[:12]
+    commit = git(project, "rev-parse", "HEAD")[:12]
     assert report["builder"] == image["builder"] == "podman"
     assert image["tag"] == commit and image["dirty"] is False
     assert image["reference"].endswith(f":{commit}")

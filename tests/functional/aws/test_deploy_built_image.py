@@ -11,7 +11,6 @@ one with another password stands for an expired or wrong token.
 from __future__ import annotations
 
 import secrets
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 from functional.aws.cli import Run, run_cli
 from support.base_images import ImageRun, busybox_arm64_base, busybox_base, image_run
 from support.commands import require_commands
+from support.git_repo import committed_repo, git
 from support.registry import LoopbackRegistry, skopeo_inspect, start_registry
 
 __all__ = ["busybox_arm64_base", "busybox_base", "image_run"]
@@ -41,15 +41,6 @@ CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
 """
 
 
-def _git(folder: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(folder), "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-
-
 @pytest.fixture
 def project(tmp_path: Path, image_run: ImageRun, busybox_base: str) -> Path:
     """A committed git work tree with a Dockerfile and a config that builds it."""
@@ -62,10 +53,7 @@ def project(tmp_path: Path, image_run: ImageRun, busybox_base: str) -> Path:
         f'name = "{name}"\n[service]\nname = "api"\nport = 8080\nuser = "10001:10001"\n'
         '[service.build]\ncontext = "."\ntarget = "runtime"\n'
     )
-    _git(folder, "init", "-q")
-    _git(folder, "add", "-A")
-    _git(folder, "commit", "-qm", "first")
-    return folder
+    return committed_repo(folder)
 
 
 @pytest.fixture
@@ -164,7 +152,7 @@ def test_a_new_commit_is_a_new_digest_that_diff_shows_before_deploy_pushes_it(
     old = first.json()["images"][0]["digest"]
     dockerfile = project / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text().replace("GREETING=hello", "GREETING=bonjour"))
-    _git(project, "commit", "-qam", "second")
+    git(project, "commit", "-qam", "second")
     args = ("diff", "-c", "fargate-api.toml", "--registry-url", ecr_registry.url)
 
     before = run_cli(project, *args, endpoint=moto_url)

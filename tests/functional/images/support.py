@@ -6,11 +6,13 @@ the host's container runtime settings."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from fargate_api.images import BuildRequest
 from fargate_api.images.platforms import host_architecture
+from support.git_repo import git
+
+__all__ = ["git", "request_for", "write_context"]
 
 
 def write_context(folder: Path, dockerfile: str, files: dict[str, str] | None = None) -> Path:
@@ -33,14 +35,3 @@ def request_for(
             **fields,
         }
     )
-
-
-def git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "PATH": "/usr/bin:/bin"},
-    )
-    return proc.stdout.strip()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from fargate_api.images import SourceTag, image_tag, read_source
+from support.git_repo import git
 
 IMAGE_ID = "sha256:" + "ab12cd34ef56" + "0" * 52
 
@@ -17,16 +17,6 @@ def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
     """No user or system git configuration may change the outcome."""
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
-def git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return proc.stdout.strip()
 
 
 @pytest.fixture
