@@ -17,8 +17,12 @@ from rich.markup import escape
 from fargate_api.errors import UserError
 from fargate_api.images.builders import find_builder
 from fargate_api.images.from_templates import build_all
+from fargate_api.images.output_lines import tool_output
 from fargate_api.images.report import BuildReport, BuiltImageRecord
-from fargate_api.templates.build_specs import BuildSpec, build_specs_in
+from fargate_api.templates import MemoryReader, load_stack_set
+from fargate_api.templates.build_specs import BuildSpec, build_specs_in_stack_set
+
+PARENT_FILE = "parent.yml"
 
 ConfigOpt = Annotated[
     Path | None,
@@ -35,31 +39,33 @@ TemplatesOpt = Annotated[
 
 
 def _specs(config: Path | None, templates: Path | None) -> tuple[str, list[BuildSpec]]:
+    """The build specs of the config's templates (in memory, named as synth names them,
+    so contexts are relative to the working folder) or of a synth folder's parent.yml."""
     # pydantic, PyYAML and the synth load only when the command runs.
     from fargate_api.config import load_config  # noqa: PLC0415
-    from fargate_api.synth import synthesize  # noqa: PLC0415
-    from fargate_api.templates.parse import parse_template  # noqa: PLC0415
+    from fargate_api.synth import synthesize, to_yaml  # noqa: PLC0415
 
     if config is not None and templates is not None:
         raise UserError("-c and --templates are alternatives", fix="pass one of them")
     where: str | None
     if templates is None:
         model = load_config(config)
-        docs = {name: t.to_dict() for name, t in synthesize(model).items()}
-        specs = build_specs_in((name, doc, Path.cwd()) for name, doc in docs.items())
+        files = {Path(n): to_yaml(t.to_dict()) for n, t in synthesize(model).items()}
+        stack_set = load_stack_set(Path(PARENT_FILE), reader=MemoryReader(files))
         where = str(config) if config is not None else None
         name = model.name
     else:
-        if not templates.is_dir():
-            raise UserError("not a folder", where=str(templates), fix="pass the folder synth wrote")
-        files = []
-        for path in sorted(templates.iterdir()):
-            if path.suffix in (".yml", ".yaml", ".json") and path.is_file():
-                parsed = parse_template(path, str(path), path.read_text(encoding="utf-8"))
-                files.append((path.name, parsed.data, templates))
-        specs = build_specs_in(files)
+        root = templates / PARENT_FILE
+        if not root.is_file():
+            raise UserError(
+                f"no {PARENT_FILE} in the template folder",
+                where=str(templates),
+                fix="pass the folder 'fargate-api synth -o DIR' wrote",
+            )
+        stack_set = load_stack_set(root)
         where = str(templates)
         name = templates.resolve().name
+    specs = [spec for _, spec in build_specs_in_stack_set(stack_set)]
     if not specs:
         raise UserError(
             "nothing to build: no task definition has build instructions"
@@ -86,7 +92,7 @@ def build_command(
         specs,
         name,
         builder,
-        on_line=lambda line: err.print(f"  [dim]{escape(line)}[/dim]"),
+        on_line=tool_output(err),
         on_start=lambda spec, request: err.print(
             f"building {escape(str(spec.context))} for {spec.platform}"
         ),

@@ -40,6 +40,7 @@ from fargate_api.aws.watch import WatchOptions
 from fargate_api.errors import OperationError, UserError
 from fargate_api.images.builders import find_builder
 from fargate_api.images.from_templates import build_all
+from fargate_api.images.output_lines import tool_output
 from fargate_api.images.registry import RegistryEndpoint, parse_registry_url
 
 ConfigOpt = Annotated[
@@ -252,7 +253,7 @@ def _publisher(
         plan.build_specs,
         plan.base,
         builder,
-        on_line=lambda line: err.print(f"  [dim]{escape(line)}[/dim]"),
+        on_line=tool_output(err),
         on_start=lambda spec, request: err.print(
             f"building {escape(str(spec.context))} for {spec.platform} with {builder.name}"
         ),

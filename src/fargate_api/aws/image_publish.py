@@ -25,6 +25,7 @@ from fargate_api.aws.stacks import StackPlan, StackSpec
 from fargate_api.errors import OperationError, UserError
 from fargate_api.images.builders import ContainerCli
 from fargate_api.images.from_templates import SpecImage
+from fargate_api.images.output_lines import tool_output
 from fargate_api.images.registry import (
     RegistryClient,
     RegistryEndpoint,
@@ -126,7 +127,7 @@ class ImagePublisher:
             destination,
             auth=self._auth,
             tls_verify=endpoint.scheme == "https",
-            on_line=self._progress,
+            on_line=tool_output(self.console),
         )
         landed = client.manifest_digest(path, digest)
         if landed != digest:
@@ -152,9 +153,6 @@ class ImagePublisher:
                 fix="commit the change of platform (the tag is the commit), so the new "
                 "build gets a tag of its own",
             )
-
-    def _progress(self, line: str) -> None:
-        self.console.print(f"  [dim]{escape(line)}[/dim]")
 
     def _record(self, uri: str, item: SpecImage, digest: str, *, pushed: bool) -> None:
         self.published.append(

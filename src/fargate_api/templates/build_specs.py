@@ -26,6 +26,7 @@ from fargate_api.metadata_keys import (
     BUILD_TARGET,
     SUPPRESSIONS,
 )
+from fargate_api.templates.model import Stack, StackSet
 
 TASK_DEFINITION = "AWS::ECS::TaskDefinition"
 PLATFORMS = ("linux/amd64", "linux/arm64")
@@ -76,6 +77,18 @@ def build_specs_of(file: str, document: Mapping[str, Any], folder: Path) -> list
             continue
         specs.append(_spec(file, logical_id, body, instructions, folder))
     return specs
+
+
+def build_specs_in_stack_set(stack_set: StackSet) -> list[tuple[Stack, BuildSpec]]:
+    """Every build spec of a loaded stack set, with the stack that runs it; a task
+    definition whose Condition is false builds nothing, as nothing runs it."""
+    found = []
+    for stack in stack_set.stacks.values():
+        file = stack.file
+        for spec in build_specs_of(file.display, file.data, file.path.parent):
+            if spec.task_definition in stack.resources:
+                found.append((stack, spec))
+    return found
 
 
 def build_specs_in(files: Iterable[tuple[str, Mapping[str, Any], Path]]) -> list[BuildSpec]:

@@ -29,7 +29,7 @@ from fargate_api.images.build_request import REPOSITORY_PATTERN, BuiltImage
 from fargate_api.images.builders import ContainerCli
 from fargate_api.images.from_templates import build_all
 from fargate_api.templates import DiskReader, StackSet, TemplateError, load_stack_set
-from fargate_api.templates.build_specs import BuildSpec, build_specs_of
+from fargate_api.templates.build_specs import BuildSpec, build_specs_in_stack_set
 from fargate_api.templates.model import Stack
 from fargate_api.templates.props import get
 from fargate_api.twin.host.podman import Podman, PodmanError, podman_available
@@ -137,20 +137,16 @@ def read_builds(template: Path) -> ImageBuilds:
     except TemplateError as exc:
         raise PlanError(exc.what, where=exc.where, fix=exc.fix) from None
     targets = []
-    for stack in stack_set.stacks.values():
-        file = stack.file
-        for spec in build_specs_of(file.display, file.data, file.path.parent):
-            if spec.task_definition not in stack.resources:
-                continue  # its Condition is false: nothing runs it
-            parameter = stack.parameters.get(spec.repository_parameter)
-            targets.append(
-                BuildTarget(
-                    spec=spec,
-                    stack=stack.key,
-                    repository=parameter.value if parameter is not None else None,
-                    digest_parameter=_root_parameter(stack_set, stack, spec),
-                )
+    for stack, spec in build_specs_in_stack_set(stack_set):
+        parameter = stack.parameters.get(spec.repository_parameter)
+        targets.append(
+            BuildTarget(
+                spec=spec,
+                stack=stack.key,
+                repository=parameter.value if parameter is not None else None,
+                digest_parameter=_root_parameter(stack_set, stack, spec),
             )
+        )
     return ImageBuilds(tuple(targets))
 
 

@@ -17,8 +17,9 @@ import typer
 from rich.markup import escape
 
 from fargate_api.errors import OperationError, UserError
+from fargate_api.images.output_lines import tool_output
 from fargate_api.twin.cli.built_images import BuildProgress, read_builds
-from fargate_api.twin.cli.common import build_line, err_console, names_for, read_status
+from fargate_api.twin.cli.common import err_console, names_for, read_status
 from fargate_api.twin.cli.container_setup import prepare_images, twin_containers_conf
 from fargate_api.twin.cli.template_source import templates_for
 from fargate_api.twin.daemon import change_requests
@@ -71,7 +72,7 @@ def deploy_command(
         if builds:
             # A changed build has a new digest, so a new task definition; podman's layer
             # cache makes an unchanged one quick, and it changes nothing.
-            progress = BuildProgress(lambda message: err.print(escape(message)), build_line(err))
+            progress = BuildProgress(lambda message: err.print(escape(message)), tool_output(err))
             parameters = builds.build(twin_containers_conf(conf), progress)
             plan = load_plan(
                 root, image_commands=mapping or None, runtime=runtime, parameters=parameters

@@ -17,10 +17,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from fargate_api.errors import INTERRUPTED_EXIT_CODE, OperationError, UserError
+from fargate_api.images.output_lines import tool_output
 from fargate_api.twin.cli.built_images import BuildProgress, read_builds
 from fargate_api.twin.cli.change_commands import deploy_command, scale_command
 from fargate_api.twin.cli.common import (
-    build_line,
     err_console,
     names_for,
     out_console,
@@ -176,7 +176,7 @@ def up_command(
                 assume_task_role=assume_task_role,
                 on_progress=lambda line: checking.update(escape(line)),
                 builds=builds,
-                build_progress=BuildProgress(step=build_step, line=build_line(err)),
+                build_progress=BuildProgress(step=build_step, line=tool_output(err)),
             )
     except BaseException:
         down(names)  # bad templates or config: leave nothing behind, not even state

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from rich.console import Console
-from rich.markup import escape
 
 from fargate_api.errors import UserError
 from fargate_api.twin.daemon.contracts import TwinState
@@ -20,11 +17,6 @@ def err_console() -> Console:
 
 def out_console() -> Console:
     return Console(highlight=False, emoji=False, soft_wrap=True)
-
-
-def build_line(err: Console) -> Callable[[str], None]:
-    """How a line of the image builder's output is shown: indented and dim, on stderr."""
-    return lambda line: err.print(f"  [dim]{escape(line)}[/dim]")
 
 
 def names_for(name: str) -> TwinNames:

@@ -340,17 +340,18 @@ class Podman:
 
     def image_id(self, image: str) -> str | None:
         """The full image id, or None when the image is not in the store."""
-        if not self.image_exists(image):
-            return None
-        out = self._run(["image", "inspect", "--format", "{{.Id}}", image]).stdout.strip()
-        return out.splitlines()[0] if out else None
+        return self._inspect_image(image, "{{.Id}}")
 
     def image_digest(self, image: str) -> str | None:
         """The image's manifest digest in the local store (`sha256:...`), by which
         `REPOSITORY@DIGEST` names it; None when the image is not in the store."""
+        return self._inspect_image(image, "{{.Digest}}")
+
+    def _inspect_image(self, image: str, field: str) -> str | None:
+        """One `image inspect --format` field of a stored image; None when it is absent."""
         if not self.image_exists(image):
             return None
-        out = self._run(["image", "inspect", "--format", "{{.Digest}}", image]).stdout.strip()
+        out = self._run(["image", "inspect", "--format", field, image]).stdout.strip()
         return out.splitlines()[0] if out else None
 
     @contextlib.contextmanager
