@@ -21,3 +21,18 @@ DESIRED_COUNT = 1  # DesiredCount, when the service has no scaling to set it
 STOP_TIMEOUT = 30  # seconds, a container's StopTimeout
 MINIMUM_HEALTHY_PERCENT = 100  # DeploymentConfiguration.MinimumHealthyPercent
 MAXIMUM_PERCENT = 200  # DeploymentConfiguration.MaximumPercent
+
+# ECS deployments (DeploymentController, DeploymentConfiguration)
+DEPLOYMENT_CONTROLLER = "ECS"  # DeploymentController.Type
+DEPLOYMENT_STRATEGY = "ROLLING"  # DeploymentConfiguration.Strategy
+# BakeTimeInMinutes for BLUE_GREEN, LINEAR and CANARY; a ROLLING deployment has none unless
+# set (with deployment alarms ECS then derives its own watch time from the alarms).
+BAKE_TIME_MINUTES = 15
+CANARY_PERCENT = 5.0  # CanaryConfiguration.CanaryPercent
+CANARY_BAKE_MINUTES = 10  # CanaryConfiguration.CanaryBakeTimeInMinutes
+LINEAR_STEP_PERCENT = 10.0  # LinearConfiguration.StepPercent
+LINEAR_BAKE_MINUTES = 6  # LinearConfiguration.StepBakeTimeInMinutes
+LIFECYCLE_HOOK_TARGET_TYPE = "AWS_LAMBDA"  # LifecycleHooks[].TargetType
+
+# CloudWatch alarms
+TREAT_MISSING_DATA = "missing"  # TreatMissingData

@@ -176,6 +176,18 @@ Resources:
           PortMappings: [{ContainerPort: !Ref Port}]
           Environment: [{Name: LOG_LEVEL, Value: info}, {Name: DB_SECRET_ARN, Value: !Sub 'arn:${AWS::Partition}:secretsmanager:x'}]
           Secrets: [{Name: DB_PASSWORD, ValueFrom: !Sub 'arn:${AWS::Partition}:secretsmanager:x'}]
+  TargetErrors:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/ApplicationELB
+      MetricName: HTTPCode_Target_5XX_Count
+      Dimensions: [{Name: TargetGroup, Value: !GetAtt Targets.TargetGroupFullName}, {Name: LoadBalancer, Value: !GetAtt Lb.LoadBalancerFullName}]
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 2
+      Threshold: 5
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
   Service:
     Type: AWS::ECS::Service
     DependsOn: [Https]
@@ -186,6 +198,7 @@ Resources:
       HealthCheckGracePeriodSeconds: 30
       DeploymentConfiguration:
         DeploymentCircuitBreaker: {Enable: true, Rollback: true}
+        Alarms: {AlarmNames: [!Ref TargetErrors], Enable: true, Rollback: true}
       NetworkConfiguration:
         AwsvpcConfiguration:
           AssignPublicIp: DISABLED

@@ -92,10 +92,21 @@ MUTATIONS = [
         "deregistration_delay.timeout_seconds, Value: '45'",
         "deregistration_delay.timeout_seconds, Value: '0'",
     ),
-    ("FA402", "Service", "{Enable: true, Rollback: true}", "{Enable: true, Rollback: false}"),
+    (
+        "FA402",
+        "Service",
+        "{Enable: true, Rollback: true}\n        Alarms: {AlarmNames: [!Ref TargetErrors], Enable: true, Rollback: true}",
+        "{Enable: true, Rollback: false}",
+    ),
     ("FA403", "Service", "HealthCheckGracePeriodSeconds: 30", "HealthCheckGracePeriodSeconds: 0"),
     ("FA404", "Targets", "UnhealthyThresholdCount: 2", "UnhealthyThresholdCount: 10"),
     ("FA405", "Service", "DesiredCount: 3", "DesiredCount: 2"),
+    (
+        "FA409",
+        "Service",
+        "AlarmNames: [!Ref TargetErrors], Enable: true",
+        "AlarmNames: [!Ref TargetErrors], Enable: false",
+    ),
     ("FA501", "Task", "'registry.example.com/api:1.2.3'", "'registry.example.com/api'"),
     ("FA502", "Task", "User: '1000:1000'", "User: '0:0'"),
     ("FA503", "Task", "ReadonlyRootFilesystem: true", "ReadonlyRootFilesystem: false"),
@@ -167,7 +178,9 @@ def test_fa104_isolated_subnet_needs_every_endpoint(check_text: CheckText) -> No
 
 
 def test_every_plugin_rule_has_a_mutation() -> None:
-    tested = {m[0] for m in MUTATIONS} | {"FA104", "FA604"}  # tested on their own
+    # Tested on their own: FA406-FA408 judge blue/green, canary and linear deployments,
+    # which the clean (rolling) template does not have (tests/unit/check/test_fa40*.py).
+    tested = {m[0] for m in MUTATIONS} | {"FA104", "FA604", "FA406", "FA407", "FA408"}
     assert {rule.meta.id for rule in load_rules()} == tested
 
 

@@ -22,12 +22,18 @@ from fargate_api.twin.elbv2 import tls
 from fargate_api.twin.elbv2.haproxy_config import (
     backend_name,
     elb_wildcard_regex,
+    forward_map_key,
     frontend_name,
     host_regex,
     matcher_codes,
     matcher_regex,
+    parse_weights_value,
     quote,
+    render_haproxy_config,
     server_options,
+    weighted_forwards,
+    weights_map_text,
+    weights_value,
 )
 from fargate_api.twin.plan.model import Action
 from unit.twin.haproxy_scenarios import (
@@ -35,6 +41,7 @@ from unit.twin.haproxy_scenarios import (
     CHECK,
     CONFIGS,
     FIXED_BODY,
+    GROUPS,
     SOCKET,
     WEB,
     balancer,
@@ -42,7 +49,10 @@ from unit.twin.haproxy_scenarios import (
     forward,
     listener,
     render,
+    rule,
 )
+
+OTHER = "Svc/Other"
 
 
 def section(config: str, header: str) -> list[str]:
@@ -293,29 +303,141 @@ def test_fixed_response_without_body_has_no_payload(tmp_path: Path) -> None:
     assert "http-request return status 204 if { var(txn.fa_rule) -m int 0 }" in config
 
 
-def test_weighted_forward_draws_once_and_splits_by_weight(tmp_path: Path) -> None:
-    # one rule for /*: WEB weight 3, API weight 1
-    front = section(CONFIGS["weighted forward"](tmp_path), "frontend ls.Svc.HttpListener")
-    assert "http-request set-var(txn.fa_pick) rand(4) if { var(txn.fa_rule) -m int 1 }" in front
+MAP = Path("/run/fa-test/weights.map")
+RULE1 = "{ var(txn.fa_rule) -m int 1 }"
+
+
+def test_weighted_forward_reads_its_weights_from_the_map(tmp_path: Path) -> None:
+    # one rule for /*: WEB weight 3, API weight 1 (haproxy_scenarios.weighted_forward)
+    lb = balancer(listener(rule(1, forward((WEB, 3), (API, 1)), paths=("/*",))))
+    front = section(render(lb, weights_map=MAP), "frontend ls.Svc.HttpListener")
+    start = front.index(
+        "# forward of Svc/Rule1: weights of Svc/WebTargetGroup, Svc/ApiTargetGroup "
+        "(map key fw.Svc.Rule1)"
+    )
+    assert front[start + 1 : start + 6] == [
+        # the entry (the template's weights when the key is missing) ...
+        f"http-request set-var(txn.fa_weights) str(fw.Svc.Rule1),map_str({MAP},3:1) if {RULE1}",
+        # ... as cumulative bounds: 3, then 3 + 1 = the total ...
+        f"http-request set-var(txn.fa_b1) var(txn.fa_weights),field(1,:) if {RULE1}",
+        f"http-request set-var(txn.fa_b2) var(txn.fa_weights),field(2,:),add(txn.fa_b1) if {RULE1}",
+        # ... all weights 0: no target group to send to ...
+        f"http-request return status 503 if {RULE1} {{ var(txn.fa_b2) -m int eq 0 }}",
+        # ... one draw in [0, total) per request.
+        f"http-request set-var(txn.fa_pick) rand,mod(txn.fa_b2) if {RULE1}",
+    ]
     uses = [line for line in front if line.startswith("use_backend")]
     assert uses[:2] == [
-        "use_backend tg.Svc.WebTargetGroup if { var(txn.fa_rule) -m int 1 } "
-        "{ var(txn.fa_pick) -m int lt 3 }",
-        "use_backend tg.Svc.ApiTargetGroup if { var(txn.fa_rule) -m int 1 }",
+        f"use_backend tg.Svc.WebTargetGroup if {RULE1} {{ var(txn.fa_pick),sub(txn.fa_b1) "
+        "-m int lt 0 }",
+        f"use_backend tg.Svc.ApiTargetGroup if {RULE1}",  # the rest of the draws
     ]
+    # The variables are set before anything reads them.
+    last_set = max(i for i, line in enumerate(front) if "set-var(txn.fa_b" in line)
+    assert all(i > last_set for i, line in enumerate(front) if "fa_pick)," in line)
 
 
-def test_zero_weights_get_nothing_and_all_zero_answers_503() -> None:
+def test_weighted_forward_without_a_map_uses_the_template_weights() -> None:
+    """The same draw, the weights a constant: for `haproxy -c` and one-off runs."""
+    front = section(CONFIGS["weighted forward"](Path()), "frontend ls.Svc.HttpListener")
+    assert f"http-request set-var(txn.fa_weights) str(3:1) if {RULE1}" in front
+    assert not any("map_str" in line for line in front)
+    assert f"http-request set-var(txn.fa_pick) rand,mod(txn.fa_b2) if {RULE1}" in front
+
+
+def test_zero_weights_stay_in_the_map_and_single_groups_stay_plain() -> None:
+    """ECS starts blue/green at 100/0 and moves weights later: a weight of 0 is still a
+    group of the forward. A forward to one group keeps its plain form."""
     front = section(
-        render(balancer(listener(default=forward((WEB, 0), (API, 2))))),
+        render(balancer(listener(default=forward((WEB, 0), (API, 2)))), weights_map=MAP),
         "frontend ls.Svc.HttpListener",
     )
+    default = "{ var(txn.fa_rule) -m int 0 }"
+    assert f"str(fw.Svc.HttpListener),map_str({MAP},0:2)" in " ".join(front)
     assert [line for line in front if line.startswith("use_backend")] == [
-        "use_backend tg.Svc.ApiTargetGroup if { var(txn.fa_rule) -m int 0 }"
+        f"use_backend tg.Svc.WebTargetGroup if {default} "
+        "{ var(txn.fa_pick),sub(txn.fa_b1) -m int lt 0 }",
+        f"use_backend tg.Svc.ApiTargetGroup if {default}",
     ]
-    assert not any("rand(" in line for line in front)
+    single = section(
+        render(balancer(listener(default=forward((API, 7))))), "frontend ls.Svc.HttpListener"
+    )
+    assert [line for line in single if "use_backend" in line or "fa_pick" in line] == [
+        f"use_backend tg.Svc.ApiTargetGroup if {default}"
+    ]
     config = render(balancer(listener(default=forward((WEB, 0)))))
-    assert "http-request return status 503 if { var(txn.fa_rule) -m int 0 }" in config
+    assert f"http-request return status 503 if {default}" in config
+    assert "fa_weights" not in config
+
+
+def test_three_groups_chain_their_bounds() -> None:
+    lb = balancer(listener(default=forward((WEB, 1), (API, 2), (OTHER, 3))))
+    groups = {**GROUPS, OTHER: replace(GROUPS[WEB], key=OTHER)}
+    front = section(
+        render_haproxy_config(lb, groups, stats_socket=SOCKET, weights_map=MAP),
+        "frontend ls.Svc.HttpListener",
+    )
+    default = "{ var(txn.fa_rule) -m int 0 }"
+    assert (
+        "http-request set-var(txn.fa_b3) var(txn.fa_weights),field(3,:),add(txn.fa_b2) "
+        f"if {default}" in front
+    )
+    assert f"http-request set-var(txn.fa_pick) rand,mod(txn.fa_b3) if {default}" in front
+    uses = [line for line in front if line.startswith("use_backend")]
+    assert uses == [
+        f"use_backend tg.Svc.WebTargetGroup if {default} "
+        "{ var(txn.fa_pick),sub(txn.fa_b1) -m int lt 0 }",
+        f"use_backend tg.Svc.ApiTargetGroup if {default} "
+        "{ var(txn.fa_pick),sub(txn.fa_b2) -m int lt 0 }",
+        f"use_backend tg.Svc.Other if {default}",
+    ]
+
+
+def test_the_weights_map_holds_every_weighted_forward() -> None:
+    lb = balancer(
+        listener(
+            rule(1, forward((WEB, 100), (API, 0)), paths=("/*",)),
+            rule(2, forward((API, 1)), paths=("/api/*",)),  # one group: not in the map
+            default=forward((WEB, 5), (API, 995)),
+        ),
+        listener(
+            key="Svc/TestListener", port=8080, default=Action("fixed-response", status_code=404)
+        ),
+    )
+    assert {
+        key: [(g.target_group, g.weight) for g in groups]
+        for key, groups in weighted_forwards(lb).items()
+    } == {
+        "Svc/HttpListener": [(WEB, 5), (API, 995)],
+        "Svc/Rule1": [(WEB, 100), (API, 0)],
+    }
+    entries = [line for line in weights_map_text(lb).splitlines() if not line.startswith("#")]
+    assert entries == ["fw.Svc.HttpListener 5:995", "fw.Svc.Rule1 100:0"]
+    assert "# Svc/Rule1: Svc/WebTargetGroup Svc/ApiTargetGroup" in weights_map_text(lb)
+    assert weights_map_text(balancer()).count("\nfw.") == 0
+
+
+def test_weights_values_round_trip_and_are_checked() -> None:
+    assert weights_value([10, 90]) == "10:90"
+    assert parse_weights_value("10:90", 2) == (10, 90)
+    assert forward_map_key("Svc/Production Rule") == "fw.Svc.Production_20Rule"
+    for bad, count in (("10:90", 3), ("10:-1", 2), ("a:b", 2), ("", 1)):
+        with pytest.raises(ValueError, match="integers separated"):
+            parse_weights_value(bad, count)
+    with pytest.raises(ValueError, match="non-negative"):
+        weights_value([1, -1])
+
+
+def test_the_map_path_must_be_a_plain_word() -> None:
+    with pytest.raises(ValueError, match="only letters, digits"):
+        render(balancer(), weights_map=Path("/tmp/with space/weights.map"))
+    with pytest.raises(ValueError, match="only letters, digits"):
+        render(balancer(), weights_map=Path("/tmp/a,b)/weights.map"))
+
+
+def test_a_forward_to_the_same_group_twice_is_an_error() -> None:
+    with pytest.raises(ValueError, match="same target group twice"):
+        render(balancer(listener(default=forward((WEB, 1), (WEB, 2)))))
 
 
 def test_unknown_target_group_is_an_error() -> None:

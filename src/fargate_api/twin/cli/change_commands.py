@@ -1,4 +1,5 @@
-"""`local deploy` and `local scale`: change a running twin the way ECS changes a service.
+"""`local deploy`, `local scale` and `local rollback`: change a running twin the way ECS
+changes a service.
 
 Both return only when the service is settled again (the deployment COMPLETED, or FAILED
 and rolled back; the new count healthy), showing progress, so that a script can run a
@@ -23,7 +24,13 @@ from fargate_api.twin.cli.common import err_console, names_for, read_status
 from fargate_api.twin.cli.container_setup import prepare_images, twin_containers_conf
 from fargate_api.twin.cli.template_source import templates_for
 from fargate_api.twin.daemon import change_requests
-from fargate_api.twin.daemon.contracts import DeployRequest, ScaleRequest, TwinState
+from fargate_api.twin.daemon.contracts import (
+    DeploymentState,
+    DeployRequest,
+    RollbackRequest,
+    ScaleRequest,
+    TwinState,
+)
 from fargate_api.twin.daemon.runtimes import CONTAINERS_CONF
 from fargate_api.twin.daemon.state import StateDir
 from fargate_api.twin.ecs.images import parse_run_options
@@ -139,6 +146,48 @@ def scale_command(
     err_console().print(f"{answer.service}: {count} tasks running and healthy")
 
 
+def rollback_command(
+    *,
+    service: Annotated[
+        str | None, typer.Option("--service", help="Which service (when there are several).")
+    ] = None,
+    name: Annotated[str, typer.Option("--name", "-n", help="Which twin.")] = DEFAULT_NAME,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait.")] = DEFAULT_WAIT,
+) -> None:
+    """Stop the deployment in progress and go back to the last completed revision, as
+    ECS's StopServiceDeployment (ROLLBACK) does."""
+    names = names_for(name)
+    check_prerequisites()
+    read_status(names)
+    answer = change_requests.send(
+        StateDir(names),
+        RollbackRequest(kind="rollback", id=change_requests.new_id(), service=service),
+    )
+    if not answer.ok:
+        raise UserError(
+            answer.error or "the twin refused the rollback",
+            fix="`fargate-api local status` shows the deployments",
+        )
+    stopped = (answer.revisions or {}).get(answer.service or "", 0)
+    final = _wait_settled(names, timeout)
+    current = next(s for s in final.services if s.key == answer.service)
+    err_console().print(
+        f"{current.name}: revision {stopped} rolled back; revision {current.revision} serves"
+    )
+
+
+def _phase(deployment: DeploymentState) -> str:
+    """One deployment as the spinner and `local status` show it."""
+    text = f"{deployment.status.lower()} r{deployment.revision} {deployment.outcome.lower()}"
+    if deployment.lifecycle_stage and deployment.outcome == "IN_PROGRESS":
+        text += f" {deployment.lifecycle_stage}"
+        if deployment.production_percent is not None:
+            text += f" prod {deployment.production_percent:g}%"
+        if deployment.test_percent:
+            text += f" test {deployment.test_percent:g}%"
+    return f"{text}: {deployment.healthy}/{deployment.running} healthy"
+
+
 def _settled(status: TwinState) -> bool:
     for service in status.services:
         primary = service.deployments[0]
@@ -164,11 +213,7 @@ def _wait_settled(names: TwinNames, timeout: float) -> TwinState:
                 raise OperationError("the twin's daemon died", fix="`local down`, then `local up`")
             lines = []
             for service in status.services:
-                parts = [
-                    f"{d.status.lower()} r{d.revision} {d.rollout_state.lower()}: "
-                    f"{d.healthy}/{d.running} healthy"
-                    for d in service.deployments
-                ]
+                parts = [_phase(d) for d in service.deployments if d.status != "INACTIVE"]
                 lines.append(f"{service.name} (desired {service.desired}): " + "; ".join(parts))
             spinner.update(" | ".join(lines) + f" ({time.monotonic() - started:.0f} s)")
             if _settled(status):

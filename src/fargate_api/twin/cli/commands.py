@@ -19,7 +19,11 @@ from rich.table import Table
 from fargate_api.errors import INTERRUPTED_EXIT_CODE, OperationError, UserError
 from fargate_api.images.output_lines import tool_output
 from fargate_api.twin.cli.built_images import BuildProgress, read_builds
-from fargate_api.twin.cli.change_commands import deploy_command, scale_command
+from fargate_api.twin.cli.change_commands import (
+    deploy_command,
+    rollback_command,
+    scale_command,
+)
 from fargate_api.twin.cli.common import (
     err_console,
     names_for,
@@ -254,11 +258,21 @@ def status_command(
         )
         for deployment in service.deployments:
             reason = f" - {deployment.reason}" if deployment.reason else ""
+            shift = ""
+            if deployment.lifecycle_stage is not None:
+                shift = (
+                    f" {deployment.strategy} {deployment.outcome} at {deployment.lifecycle_stage}"
+                    f" (production {deployment.production_percent or 0:g}%, test "
+                    f"{deployment.test_percent or 0:g}%, in {', '.join(deployment.target_groups)})"
+                )
             out.print(
                 f"  {deployment.status:<8} revision {deployment.revision}: "
                 f"{deployment.rollout_state}, {deployment.healthy}/{deployment.running} "
-                f"healthy{reason}"
+                f"healthy{shift}{reason}"
             )
+        for alarm in service.alarms:
+            why = f": {alarm.reason}" if alarm.reason else ""
+            out.print(f"  alarm {alarm.name}: {alarm.state}{why}")
         scaling = service.autoscaling
         if scaling:
             metric = scaling.last_metric
@@ -431,3 +445,4 @@ def logs_command(
 
 local_app.command("deploy")(deploy_command)
 local_app.command("scale")(scale_command)
+local_app.command("rollback")(rollback_command)

@@ -1,4 +1,5 @@
-"""Changes to a running twin: `local deploy` and `local scale` talk to its daemon.
+"""Changes to a running twin: `local deploy`, `local scale` and `local rollback` talk to
+its daemon.
 
 The CLI drops one request file in the twin's state folder and waits for the answer
 file; the daemon picks the request up between two scheduler ticks, so a change never
@@ -23,6 +24,7 @@ from fargate_api.errors import OperationError, UserError
 from fargate_api.twin.daemon.contracts import (
     REQUEST,
     DeployRequest,
+    RollbackRequest,
     ScaleRequest,
     TwinAnswer,
     describe_errors,
@@ -35,7 +37,7 @@ REQUEST_FILE = "request.json"
 ANSWER_FILE = "answer.json"
 ANSWER_TIMEOUT = 60.0
 
-Request = DeployRequest | ScaleRequest
+Request = DeployRequest | ScaleRequest | RollbackRequest
 
 
 @dataclass(frozen=True)

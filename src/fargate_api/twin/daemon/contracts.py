@@ -119,6 +119,23 @@ class DeploymentState(Contract):
     failed_tasks: int
     running: int
     healthy: int
+    # What ECS's DescribeServiceDeployments shows of a deployment.
+    strategy: str = "ROLLING"
+    outcome: str = "IN_PROGRESS"  # SUCCESSFUL, STOPPED, ROLLBACK_IN_PROGRESS, ...
+    lifecycle_stage: str | None = None  # traffic-shifting deployments only
+    production_percent: float | None = None  # the revision's share of production traffic
+    test_percent: float | None = None
+    target_groups: list[str] = Field(default_factory=list)
+    triggered_alarms: list[str] = Field(default_factory=list)
+
+
+class AlarmStatus(Contract):
+    """A CloudWatch alarm the twin evaluates from HAProxy's counters."""
+
+    key: str
+    name: str
+    state: str  # OK, ALARM, INSUFFICIENT_DATA
+    reason: str = ""
 
 
 class AutoscalingState(Contract):
@@ -137,6 +154,8 @@ class ServiceState(Contract):
     load_balanced: bool
     autoscaling: AutoscalingState | None
     deployments: list[DeploymentState]
+    strategy: str = "ROLLING"
+    alarms: list[AlarmStatus] = Field(default_factory=list)
 
 
 class StoppedTask(Contract):
@@ -246,8 +265,18 @@ class ScaleRequest(Contract):
     desired: Annotated[StrictInt, Field(ge=0)]
 
 
-TwinRequest = Annotated[DeployRequest | ScaleRequest, Field(discriminator="kind")]
-REQUEST = TypeAdapter[DeployRequest | ScaleRequest](TwinRequest)
+class RollbackRequest(Contract):
+    """`local rollback`: stop the deployment in progress and go back, as ECS's
+    StopServiceDeployment with stopType ROLLBACK does."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["rollback"]
+    id: str = Field(min_length=1)
+    service: str | None = None
+
+
+TwinRequest = Annotated[DeployRequest | ScaleRequest | RollbackRequest, Field(discriminator="kind")]
+REQUEST = TypeAdapter[DeployRequest | ScaleRequest | RollbackRequest](TwinRequest)
 
 
 class TwinAnswer(Contract):

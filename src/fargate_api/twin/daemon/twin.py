@@ -17,15 +17,20 @@ from pathlib import Path
 
 from fargate_api.errors import UserError
 from fargate_api.twin.autoscaling.target_tracking import Autoscaler
+from fargate_api.twin.cloudwatch.alarms import AlarmEvaluator, sample_retention
+from fargate_api.twin.cloudwatch.metrics import MetricStore
 from fargate_api.twin.daemon import change_requests
 from fargate_api.twin.daemon.contracts import (
+    AlarmStatus,
     AutoscalingState,
     ContainerStatus,
     DeploymentState,
+    DeployRequest,
     LaunchSpec,
     LoadBalancerState,
     Notice,
     Phase,
+    RollbackRequest,
     ScaleRequest,
     ServiceState,
     ServiceSummary,
@@ -42,6 +47,7 @@ from fargate_api.twin.ec2.security_groups import SecurityGroups
 from fargate_api.twin.ec2.vpc import Network, teardown
 from fargate_api.twin.ecs.scheduler import Scheduler
 from fargate_api.twin.ecs.secrets import SecretResolver
+from fargate_api.twin.ecs.service_scheduler import DeploymentRefusedError
 from fargate_api.twin.elbv2.load_balancers import LoadBalancers
 from fargate_api.twin.host import kernel as host
 from fargate_api.twin.naming import TwinNames
@@ -106,6 +112,12 @@ class Twin:
             desired=lambda key: self.scheduler.services[key].desired,
             scale=self._autoscale,
         )
+        # The alarms deployments watch, evaluated from HAProxy's counters each tick.
+        self.alarm_groups = sorted(
+            {q.target_group for a in plan.alarms for q in a.queries if q.target_group}
+        )
+        self.alarms: AlarmEvaluator | None = None
+        self.metrics: MetricStore | None = None
         self.helpers: list[subprocess.Popen[bytes]] = []
         self.ports: dict[int, int] = {}  # listener port -> host port
         self.phase: Phase = "building"
@@ -122,6 +134,12 @@ class Twin:
         self.balancers.start()
         self._start_forwarders()
         self.autoscaler.start()
+        if self.plan.alarms:
+            scale = self.spec.time_scale
+            self.metrics = MetricStore(sample_retention(self.plan.alarms, scale))
+            self.alarms = AlarmEvaluator(
+                self.plan.alarms, self.metrics, start=time.monotonic(), time_scale=scale
+            )
         self.phase = "starting-tasks"
         self.write_state()
 
@@ -131,6 +149,7 @@ class Twin:
             if request is not None:
                 self._handle(request)
             self.autoscaler.tick()
+            self._evaluate_alarms()
             self.scheduler.tick()
             self.vpc_services.update(self._running_tasks())
             dead = self.balancers.dead()
@@ -180,6 +199,17 @@ class Twin:
             key = self._service_key(request.service)
             self.scheduler.scale(key, request.desired)
             return TwinAnswer(id=request.id, ok=True, service=key)
+        try:
+            return self._change(request)
+        except DeploymentRefusedError as exc:
+            raise UserError(str(exc)) from None
+
+    def _change(self, request: DeployRequest | RollbackRequest) -> TwinAnswer:
+        if isinstance(request, RollbackRequest):
+            key = self._service_key(request.service)
+            revision = self.scheduler.services[key].primary.revision
+            self.scheduler.rollback(key)
+            return TwinAnswer(id=request.id, ok=True, service=key, revisions={key: revision})
         mapping = {**self.spec.image_commands, **request.image_commands}
         new_plan = load_plan(
             Path(request.template),
@@ -201,6 +231,28 @@ class Twin:
             elif change.desired is not None:
                 self.scheduler.scale(change.service, change.desired)
         return TwinAnswer(id=request.id, ok=True, revisions=revisions)
+
+    def _evaluate_alarms(self) -> None:
+        """CloudWatch's part: a sample of each watched target group's counters, then every
+        alarm period that closed; ECS learns of each change before its next decision."""
+        if self.alarms is None or self.metrics is None:
+            return
+        now = time.monotonic()
+        for group in self.alarm_groups:
+            self.metrics.add(group, self.balancers.sample(group, at=now))
+        for change in self.alarms.tick(now):
+            self.scheduler.alarm_changed(change.alarm, change.new, change.reason)
+            self.scheduler.event(f"alarm {change.name}: {change.old} -> {change.new}")
+
+    def _alarm_statuses(self, keys: tuple[str, ...]) -> list[AlarmStatus]:
+        statuses = []
+        for key in keys:
+            seen = self.scheduler.core.alarm_states.get(key)
+            state, reason = (seen[0], seen[2]) if seen else ("INSUFFICIENT_DATA", "")
+            statuses.append(
+                AlarmStatus(key=key, name=self.plan.alarm(key).name, state=state, reason=reason)
+            )
+        return statuses
 
     def _running_tasks(self) -> list[RunningTaskView]:
         views = []
@@ -335,6 +387,8 @@ class Twin:
                     revision=state.revision,
                     load_balanced=bool(service.load_balancers),
                     autoscaling=AutoscalingState.model_validate(scaling) if scaling else None,
+                    strategy=service.deployment.strategy,
+                    alarms=self._alarm_statuses(service.deployment.alarms),
                     deployments=[
                         DeploymentState(
                             id=d.id,
@@ -343,6 +397,15 @@ class Twin:
                             rollout_state=d.rollout_state,
                             reason=d.reason,
                             failed_tasks=d.failed_tasks,
+                            strategy=d.strategy,
+                            outcome=d.outcome,
+                            lifecycle_stage=d.stage,
+                            production_percent=None
+                            if d.strategy == "ROLLING"
+                            else d.production_percent,
+                            test_percent=None if d.strategy == "ROLLING" else d.test_percent,
+                            target_groups=list(d.target_groups),
+                            triggered_alarms=list(d.triggered_alarms),
                             running=sum(
                                 t.revision == d.revision and t.last_status == "RUNNING"
                                 for t in tasks

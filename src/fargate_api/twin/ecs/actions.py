@@ -64,6 +64,15 @@ class Deprovision:
 
 
 @dataclass(frozen=True)
+class ShiftTraffic:
+    """ModifyRule on a listener rule (or the listener's default action): the forward
+    weights of its target groups, as ECS sets them during a traffic-shifting deployment."""
+
+    rule: str  # a ListenerRule's plan key, or a Listener's for its default action
+    weights: tuple[tuple[str, int], ...]  # (target group key, ELB weight 0..999)
+
+
+@dataclass(frozen=True)
 class Record:
     """A line for the service's event log."""
 
@@ -75,4 +84,13 @@ class PublishState:
     """Something a waiting client polls for changed: write the state file now."""
 
 
-Action = LaunchTask | RegisterTargets | StartDrain | StopTask | Deprovision | Record | PublishState
+Action = (
+    LaunchTask
+    | RegisterTargets
+    | StartDrain
+    | StopTask
+    | Deprovision
+    | ShiftTraffic
+    | Record
+    | PublishState
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fargate_api.twin.ecs.service_state import ContainerHealthStatus, TargetHealth
+from fargate_api.twin.ecs.service_state import AlarmState, ContainerHealthStatus, TargetHealth
 from fargate_api.twin.plan.model import TaskDefinition
 
 
@@ -125,6 +125,22 @@ class ShutdownRequested:
     reason: str
 
 
+@dataclass(frozen=True)
+class AlarmStateChanged:
+    """A CloudWatch alarm the twin evaluates changed state (twin/cloudwatch)."""
+
+    alarm: str  # the AlarmRule's key
+    state: AlarmState
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RollbackRequested:
+    """`local rollback`: ECS's StopServiceDeployment with stopType ROLLBACK."""
+
+    service: str
+
+
 Event = (
     DeployRequested
     | ScaleRequested
@@ -140,4 +156,6 @@ Event = (
     | TaskStopped
     | TaskDeprovisioned
     | ShutdownRequested
+    | AlarmStateChanged
+    | RollbackRequested
 )

@@ -34,10 +34,12 @@ from fargate_api.twin.ecs.actions import (
     PublishState,
     Record,
     RegisterTargets,
+    ShiftTraffic,
     StartDrain,
     StopTask,
 )
 from fargate_api.twin.ecs.events import (
+    AlarmStateChanged,
     ContainerCannotStart,
     ContainerExited,
     ContainerHealthObserved,
@@ -47,6 +49,7 @@ from fargate_api.twin.ecs.events import (
     Event,
     LaunchFailed,
     ObservedTarget,
+    RollbackRequested,
     ScaleRequested,
     ShutdownRequested,
     TargetHealthObserved,
@@ -56,7 +59,7 @@ from fargate_api.twin.ecs.events import (
     TaskStopped,
 )
 from fargate_api.twin.ecs.service_scheduler import ServiceScheduler
-from fargate_api.twin.ecs.service_state import ServiceState, TaskRecord
+from fargate_api.twin.ecs.service_state import AlarmState, ServiceState, TaskRecord
 from fargate_api.twin.ecs.task_process import TaskProcessError
 from fargate_api.twin.ecs.task_runtime import (
     RunningTask,
@@ -142,6 +145,16 @@ class Scheduler:
         with self._lock:
             self._apply(ScaleRequested(service_key, desired))
 
+    def rollback(self, service_key: str) -> None:
+        """StopServiceDeployment with ROLLBACK; DeploymentRefusedError when there is
+        nothing to roll back (nothing changes then)."""
+        with self._lock:
+            self._apply(RollbackRequested(service_key))
+
+    def alarm_changed(self, alarm: str, state: AlarmState, reason: str) -> None:
+        with self._lock:
+            self._apply(AlarmStateChanged(alarm, state, reason))
+
     def running(self, task_id: str) -> RunningTask | None:
         return self._running.get(task_id)
 
@@ -186,9 +199,9 @@ class Scheduler:
         state = self.core.services[service_key]
         active = [t for t in self.core.tasks if t.service == service_key and t.active]
         bindings = state.service.load_balancers
-        targets = {
-            b.target_group: self.balancers.states(b.target_group) for b in bindings if active
-        }
+        # With traffic shifting, a service's tasks sit in either of two target groups.
+        groups = {g for t in active for g in t.target_groups}
+        targets = {group: self.balancers.states(group) for group in sorted(groups)}
         events: list[Event] = []
         now = self.clock()
         for task in active:
@@ -210,7 +223,7 @@ class Scheduler:
                 if seen.health != task.container_health or seen.health == "UNHEALTHY":
                     events.append(ContainerHealthObserved(task.id, seen.health))
             if bindings:
-                known = [targets[b.target_group].get(task.id) for b in bindings]
+                known = [targets[group].get(task.id) for group in task.target_groups]
                 observed = tuple(ObservedTarget(s.health, s.reason) for s in known if s)
                 events.append(TargetHealthObserved(task.id, observed))
         return events
@@ -234,6 +247,10 @@ class Scheduler:
                     self._in_background(action)
                 case Deprovision():
                     self._deprovision(action)
+                case ShiftTraffic(rule=rule, weights=weights):
+                    self.balancers.set_forward_weights(rule, dict(weights))
+                    shares = ", ".join(f"{group} {weight}" for group, weight in weights)
+                    self.event(f"listener rule {rule}: weights {shares}")
                 case _:
                     assert_never(action)
 

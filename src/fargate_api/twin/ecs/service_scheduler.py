@@ -18,7 +18,12 @@ for a service behind a load balancer:
   circuit breaker fails it after ECS's threshold of failed tasks and, with rollback,
   goes back to the last completed revision;
 * a service whose tasks keep failing launches less often: 1, 2, 4... up to 30 s apart,
-  until one of its tasks is healthy again.
+  until one of its tasks is healthy again;
+* with BLUE_GREEN, CANARY or LINEAR, a new revision starts at full size in the other
+  target group; the test listener rule, then the production rule move to it in the
+  strategy's steps (traffic_shift.py), the bake time follows, and only then is the old
+  revision removed. A deployment alarm in ALARM (or a failing new revision, or
+  `local rollback`) before that moves all traffic back and removes the new revision.
 """
 
 from __future__ import annotations
@@ -43,11 +48,13 @@ from fargate_api.twin.ecs.actions import (
     PublishState,
     Record,
     RegisterTargets,
+    ShiftTraffic,
     StartDrain,
     StopTask,
     Target,
 )
 from fargate_api.twin.ecs.events import (
+    AlarmStateChanged,
     ContainerCannotStart,
     ContainerExited,
     ContainerHealthObserved,
@@ -57,6 +64,7 @@ from fargate_api.twin.ecs.events import (
     Event,
     LaunchFailed,
     ObservedTarget,
+    RollbackRequested,
     ScaleRequested,
     ShutdownRequested,
     TargetHealthObserved,
@@ -68,6 +76,7 @@ from fargate_api.twin.ecs.events import (
 from fargate_api.twin.ecs.rollout import TaskView, failure_threshold, plan_step
 from fargate_api.twin.ecs.service_state import (
     STOPPING_STATUSES,
+    AlarmState,
     ContainerHealthStatus,
     Deployment,
     RolloutState,
@@ -75,7 +84,14 @@ from fargate_api.twin.ecs.service_state import (
     TargetHealth,
     TaskRecord,
 )
-from fargate_api.twin.plan.model import Service, TaskDefinition, TwinPlan
+from fargate_api.twin.ecs.traffic_shift import (
+    REVERSIBLE,
+    LifecycleStage,
+    production_steps,
+    wait_after_step,
+    weights,
+)
+from fargate_api.twin.plan.model import Service, TaskDefinition, TrafficShift, TwinPlan
 
 STOPPED_HISTORY = 20
 MAX_BACKOFF = 30.0
@@ -83,6 +99,11 @@ MAX_BACKOFF = 30.0
 
 def _new_task_id() -> str:
     return uuid.uuid4().hex
+
+
+class DeploymentRefusedError(ValueError):
+    """A request the service cannot take now (a deploy during a traffic-shifting
+    deployment, a rollback with nothing to roll back): refused, nothing changed."""
 
 
 class ServiceScheduler:
@@ -102,13 +123,7 @@ class ServiceScheduler:
         self._new_task_id = new_task_id
         self._deployment_numbers = itertools.count(1)
         self.services: dict[str, ServiceState] = {
-            s.key: ServiceState(
-                service=s,
-                desired=s.desired_count,
-                definitions={1: plan.task_definition(s.task_definition)},
-                deployments=[self._deployment(1, "IN_PROGRESS")],
-            )
-            for s in plan.services
+            s.key: self._initial_state(s, plan) for s in plan.services
         }
         self.tasks: list[TaskRecord] = []  # not yet stopped, in launch order
         self.stopped: list[TaskRecord] = []  # the most recent first
@@ -117,6 +132,20 @@ class ServiceScheduler:
         self._public_ips: set[IPv4Address] = set()  # held by tasks not yet removed
         self._failures: Counter[str] = Counter()
         self._retry_after: dict[str, float] = {}
+        # alarm key -> (state, since when, CloudWatch's reason)
+        self.alarm_states: dict[str, tuple[AlarmState, float, str]] = {}
+
+    def _initial_state(self, service: Service, plan: TwinPlan) -> ServiceState:
+        live = tuple(b.target_group for b in service.load_balancers)
+        first = self._deployment(1, "IN_PROGRESS", 0.0)
+        first.target_groups = live
+        return ServiceState(
+            service=service,
+            desired=service.desired_count,
+            definitions={1: plan.task_definition(service.task_definition)},
+            deployments=[first],
+            live_groups=live,
+        )
 
     # ------------------------------------------------------------ queries
     def task(self, task_id: str) -> TaskRecord | None:
@@ -134,7 +163,12 @@ class ServiceScheduler:
     def handle(self, event: Event, now: float) -> list[Action]:
         match event:
             case DeployRequested():
-                return self._deploy(event)
+                return self._deploy(event, now)
+            case AlarmStateChanged(alarm=alarm, state=alarm_state, reason=reason):
+                self.alarm_states[alarm] = (alarm_state, now, reason)
+                return []
+            case RollbackRequested(service=key):
+                return self._rollback_requested(self.services[key], now)
             case ScaleRequested(service=key, desired=desired):
                 state = self.services[key]
                 state.desired = desired
@@ -181,18 +215,60 @@ class ServiceScheduler:
             case _:
                 assert_never(event)
 
-    def _deploy(self, event: DeployRequested) -> list[Action]:
+    def _deploy(self, event: DeployRequested, now: float) -> list[Action]:
         state = self.services[event.service]
+        plan = state.service.deployment
+        shifting = plan.strategy != "ROLLING" and bool(plan.shifts)
+        if shifting and state.primary.rollout_state == "IN_PROGRESS":
+            raise DeploymentRefusedError(
+                f"service {state.service.name}: the deployment of revision "
+                f"{state.primary.revision} is still in progress; a {plan.strategy} deployment "
+                "starts from a completed one (wait for it, or `local rollback`)"
+            )
         revision = max(state.definitions) + 1
         state.definitions[revision] = event.definition
         if event.desired is not None:
             state.desired = event.desired
         for deployment in state.deployments:
             deployment.status = "ACTIVE"
-        state.deployments.insert(0, self._deployment(revision, "IN_PROGRESS"))
+        deployment = self._deployment(revision, "IN_PROGRESS", now)
+        deployment.watch_alarms = bool(plan.alarms)
+        if shifting:
+            deployment.strategy = plan.strategy
+            deployment.target_groups = self._standby_groups(state)
+            deployment.stage = "SCALE_UP"
+            deployment.stage_since = now
+        else:
+            deployment.target_groups = state.live_groups
+        state.deployments.insert(0, deployment)
         self._failures[event.service] = 0
         self._retry_after.pop(event.service, None)
-        return [Record(f"service {state.service.name}: deployment of revision {revision} started")]
+        how = (
+            "" if not shifting else f" ({plan.strategy}, in {', '.join(deployment.target_groups)})"
+        )
+        return [
+            Record(f"service {state.service.name}: deployment of revision {revision} started{how}")
+        ]
+
+    def _standby_groups(self, state: ServiceState) -> tuple[str, ...]:
+        """Per LoadBalancers entry, the target group production traffic does not reach now:
+        where a traffic-shifting deployment registers the new revision."""
+        groups = []
+        for binding, live in zip(state.service.load_balancers, state.live_groups, strict=True):
+            shift = self._shift_of(state, binding.target_group)
+            if shift is None:
+                groups.append(live)
+            elif live == shift.target_group:
+                groups.append(shift.alternate_target_group)
+            else:
+                groups.append(shift.target_group)
+        return tuple(groups)
+
+    @staticmethod
+    def _shift_of(state: ServiceState, target_group: str) -> TrafficShift | None:
+        return next(
+            (s for s in state.service.deployment.shifts if s.target_group == target_group), None
+        )
 
     def _shutdown(self, reason: str) -> list[Action]:
         self.shutting_down = True
@@ -211,10 +287,23 @@ class ServiceScheduler:
         service = self.services[task.service].service
         if not service.load_balancers:
             return self._announce_start(task)
+        task.target_groups = self._groups_for(task)
         targets = tuple(
-            Target(b.target_group, task.ip, b.container_port) for b in service.load_balancers
+            Target(group, task.ip, b.container_port)
+            for b, group in zip(service.load_balancers, task.target_groups, strict=True)
         )
         return [RegisterTargets(task.id, targets)]
+
+    def _groups_for(self, task: TaskRecord) -> tuple[str, ...]:
+        """The target groups of the task's own deployment (the standby ones while a
+        traffic-shifting deployment runs), else those production traffic reaches."""
+        if task.target_groups:
+            return task.target_groups
+        state = self.services[task.service]
+        mine = next((d for d in state.deployments if d.revision == task.revision), None)
+        if mine is not None and mine.target_groups:
+            return mine.target_groups
+        return state.live_groups
 
     def _announce_start(self, task: TaskRecord) -> list[Action]:
         return [
@@ -350,8 +439,20 @@ class ServiceScheduler:
                     state.definitions[task.revision]
                 ):
                     task.was_healthy = True  # it outlived a poll of its containers
+        actions: list[Action] = self._finish_rollbacks(state)
+        primary = state.primary
+        if primary.rollout_state == "IN_PROGRESS" and primary.strategy != "ROLLING":
+            return actions + self._reconcile_shift(state, now)
+        if primary.rollout_state == "IN_PROGRESS" and primary.watch_alarms:
+            triggered = self._triggered_alarms(state, primary)
+            if triggered:
+                primary.triggered_alarms = triggered
+                reason = f"alarm {', '.join(triggered)} in ALARM"
+                return actions + self._fail_rolling(
+                    state, reason, rollback=service.deployment.alarm_rollback
+                )
         if state.primary.rollout_state == "FAILED":
-            return []  # a failed deployment without rollback: ECS stops launching; so do we
+            return actions  # a failed deployment without rollback: ECS stops launching
         draining = sum(
             t.last_status in STOPPING_STATUSES for t in self.tasks if t.service == service_key
         )
@@ -374,7 +475,6 @@ class ServiceScheduler:
             maximum_percent=service.maximum_percent,
             may_launch=now >= self.retry_after(service_key),
         )
-        actions: list[Action] = []
         for task in active:
             if task.id in step.stop:
                 reason = (
@@ -396,7 +496,7 @@ class ServiceScheduler:
         `reconcile`'s launches ran, since a task without load balancer counts at once."""
         state = self.services[service_key]
         primary = state.primary
-        if primary.rollout_state != "IN_PROGRESS":
+        if primary.rollout_state != "IN_PROGRESS" or primary.strategy != "ROLLING":
             return []
         service = state.service
         mine = [t for t in self._active(service_key) if t.revision == primary.revision]
@@ -406,6 +506,7 @@ class ServiceScheduler:
         if len(mine) < state.desired or not all(self.is_healthy(t) for t in mine) or others:
             return []
         primary.rollout_state = "COMPLETED"
+        primary.outcome = "SUCCESSFUL"
         failed = [d for d in state.deployments[1:] if d.rollout_state == "FAILED"][:1]
         state.deployments = [primary, *failed]
         for deployment in state.deployments[1:]:
@@ -436,11 +537,24 @@ class ServiceScheduler:
         threshold = failure_threshold(state.desired)
         if not service.circuit_breaker or primary.failed_tasks < threshold:
             return []
-        primary.rollout_state = "FAILED"
-        primary.reason = (
+        reason = (
             f"circuit breaker: {primary.failed_tasks} tasks of revision {primary.revision} failed "
             f"(threshold {threshold})"
         )
+        if primary.strategy != "ROLLING":
+            if primary.stage not in REVERSIBLE:
+                return []
+            return self._roll_back_shift(state, reason, now)
+        return self._fail_rolling(state, reason, rollback=service.rollback)
+
+    def _fail_rolling(self, state: ServiceState, reason: str, *, rollback: bool) -> list[Action]:
+        """A rolling deployment fails (circuit breaker, alarm, `local rollback`); with
+        rollback, a new deployment of the last completed revision replaces it."""
+        service = state.service
+        primary = state.primary
+        primary.rollout_state = "FAILED"
+        primary.outcome = "STOPPED"
+        primary.reason = reason
         actions: list[Action] = [
             Record(
                 f"service {service.name}: deployment of revision {primary.revision} failed "
@@ -448,20 +562,229 @@ class ServiceScheduler:
             )
         ]
         good = next((d for d in state.deployments[1:] if d.rollout_state == "COMPLETED"), None)
-        if service.rollback and good is not None:
+        if rollback and good is not None:
             primary.status = "INACTIVE"
-            rollback = self._deployment(good.revision, "IN_PROGRESS")
-            rollback.reason = f"rolling back to revision {good.revision}"
+            primary.outcome = "ROLLBACK_SUCCESSFUL"
+            back = self._deployment(good.revision, "IN_PROGRESS", primary.started_at)
+            back.reason = f"rolling back to revision {good.revision}"
+            back.target_groups = state.live_groups
             for deployment in state.deployments:
                 if deployment.status == "PRIMARY":
                     deployment.status = "ACTIVE"
-            state.deployments.insert(0, rollback)
+            state.deployments.insert(0, back)
             self._failures[service.key] = 0
             self._retry_after.pop(service.key, None)
             actions.append(
                 Record(f"service {service.name}: rolling back to revision {good.revision}")
             )
         return actions
+
+    # ------------------------------------------------------------ traffic shifting
+    def _reconcile_shift(self, state: ServiceState, now: float) -> list[Action]:
+        """One step of a BLUE_GREEN, CANARY or LINEAR deployment (module docstring)."""
+        service = state.service
+        plan = service.deployment
+        mine = state.primary
+        scale = self.time_scale
+        triggered = self._triggered_alarms(state, mine)
+        if triggered and mine.stage in REVERSIBLE:
+            mine.triggered_alarms = triggered
+            reason = f"alarm {', '.join(triggered)} in ALARM"
+            if plan.alarm_rollback:
+                return self._roll_back_shift(state, reason, now)
+            mine.rollout_state = "FAILED"
+            mine.outcome = "STOPPED"
+            mine.reason = reason
+            return [
+                Record(
+                    f"service {service.name}: deployment of revision {mine.revision} failed "
+                    f"({reason}); no rollback configured"
+                )
+            ]
+        actions: list[Action] = []
+        green = [t for t in self._active(service.key) if t.revision == mine.revision]
+        missing = max(state.desired - len(green), 0)
+        if mine.stage != "CLEAN_UP" and missing and now >= self.retry_after(service.key):
+            for _ in range(missing):
+                launch = self._launch(state, now)
+                actions.append(launch)
+                if isinstance(launch, Record):
+                    break
+        elapsed = now - mine.stage_since
+        if mine.stage == "SCALE_UP":
+            if len(green) >= state.desired and all(self.is_healthy(t) for t in green):
+                actions += self._enter(state, mine, "TEST_TRAFFIC_SHIFT", now)
+                mine.test_percent = 100.0
+                actions += self._shift(state, mine, test=True, share=100.0)
+                actions += self._enter(state, mine, "POST_TEST_TRAFFIC_SHIFT", now)
+        elif mine.stage == "POST_TEST_TRAFFIC_SHIFT":
+            if elapsed >= plan.test_traffic_pause * scale:
+                actions += self._enter(state, mine, "PRODUCTION_TRAFFIC_SHIFT", now)
+                actions += self._next_production_step(state, mine, now)
+        elif mine.stage == "PRODUCTION_TRAFFIC_SHIFT":
+            if elapsed >= wait_after_step(plan, mine.step) * scale:
+                actions += self._next_production_step(state, mine, now)
+        elif mine.stage == "BAKE_TIME":
+            if elapsed >= plan.bake_time * scale:
+                actions += self._enter(state, mine, "CLEAN_UP", now)
+                state.live_groups = mine.target_groups
+                for task in self._active(service.key):
+                    if task.revision != mine.revision:
+                        actions += self._stop(
+                            task,
+                            f"Deployment of revision {mine.revision} completed: the previous "
+                            "revision is removed",
+                            drain=True,
+                        )
+        elif mine.stage == "CLEAN_UP":
+            actions += self._complete_shift(state, mine)
+        return actions
+
+    def _complete_shift(self, state: ServiceState, mine: Deployment) -> list[Action]:
+        """Done once no task of another revision is left, draining ones included."""
+        service = state.service
+        if any(t.service == service.key and t.revision != mine.revision for t in self.tasks):
+            return []
+        mine.rollout_state = "COMPLETED"
+        mine.outcome = "SUCCESSFUL"
+        for deployment in state.deployments[1:]:
+            deployment.status = "INACTIVE"
+        state.deployments = [
+            mine,
+            *[d for d in state.deployments[1:] if d.outcome != "SUCCESSFUL"][:2],
+        ]
+        return [
+            Record(f"service {service.name}: deployment of revision {mine.revision} completed"),
+            PublishState(),
+        ]
+
+    def _next_production_step(
+        self, state: ServiceState, mine: Deployment, now: float
+    ) -> list[Action]:
+        steps = production_steps(state.service.deployment)
+        mine.step = min(mine.step + 1, len(steps) - 1)
+        mine.production_percent = steps[mine.step]
+        mine.stage_since = now
+        actions = self._shift(state, mine, test=False, share=mine.production_percent)
+        actions.append(
+            Record(
+                f"service {state.service.name}: {mine.production_percent:g}% of production "
+                f"traffic on revision {mine.revision}"
+            )
+        )
+        if mine.production_percent >= 100:
+            actions += self._enter(state, mine, "POST_PRODUCTION_TRAFFIC_SHIFT", now)
+            actions += self._enter(state, mine, "BAKE_TIME", now)
+        return actions
+
+    def _enter(
+        self, state: ServiceState, mine: Deployment, stage: LifecycleStage, now: float
+    ) -> list[Action]:
+        mine.stage = stage
+        mine.stage_since = now
+        return [
+            Record(f"service {state.service.name}: revision {mine.revision} {stage}"),
+            PublishState(),
+        ]
+
+    def _shift(
+        self, state: ServiceState, mine: Deployment, *, test: bool, share: float
+    ) -> list[Action]:
+        """ModifyRule on each production (or test) rule: `share` percent to the new
+        revision's target group, the rest to the live one."""
+        actions: list[Action] = []
+        for binding, live, new in zip(
+            state.service.load_balancers, state.live_groups, mine.target_groups, strict=True
+        ):
+            shift = self._shift_of(state, binding.target_group)
+            rule = None if shift is None else (shift.test_rule if test else shift.production_rule)
+            if rule is None or live == new:
+                continue
+            old_weight, new_weight = weights(share)
+            actions.append(ShiftTraffic(rule, ((live, old_weight), (new, new_weight))))
+        return actions
+
+    def _roll_back_shift(self, state: ServiceState, reason: str, now: float) -> list[Action]:
+        """All production and test traffic back to the live target groups at once, then
+        the new revision is drained and stopped; the previous deployment is PRIMARY again."""
+        mine = state.primary
+        previous = next(d for d in state.deployments[1:] if d.rollout_state == "COMPLETED")
+        mine.rollout_state = "FAILED"
+        mine.outcome = "ROLLBACK_IN_PROGRESS"
+        mine.reason = reason
+        actions: list[Action] = [
+            Record(
+                f"service {state.service.name}: deployment of revision {mine.revision} rolls "
+                f"back ({reason}) at {mine.stage}"
+            )
+        ]
+        actions += self._shift(state, mine, test=False, share=0.0)
+        actions += self._shift(state, mine, test=True, share=0.0)
+        mine.production_percent = 0.0
+        mine.test_percent = 0.0
+        mine.status = "ACTIVE"
+        state.deployments.remove(previous)
+        previous.status = "PRIMARY"
+        state.deployments.insert(0, previous)
+        for task in self._active(state.service.key):
+            if task.revision == mine.revision:
+                actions += self._stop(task, f"Deployment rolled back: {reason}", drain=True)
+        self._failures[state.service.key] = 0
+        self._retry_after.pop(state.service.key, None)
+        actions.append(PublishState())
+        return actions
+
+    def _finish_rollbacks(self, state: ServiceState) -> list[Action]:
+        actions: list[Action] = []
+        for deployment in state.deployments:
+            if deployment.outcome != "ROLLBACK_IN_PROGRESS":
+                continue
+            if any(
+                t.service == state.service.key and t.revision == deployment.revision
+                for t in self.tasks
+            ):
+                continue
+            deployment.outcome = "ROLLBACK_SUCCESSFUL"
+            deployment.status = "INACTIVE"
+            deployment.stage = None
+            actions += [
+                Record(
+                    f"service {state.service.name}: rollback of revision {deployment.revision} "
+                    "completed"
+                ),
+                PublishState(),
+            ]
+        return actions
+
+    def _triggered_alarms(self, state: ServiceState, mine: Deployment) -> tuple[str, ...]:
+        """Names of the deployment's alarms that went into ALARM since it started."""
+        if not mine.watch_alarms:
+            return ()
+        names = []
+        for key in state.service.deployment.alarms:
+            seen = self.alarm_states.get(key)
+            if seen is not None and seen[0] == "ALARM" and seen[1] >= mine.started_at:
+                names.append(self.plan.alarm(key).name)
+        return tuple(names)
+
+    def _rollback_requested(self, state: ServiceState, now: float) -> list[Action]:
+        mine = state.primary
+        name = state.service.name
+        if mine.rollout_state != "IN_PROGRESS":
+            raise DeploymentRefusedError(f"service {name} has no deployment in progress")
+        reason = "rollback requested (local rollback)"
+        if mine.strategy != "ROLLING":
+            if mine.stage not in REVERSIBLE:
+                raise DeploymentRefusedError(
+                    f"service {name}: revision {mine.revision} is at {mine.stage}; the previous "
+                    "revision is already being removed"
+                )
+            return self._roll_back_shift(state, reason, now)
+        if not any(d.rollout_state == "COMPLETED" for d in state.deployments[1:]):
+            raise DeploymentRefusedError(
+                f"service {name}: no earlier deployment completed, there is nothing to go back to"
+            )
+        return self._fail_rolling(state, reason, rollback=True)
 
     def _back_off(self, service_key: str, now: float) -> None:
         """ECS throttles a service whose tasks keep failing: 1, 2, 4... up to 30 s between
@@ -537,26 +860,28 @@ class ServiceScheduler:
         if drain and service.load_balancers:
             task.last_status = "DEACTIVATING"
             task.health = "draining"
-            groups = tuple(b.target_group for b in service.load_balancers)
-            return [StartDrain(task.id, groups)]
+            return [StartDrain(task.id, self._groups_for(task))]
         return [self._stop_containers(task)]
 
     def _stop_containers(self, task: TaskRecord, *, deregister: bool = True) -> StopTask:
         task.last_status = "STOPPING"
         state = self.services[task.service]
-        groups = tuple(b.target_group for b in state.service.load_balancers) if deregister else ()
+        groups = self._groups_for(task) if deregister and state.service.load_balancers else ()
         timeouts = tuple(
             (c.name, c.stop_timeout * self.time_scale)
             for c in state.definitions[task.revision].containers
         )
         return StopTask(task.id, groups, timeouts)
 
-    def _deployment(self, revision: int, rollout_state: RolloutState) -> Deployment:
+    def _deployment(
+        self, revision: int, rollout_state: RolloutState, started_at: float
+    ) -> Deployment:
         return Deployment(
             id=f"ecs-svc/{next(self._deployment_numbers):019d}",
             revision=revision,
             status="PRIMARY",
             rollout_state=rollout_state,
+            started_at=started_at,
         )
 
 

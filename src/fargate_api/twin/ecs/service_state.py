@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Literal
 
-from fargate_api.twin.plan.model import Service, TaskDefinition
+from fargate_api.twin.ecs.traffic_shift import LifecycleStage
+from fargate_api.twin.plan.model import Service, Strategy, TaskDefinition
 
 # A task's lastStatus, as ECS names it. PROVISIONING: its ENI is being attached and its
 # containers started; DEACTIVATING: its targets drain; STOPPING: SIGTERM was sent.
@@ -24,6 +25,12 @@ DeploymentStatus = Literal["PRIMARY", "ACTIVE", "INACTIVE"]
 RolloutState = Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
 # The task's healthStatus from its containers' health checks (UNKNOWN: none defined).
 ContainerHealthStatus = Literal["HEALTHY", "UNHEALTHY", "UNKNOWN"]
+
+# ECS's status of a service deployment (DescribeServiceDeployments), beside rolloutState.
+DeploymentOutcome = Literal[
+    "IN_PROGRESS", "SUCCESSFUL", "STOPPED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL"
+]
+AlarmState = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
 
 ACTIVE_STATUSES: tuple[TaskStatus, ...] = ("PROVISIONING", "RUNNING")
 STOPPING_STATUSES: tuple[TaskStatus, ...] = ("DEACTIVATING", "STOPPING")
@@ -52,6 +59,9 @@ class TaskRecord:
     # Once healthy, a task that fails later no longer counts against its deployment's
     # circuit breaker (ECS counts tasks that never reached a steady state).
     was_healthy: bool = False
+    # The target groups it was registered in: with blue/green, canary and linear the two
+    # revisions of a service sit in different target groups.
+    target_groups: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -66,6 +76,18 @@ class Deployment:
     rollout_state: RolloutState
     reason: str = ""
     failed_tasks: int = 0
+    started_at: float = 0.0
+    # Traffic-shifting deployments (strategy other than ROLLING) only:
+    strategy: Strategy = "ROLLING"
+    outcome: DeploymentOutcome = "IN_PROGRESS"
+    stage: LifecycleStage | None = None
+    stage_since: float = 0.0
+    step: int = -1  # index of the production step reached (traffic_shift.production_steps)
+    production_percent: float = 0.0  # the revision's share of production traffic
+    test_percent: float = 0.0
+    target_groups: tuple[str, ...] = ()  # where its tasks register, one per LoadBalancers entry
+    triggered_alarms: tuple[str, ...] = ()
+    watch_alarms: bool = False  # the service names deployment alarms (Alarms.Enable)
 
 
 @dataclass
@@ -74,6 +96,9 @@ class ServiceState:
     desired: int
     definitions: dict[int, TaskDefinition]  # revision -> task definition
     deployments: list[Deployment]  # the PRIMARY one first
+    # The target group of each LoadBalancers entry that production traffic reaches now;
+    # a traffic-shifting deployment swaps them when it completes.
+    live_groups: tuple[str, ...] = ()
 
     @property
     def primary(self) -> Deployment:

@@ -14,8 +14,20 @@ How the ALB's behaviour is mirrored, and where it is not:
   forward; the variable keeps ALB's "first match wins" order.
 * Path patterns match ``path`` (no query string), case-sensitively; host patterns match
   the Host header case-insensitively, with or without a ``:port`` suffix.
-* Weighted forwards draw ``rand(total weight)`` once per request. Stickiness between the
-  target groups of a weighted forward is not modelled.
+* A forward to two or more target groups is weighted through an HAProxy *map*: one entry
+  per forward (key ``fw.<rule or listener key>``, value the weights in the action's
+  order, ``"90:10"``), looked up per request. ECS moves traffic between the blue and
+  green target groups by changing these weights (ModifyRule) while the ALB serves, and
+  the twin must do the same without a reload, which would forget the targets added at
+  run time (see haproxy_runtime.py). A map entry changes over the stats socket (``set
+  map``) in one step, so a request sees either the old or the new weights, never a mix
+  (a map is also the runtime-writable store HAProxy 2.6 offers: its CLI ``set var``
+  needs ``experimental-mode``). Each request reads the entry, turns it into
+  cumulative bounds, draws ``rand`` modulo the total and picks the first group whose
+  bound it is below; all weights 0 answer 503, as the ALB does with no target group to
+  send to. Without a map file (``weights_map=None``: ``haproxy -c``, one-off runs) the
+  same lines read the template's weights as a constant. Stickiness between the target
+  groups of a weighted forward is not modelled.
 * Health checks are HTTP/1.1 ``GET`` requests whose Host header is the target's id (the
   server name); the ALB sends the target's address. HAProxy's check connect phase may
   take up to ``min(timeout connect, interval)`` before the ``timeout check`` read timeout
@@ -32,17 +44,29 @@ How the ALB's behaviour is mirrored, and where it is not:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from fargate_api.twin.plan.model import Action, HealthCheck, Listener, LoadBalancer, TargetGroup
+from fargate_api.twin.plan.model import (
+    Action,
+    HealthCheck,
+    Listener,
+    LoadBalancer,
+    TargetGroup,
+    WeightedTargetGroup,
+)
 
 CONNECT_TIMEOUT = 10  # seconds: the ALB's connect timeout towards targets
 MAXCONN = 4096
 RULE_VAR = "txn.fa_rule"
 PICK_VAR = "txn.fa_pick"
+WEIGHTS_VAR = "txn.fa_weights"  # the forward's map value, "w1:w2:..."
+BOUND_VAR = "txn.fa_b"  # + position: the cumulative weight up to that target group
+WEIGHT_SEPARATOR = ":"
+MAX_WEIGHT = 999  # ELB's limit for a target group's weight in a forward action
+_MAP_PATH = re.compile(r"[A-Za-z0-9._/+-]+")
 DEFAULT_RULE = 0  # the value of RULE_VAR when no listener rule matched
 ALPN = "h2,http/1.1"  # the ALB speaks HTTP/2 to clients on HTTPS listeners by default
 _PLAIN = re.compile(r"[A-Za-z0-9-]")
@@ -259,12 +283,101 @@ def _redirect_lines(action: Action, listener: Listener, condition: str) -> list[
     ]
 
 
+def forward_map_key(rule_key: str) -> str:
+    """The weights map key of the forward of a listener rule, or of a listener's default
+    action (``rule_key`` is then the listener's key)."""
+    return _identifier("fw.", rule_key)
+
+
+def weights_value(weights: Sequence[int]) -> str:
+    """A forward's weights as its map value: "90:10", in the action's group order."""
+    if not weights or any(w < 0 for w in weights):
+        raise ValueError(f"weights must be one non-negative integer per group, not {weights}")
+    return WEIGHT_SEPARATOR.join(str(w) for w in weights)
+
+
+def parse_weights_value(value: str, count: int) -> tuple[int, ...]:
+    """The weights in a map value, checked against the number of target groups."""
+    parts = value.split(WEIGHT_SEPARATOR)
+    if len(parts) != count or not all(p.isdigit() for p in parts):
+        raise ValueError(f"weights {value!r}: expected {count} integers separated by ':'")
+    return tuple(int(p) for p in parts)
+
+
+def weighted_forwards(lb: LoadBalancer) -> dict[str, tuple[WeightedTargetGroup, ...]]:
+    """Every forward of ``lb`` to two or more target groups, by rule key (a listener's key
+    for its default action): those whose weights live in the map, in map order."""
+    found: dict[str, tuple[WeightedTargetGroup, ...]] = {}
+    for listener in lb.listeners:
+        owners = [(listener.key, listener.default_actions)]
+        owners += [(rule.key, rule.actions) for rule in listener.rules]
+        for key, actions in owners:
+            action = _terminal_action(actions, key)
+            if action.kind == "forward" and len(action.target_groups) > 1:
+                found[key] = action.target_groups
+    return found
+
+
+def weights_map_text(lb: LoadBalancer) -> str:
+    """The weights map file as the template sets it: written beside the configuration
+    before HAProxy starts, changed later only through the stats socket."""
+    lines = [
+        _comment(f"Forward weights of {lb.key} ({lb.name}), read by HAProxy per request;"),
+        _comment("changed at run time with `set map` (LoadBalancers.set_forward_weights)."),
+        _comment("<key> <weight of each target group, in the order listed above it, ':'>"),
+    ]
+    for key, groups in weighted_forwards(lb).items():
+        lines.append(_comment(f"{key}: {' '.join(g.target_group for g in groups)}"))
+        lines.append(f"{forward_map_key(key)} {weights_value([g.weight for g in groups])}")
+    return "\n".join(lines) + "\n"
+
+
+def _weighted_forward_lines(
+    action: Action, rule_key: str, condition: str, weights_map: Path | None, out: _Frontend
+) -> None:
+    """The map-driven draw (module docstring): the entry, its cumulative bounds, the
+    503 when all are 0, the draw, then one ``use_backend`` per group."""
+    groups = action.target_groups
+    initial = weights_value([w.weight for w in groups])
+    key = forward_map_key(rule_key)
+    if weights_map is None:
+        source = f"str({initial})"
+    else:
+        source = f"str({key}),map_str({weights_map},{initial})"
+    names = ", ".join(g.target_group for g in groups)
+    where = f"map key {key}" if weights_map else "fixed"
+    out.requests.append(_comment(f"forward of {rule_key}: weights of {names} ({where})"))
+    out.requests.append(f"http-request set-var({WEIGHTS_VAR}) {source} if {condition}")
+    for position in range(1, len(groups) + 1):
+        bound = f"var({WEIGHTS_VAR}),field({position},{WEIGHT_SEPARATOR})"
+        if position > 1:
+            bound += f",add({BOUND_VAR}{position - 1})"
+        out.requests.append(f"http-request set-var({BOUND_VAR}{position}) {bound} if {condition}")
+    total = f"{BOUND_VAR}{len(groups)}"
+    out.requests.append(
+        f"http-request return status 503 if {condition} {{ var({total}) -m int eq 0 }}"
+    )
+    out.requests.append(f"http-request set-var({PICK_VAR}) rand,mod({total}) if {condition}")
+    for position, weighted in enumerate(groups, start=1):
+        pick = (
+            ""
+            if position == len(groups)
+            else f" {{ var({PICK_VAR}),sub({BOUND_VAR}{position}) -m int lt 0 }}"
+        )
+        out.backends.append(
+            f"use_backend {backend_name(weighted.target_group)} if {condition}{pick}"
+        )
+
+
 def _action_lines(
     action: Action,
     index: int,
     listener: Listener,
     target_groups: Mapping[str, TargetGroup],
     out: _Frontend,
+    *,
+    rule_key: str,
+    weights_map: Path | None,
 ) -> None:
     condition = _rule_is(index)
     if action.kind == "fixed-response":
@@ -277,32 +390,18 @@ def _action_lines(
     elif action.kind == "redirect":
         out.requests.extend(_redirect_lines(action, listener, condition))
     else:
-        for weighted in action.target_groups:
-            if weighted.target_group not in target_groups:
-                raise ValueError(
-                    f"{listener.key} forwards to unknown target group {weighted.target_group!r}"
-                )
-        chosen = [w for w in action.target_groups if w.weight > 0]
-        if not chosen:  # the ALB has no target group to send the request to
+        keys = [w.target_group for w in action.target_groups]
+        for key in keys:
+            if key not in target_groups:
+                raise ValueError(f"{listener.key} forwards to unknown target group {key!r}")
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"{rule_key} forwards to the same target group twice: {keys}")
+        if len(keys) > 1:
+            _weighted_forward_lines(action, rule_key, condition, weights_map, out)
+        elif keys and action.target_groups[0].weight > 0:
+            out.backends.append(f"use_backend {backend_name(keys[0])} if {condition}")
+        else:  # the ALB has no target group to send the request to
             out.requests.append(f"http-request return status 503 if {condition}")
-        elif len(chosen) == 1:
-            out.backends.append(
-                f"use_backend {backend_name(chosen[0].target_group)} if {condition}"
-            )
-        else:
-            total = sum(w.weight for w in chosen)
-            out.requests.append(f"http-request set-var({PICK_VAR}) rand({total}) if {condition}")
-            bound = 0
-            for position, weighted in enumerate(chosen):
-                bound += weighted.weight
-                pick = (
-                    ""
-                    if position == len(chosen) - 1
-                    else f" {{ var({PICK_VAR}) -m int lt {bound} }}"
-                )
-                out.backends.append(
-                    f"use_backend {backend_name(weighted.target_group)} if {condition}{pick}"
-                )
 
 
 def _frontend(
@@ -311,6 +410,8 @@ def _frontend(
     target_groups: Mapping[str, TargetGroup],
     tls_cert: Path | None,
     bind_namespaces: Mapping[IPv4Address, str],
+    *,
+    weights_map: Path | None,
 ) -> list[str]:
     lines = [f"frontend {frontend_name(listener.key)}"]
     for node in lb.nodes:
@@ -350,9 +451,26 @@ def _frontend(
         f"http-request set-var({RULE_VAR}) int({DEFAULT_RULE}) if !{{ var({RULE_VAR}) -m found }}"
     )
     for index, rule in enumerate(listener.rules, start=1):
-        _action_lines(_terminal_action(rule.actions, rule.key), index, listener, target_groups, out)
+        action = _terminal_action(rule.actions, rule.key)
+        _action_lines(
+            action,
+            index,
+            listener,
+            target_groups,
+            out,
+            rule_key=rule.key,
+            weights_map=weights_map,
+        )
     default = _terminal_action(listener.default_actions, f"listener {listener.key}")
-    _action_lines(default, DEFAULT_RULE, listener, target_groups, out)
+    _action_lines(
+        default,
+        DEFAULT_RULE,
+        listener,
+        target_groups,
+        out,
+        rule_key=listener.key,
+        weights_map=weights_map,
+    )
     lines += [f"    {line}" for line in (*out.acls, *out.requests, *out.backends)]
     return lines
 
@@ -393,13 +511,25 @@ def render_haproxy_config(
     stats_socket: Path,
     tls_cert: Path | None = None,
     bind_namespaces: Mapping[IPv4Address, str] | None = None,
+    weights_map: Path | None = None,
 ) -> str:
     """The configuration of the HAProxy that plays ``lb``; see the module docstring.
 
     ``bind_namespaces`` names the network namespace of node addresses that are not in
     HAProxy's own namespace (HAProxy opens those listening sockets there, which needs
     root); addresses not in it are bound in HAProxy's namespace.
+
+    ``weights_map`` is the file weighted forwards read their weights from; the caller
+    writes it (`weights_map_text`) before HAProxy starts, since HAProxy 2.6 refuses to
+    start without it. The path is an argument inside a sample expression, which a
+    comma, a parenthesis or a space would end: letters, digits and ``. _ / + -`` only.
+    None: the template's weights, fixed.
     """
+    if weights_map is not None and not _MAP_PATH.fullmatch(str(weights_map)):
+        raise ValueError(
+            f"weights map {str(weights_map)!r}: HAProxy reads the path inside a sample "
+            "expression, so only letters, digits and . _ / + - are allowed"
+        )
     idle = f"{lb.idle_timeout}s"
     lines = [
         _comment(f"{lb.key} ({lb.name}): generated by fargate_api.twin.elbv2.haproxy_config"),
@@ -421,7 +551,17 @@ def render_haproxy_config(
     if not lb.nodes:
         raise ValueError(f"load balancer {lb.key} has no nodes to listen on")
     for listener in lb.listeners:
-        lines += ["", *_frontend(listener, lb, target_groups, tls_cert, bind_namespaces or {})]
+        lines += [
+            "",
+            *_frontend(
+                listener,
+                lb,
+                target_groups,
+                tls_cert,
+                bind_namespaces or {},
+                weights_map=weights_map,
+            ),
+        ]
     for key in _referenced(lb):
         lines += ["", *_backend(target_groups[key])]
     return "\n".join(lines) + "\n"

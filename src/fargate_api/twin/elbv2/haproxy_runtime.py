@@ -17,6 +17,9 @@ HAProxy keeps no count of consecutive failures for a server that is down, so a n
 shows ``unhealthy`` from its first failed check, where the ALB waits for the unhealthy
 threshold; and a never-healthy target whose latest check passed shows ``initial`` again.
 
+Forward weights live in a map (haproxy_config.py); ``set_map`` changes one entry, which
+is one atomic step for the requests that read it, without a reload.
+
 A server leaving maintenance with checks enabled starts UP in HAProxy 2.6 ("start OK but
 check immediately"), which would send traffic to a target that never passed a check.
 ``add_target`` therefore takes the server out of maintenance into drain (no traffic),
@@ -31,6 +34,7 @@ import csv
 import re
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -74,6 +78,16 @@ class TargetState:
     reason: str  # haproxy's check status and description, e.g. "L7STS 500: Layer7 wrong..."
     current_sessions: int
     total_requests: int
+
+
+@dataclass(frozen=True)
+class BackendStats:
+    """A target group's counters as the ALB's CloudWatch metrics count (`backend_stats`)."""
+
+    requests: int  # requests for which a target was chosen (RequestCount)
+    http_5xx: int  # 5xx answers from targets (HTTPCode_Target_5XX_Count)
+    response_time_ms: float | None  # average of the last 1024 requests; None before any
+    targets: Mapping[str, TargetState]
 
 
 def _check_target_id(target_id: str) -> None:
@@ -225,34 +239,38 @@ class HaproxyRuntime:
     def target_states(self, target_group_key: str) -> dict[str, TargetState]:
         """Every target of the group with its ALB-style health (module docstring)."""
         admin = self._admin_states(target_group_key)
-        states: dict[str, TargetState] = {}
-        for row in self._stats(target_group_key):
-            name = row["svname"]
-            if name in ("BACKEND", "FRONTEND") or name not in admin:
-                continue  # a server added between the two reads shows up next time
-            op_state, flags = admin[name]
-            check = row.get("check_status", "").removeprefix("* ").strip()
-            code, desc = row.get("check_code", "").strip(), row.get("check_desc", "").strip()
-            reason = " ".join(part for part in (check, code) if part)
-            reason = f"{reason}: {desc}" if desc else reason
-            health: TargetHealth
-            if flags & _ADMIN_MAINT:
-                health, reason = "draining", f"maintenance; {reason}"
-            elif flags & _ADMIN_DRAIN:
-                health = "draining"
-            elif op_state != _OP_STOPPED:
-                health = "healthy"
-            elif _int(row.get("chkdown", "")) > _FORCED_DOWN_TRANSITIONS or check in _FAILED_CHECKS:
-                health = "unhealthy"
-            else:
-                health = "initial"
-            states[name] = TargetState(
-                health=health,
-                reason=reason,
-                current_sessions=_int(row.get("scur", "")),
-                total_requests=_int(row.get("req_tot", "")),
-            )
-        return states
+        return _target_states(self._stats(target_group_key), admin)
+
+    def backend_stats(self, target_group_key: str) -> BackendStats:
+        """The group's counters and targets, read as the ALB's CloudWatch metrics count.
+
+        From the BACKEND row, which keeps counting after a target is removed (a server
+        row's counters go with it):
+
+        * requests: ``lbtot``, the times a target was chosen. ``req_tot`` also counts the
+          503 HAProxy answers itself when no target is healthy, and the ALB's
+          RequestCount counts only requests for which it could choose a target.
+        * 5xx: ``hrsp_5xx`` less ``econ`` and ``eresp``: HAProxy's own 503 (no target,
+          or a refused connection after retries), 502 (a broken response) and 504 (a
+          target timeout) count in ``hrsp_5xx`` too, but the ALB reports those as
+          HTTPCode_ELB_5XX, not as the targets'. (A target that drops a connection
+          after a 2xx header counts in ``eresp`` as well: then the difference is one too
+          low; it never goes below 0.)
+        * response time: ``rtime``, HAProxy's average over the last 1024 requests in ms
+          (it keeps no percentiles).
+        """
+        rows = self._stats(target_group_key)
+        backend = next((row for row in rows if row["svname"] == "BACKEND"), None)
+        if backend is None:
+            raise HaproxyRuntimeError("show stat", f"no BACKEND row for {target_group_key}")
+        requests = _int(backend.get("lbtot", ""))
+        own_errors = _int(backend.get("econ", "")) + _int(backend.get("eresp", ""))
+        return BackendStats(
+            requests=requests,
+            http_5xx=max(0, _int(backend.get("hrsp_5xx", "")) - own_errors),
+            response_time_ms=float(_int(backend.get("rtime", ""))) if requests else None,
+            targets=_target_states(rows, self._admin_states(target_group_key)),
+        )
 
     def request_total(self, target_group_key: str) -> int:
         """Requests the target group's backend has handled since HAProxy started."""
@@ -260,3 +278,61 @@ class HaproxyRuntime:
             if row["svname"] == "BACKEND":
                 return _int(row.get("req_tot", ""))
         raise HaproxyRuntimeError("show stat", f"no BACKEND row for {target_group_key}")
+
+    # ---------------------------------------------------------------- maps
+
+    def show_map(self, map_path: Path) -> dict[str, str]:
+        """The entries of a map the configuration reads (by its file path): key -> value."""
+        entries: dict[str, str] = {}
+        for line in self.command(f"show map {map_path}").splitlines():
+            parts = line.split(maxsplit=2)  # "<entry id> <key> <value>"
+            if len(parts) == 3 and parts[0].startswith("0x"):
+                entries[parts[1]] = parts[2]
+        return entries
+
+    def set_map(self, map_path: Path, key: str, value: str) -> None:
+        """Sets one entry of a map, adding it when it is missing; no reload, and one
+        atomic step for the requests that read it."""
+        for word in (key, value):
+            if not word or any(char.isspace() for char in word):
+                raise ValueError(f"map keys and values are single words: {word!r}")
+        try:
+            self.command(f"set map {map_path} {key} {value}")
+        except HaproxyRuntimeError as exc:
+            if "entry not found" not in exc.answer:
+                raise
+            self.command(f"add map {map_path} {key} {value}")
+
+
+def _target_states(
+    rows: list[dict[str, str]], admin: Mapping[str, tuple[int, int]]
+) -> dict[str, TargetState]:
+    """The targets of `show stat` rows with their ALB-style health (module docstring)."""
+    states: dict[str, TargetState] = {}
+    for row in rows:
+        name = row["svname"]
+        if name in ("BACKEND", "FRONTEND") or name not in admin:
+            continue  # a server added between the two reads shows up next time
+        op_state, flags = admin[name]
+        check = row.get("check_status", "").removeprefix("* ").strip()
+        code, desc = row.get("check_code", "").strip(), row.get("check_desc", "").strip()
+        reason = " ".join(part for part in (check, code) if part)
+        reason = f"{reason}: {desc}" if desc else reason
+        health: TargetHealth
+        if flags & _ADMIN_MAINT:
+            health, reason = "draining", f"maintenance; {reason}"
+        elif flags & _ADMIN_DRAIN:
+            health = "draining"
+        elif op_state != _OP_STOPPED:
+            health = "healthy"
+        elif _int(row.get("chkdown", "")) > _FORCED_DOWN_TRANSITIONS or check in _FAILED_CHECKS:
+            health = "unhealthy"
+        else:
+            health = "initial"
+        states[name] = TargetState(
+            health=health,
+            reason=reason,
+            current_sessions=_int(row.get("scur", "")),
+            total_requests=_int(row.get("req_tot", "")),
+        )
+    return states

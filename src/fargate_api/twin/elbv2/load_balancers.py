@@ -5,20 +5,36 @@ namespace of its own, with the ALB's security groups on it; one HAProxy process 
 the first node's namespace and binds the other nodes' addresses through HAProxy's
 `namespace` bind option, so that a single runtime API sees every target's health, as
 the ELB API does.
+
+Forward weights (ModifyRule's ForwardConfig, which ECS changes during blue/green, canary
+and linear deployments) are an HAProxy map beside the configuration, ``weights.map``;
+`set_forward_weights` changes one forward's entry over the stats socket, so traffic
+moves at once, without a reload that would drop the registered targets. `sample` reads
+a target group's counters for the twin's CloudWatch metrics (twin/cloudwatch).
 """
 
 from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from fargate_api.twin.cloudwatch.metrics import TargetGroupSample
 from fargate_api.twin.ec2.security_groups import SecurityGroups
 from fargate_api.twin.ec2.vpc import Network
-from fargate_api.twin.elbv2.haproxy_config import render_haproxy_config
-from fargate_api.twin.elbv2.haproxy_runtime import HaproxyRuntime, TargetState
+from fargate_api.twin.elbv2.haproxy_config import (
+    MAX_WEIGHT,
+    forward_map_key,
+    parse_weights_value,
+    render_haproxy_config,
+    weighted_forwards,
+    weights_map_text,
+    weights_value,
+)
+from fargate_api.twin.elbv2.haproxy_runtime import HaproxyRuntime, HaproxyRuntimeError, TargetState
 from fargate_api.twin.elbv2.tls import self_signed_certificate
 from fargate_api.twin.host import kernel as host
 from fargate_api.twin.naming import TwinNames
@@ -52,6 +68,9 @@ class RunningBalancer:
     runtime: HaproxyRuntime
     config: Path
     target_groups: frozenset[str]  # those its listeners forward to
+    weights_map: Path
+    # Rule (or listener) key -> the target groups of its weighted forward, in map order.
+    forwards: Mapping[str, tuple[str, ...]]
 
 
 class LoadBalancers:
@@ -83,11 +102,14 @@ class LoadBalancers:
                 self.groups.add(netns, node.private_ip, lb.security_groups)
                 self.network.map_public_ip(node.public_ip, node.private_ip)
                 namespaces.append(netns)
-            self.running.append(self._start_haproxy(lb_index, lb, namespaces))
+            self.start_haproxy(lb_index, lb, namespaces)
 
-    def _start_haproxy(
-        self, index: int, lb: LoadBalancer, namespaces: list[str]
+    def start_haproxy(
+        self, index: int, lb: LoadBalancer, namespaces: Sequence[str]
     ) -> RunningBalancer:
+        """HAProxy for ``lb``, whose node namespaces exist (`start` makes them; the twin
+        tier passes its own), with its configuration and weights map in ``lb<index>/``
+        of the work folder; it runs in the first namespace and is added to `running`."""
         directory = self.work_dir / f"lb{index}"
         directory.mkdir(parents=True, exist_ok=True)
         socket_path = directory / "haproxy.sock"
@@ -95,6 +117,8 @@ class LoadBalancers:
         if any(listener.protocol == "HTTPS" for listener in lb.listeners):
             cert = self_signed_certificate(directory, lb.name)
         config = directory / "haproxy.cfg"
+        weights_map = directory / "weights.map"
+        weights_map.write_text(weights_map_text(lb))
         bind_namespaces = {
             node.private_ip: ns for node, ns in zip(lb.nodes, namespaces, strict=True)
         }
@@ -107,6 +131,7 @@ class LoadBalancers:
                 bind_namespaces={
                     ip: ns for ip, ns in bind_namespaces.items() if ns != namespaces[0]
                 },
+                weights_map=weights_map,
             )
         )
         log = (directory / "haproxy.log").open("ab")
@@ -125,7 +150,15 @@ class LoadBalancers:
                 output = (directory / "haproxy.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"haproxy for {lb.key} did not start: {output.strip()}")
             time.sleep(0.05)
-        return RunningBalancer(lb, namespaces, process, runtime, config, _forwarded_to(lb))
+        forwards = {
+            key: tuple(g.target_group for g in groups)
+            for key, groups in weighted_forwards(lb).items()
+        }
+        running = RunningBalancer(
+            lb, list(namespaces), process, runtime, config, _forwarded_to(lb), weights_map, forwards
+        )
+        self.running.append(running)
+        return running
 
     def _balancers_of(self, target_group: str) -> list[RunningBalancer]:
         return [running for running in self.running if target_group in running.target_groups]
@@ -152,6 +185,69 @@ class LoadBalancers:
         for running in self._balancers_of(target_group):
             found.update(running.runtime.target_states(target_group))
         return found
+
+    def _forward(self, rule_key: str) -> tuple[RunningBalancer, tuple[str, ...]]:
+        for running in self.running:
+            if rule_key in running.forwards:
+                return running, running.forwards[rule_key]
+        raise ValueError(
+            f"{rule_key} is not a forward to two or more target groups on a running load "
+            "balancer: only those have weights the twin can change"
+        )
+
+    def set_forward_weights(self, rule_key: str, weights: Mapping[str, int]) -> None:
+        """ModifyRule on a forward's weights: ``rule_key`` is a ListenerRule's plan key,
+        or a Listener's for its default action; ``weights`` has every target group of the
+        forward, each 0..999 as in ELB. Requests arriving after the call use them."""
+        running, groups = self._forward(rule_key)
+        if set(weights) != set(groups):
+            raise ValueError(
+                f"{rule_key} forwards to {', '.join(groups)}: give a weight for each of "
+                f"them, not for {', '.join(sorted(weights)) or 'none'}"
+            )
+        for group, weight in weights.items():
+            if isinstance(weight, bool) or not isinstance(weight, int):
+                raise ValueError(f"weight of {group}: an integer, not {weight!r}")
+            if not 0 <= weight <= MAX_WEIGHT:
+                raise ValueError(f"weight of {group}: 0..{MAX_WEIGHT} (ELB), not {weight}")
+        value = weights_value([weights[group] for group in groups])
+        running.runtime.set_map(running.weights_map, forward_map_key(rule_key), value)
+
+    def forward_weights(self, rule_key: str) -> dict[str, int]:
+        """The weights HAProxy uses now for the forward (read back from its map)."""
+        running, groups = self._forward(rule_key)
+        key = forward_map_key(rule_key)
+        value = running.runtime.show_map(running.weights_map).get(key)
+        if value is None:
+            raise HaproxyRuntimeError(f"show map {running.weights_map}", f"no entry {key}")
+        return dict(zip(groups, parse_weights_value(value, len(groups)), strict=True))
+
+    def sample(self, target_group: str, at: float | None = None) -> TargetGroupSample:
+        """The group's counters and target health now, for the twin's CloudWatch metrics
+        (see HaproxyRuntime.backend_stats for what each counts). ``at`` is the time the
+        sample is filed under (default: time.monotonic(), the daemon's clock)."""
+        when = time.monotonic() if at is None else at
+        stats = [r.runtime.backend_stats(target_group) for r in self._balancers_of(target_group)]
+        targets: dict[str, TargetState] = {}
+        for one in stats:
+            targets.update(one.targets)
+        healths = [state.health for state in targets.values()]
+        # One balancer per group in practice; several: their averages weighted by requests.
+        timed = [
+            (one.response_time_ms, one.requests)
+            for one in stats
+            if one.requests and one.response_time_ms is not None
+        ]
+        served = sum(count for _, count in timed)
+        response_time = sum(ms * count for ms, count in timed) / served if served else None
+        return TargetGroupSample(
+            at=when,
+            requests=sum(one.requests for one in stats),
+            http_5xx=sum(one.http_5xx for one in stats),
+            healthy=healths.count("healthy"),
+            unhealthy=healths.count("unhealthy"),
+            response_time_ms=response_time,
+        )
 
     def stop(self) -> None:
         for running in self.running:

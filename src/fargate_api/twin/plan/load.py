@@ -2,13 +2,14 @@
 
 Everything the twin will build is decided here, before anything is touched, so that a
 template the twin cannot run fails with one message and leaves no half-built network.
-Resource types the pattern does not need locally (IAM, Lambda, custom resources, alarms)
-are listed as notices instead of silently dropped.
+Resource types the pattern does not need locally (IAM, Lambda, custom resources, alarms
+no deployment watches) are listed as notices instead of silently dropped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from fargate_api.templates import (
@@ -19,12 +20,21 @@ from fargate_api.templates import (
     load_stack_set,
 )
 from fargate_api.templates.props import as_str, get
+from fargate_api.templates.topology import SERVICE
 from fargate_api.twin.plan.autoscaling import read_autoscaling
+from fargate_api.twin.plan.deployments import read_alarms, read_deployment_plan
 from fargate_api.twin.plan.ec2 import read_network
 from fargate_api.twin.plan.ecs import read_services
 from fargate_api.twin.plan.elbv2 import read_load_balancers
 from fargate_api.twin.plan.errors import PlanError
-from fargate_api.twin.plan.model import Notice, Runtime, TwinPlan
+from fargate_api.twin.plan.model import (
+    AlarmRule,
+    DeploymentPlan,
+    Notice,
+    Runtime,
+    Service,
+    TwinPlan,
+)
 from fargate_api.twin.plan.reads import Index, key_of
 
 BUILT = frozenset(
@@ -61,7 +71,7 @@ WHY_IGNORED = {
     "Custom::": "custom resources do not run in the twin",
     "AWS::CloudFormation::CustomResource": "custom resources do not run in the twin",
     "AWS::CDK::Metadata": "CDK bookkeeping",
-    "AWS::CloudWatch::": "no CloudWatch locally",
+    "AWS::CloudWatch::": "no deployment of these templates watches it",
     "AWS::KMS::": "no KMS locally",
     "AWS::EC2::VPCEndpoint": "the twin has no AWS service endpoints",
     "AWS::EC2::FlowLog": "flow logs are not recorded",
@@ -94,6 +104,7 @@ def interpret(
     network = read_network(index)
     balancers, target_groups, lb_notices = read_load_balancers(index, network)
     services, definitions, ecs_notices = read_services(index, image_commands, runtime=runtime)
+    services, alarms, alarm_notices = _deployments(index, services)
     _check_bindings(services, target_groups, network.subnets)
     scaling, scaling_notices = read_autoscaling(index, services, {g.key for g in target_groups})
     log_groups = sorted(
@@ -114,10 +125,39 @@ def interpret(
         services=tuple(services),
         log_groups=tuple(log_groups),
         notices=tuple(
-            network.notices + lb_notices + ecs_notices + scaling_notices + _ignored(index)
+            network.notices
+            + lb_notices
+            + ecs_notices
+            + scaling_notices
+            + alarm_notices
+            + _ignored(index, {a.key for a in alarms} | {n.resource for n in alarm_notices})
         ),
         autoscaling=tuple(scaling),
+        alarms=tuple(alarms),
     )
+
+
+def _deployments(
+    index: Index, services: list[Service]
+) -> tuple[list[Service], list[AlarmRule], list[Notice]]:
+    """Each service with its deployment settings; the alarms they watch, those the twin
+    cannot evaluate left out of the deployments (and named in a notice)."""
+    resources = {key_of(r): r for r in index.of_type(SERVICE)}
+    planned: list[tuple[Service, DeploymentPlan]] = []
+    wanted = []
+    unknown: list[Notice] = []
+    for service in services:
+        deployment, alarm_resources, notices = read_deployment_plan(index, resources[service.key])
+        planned.append((service, deployment))
+        wanted += alarm_resources
+        unknown += notices
+    alarms, notices = read_alarms(index, wanted)
+    runnable = {a.key for a in alarms}
+    result = []
+    for service, deployment in planned:
+        kept = tuple(k for k in deployment.alarms if k in runnable)
+        result.append(replace(service, deployment=replace(deployment, alarms=kept)))
+    return result, alarms, unknown + notices
 
 
 def _check_bindings(services: list, target_groups: list, subnets: list) -> None:  # type: ignore[type-arg]
@@ -131,15 +171,24 @@ def _check_bindings(services: list, target_groups: list, subnets: list) -> None:
                     "which no listener of an internet-facing ALB forwards to",
                     fix="forward a listener (or listener rule) to the target group",
                 )
+        for shift in service.deployment.shifts:
+            for group in (shift.target_group, shift.alternate_target_group):
+                if group not in known_groups:
+                    raise PlanError(
+                        f"service {service.key} shifts traffic to target group {group}, which "
+                        "no listener rule of an internet-facing ALB forwards to",
+                        fix="forward the production listener rule to both target groups",
+                    )
         for subnet in service.subnets:
             if subnet not in known_subnets:
                 raise PlanError(f"service {service.key} uses subnet {subnet} outside the VPC")
 
 
-def _ignored(index: Index) -> list[Notice]:
+def _ignored(index: Index, accounted: set[str]) -> list[Notice]:
+    """A notice for every resource the twin neither builds nor already spoke about."""
     notices = []
     for resource in sorted(index.stack_set.resources(), key=key_of):
-        if resource.type in BUILT:
+        if resource.type in BUILT or key_of(resource) in accounted:
             continue
         reason = next(
             (why for prefix, why in WHY_IGNORED.items() if resource.type.startswith(prefix)),

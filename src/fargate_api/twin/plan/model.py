@@ -258,6 +258,73 @@ class ServiceLoadBalancer:
     container_port: int
 
 
+Strategy = Literal["ROLLING", "BLUE_GREEN", "CANARY", "LINEAR"]
+Comparison = Literal[
+    "GreaterThanThreshold",
+    "GreaterThanOrEqualToThreshold",
+    "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+]
+TreatMissingData = Literal["missing", "notBreaching", "breaching", "ignore"]
+
+
+@dataclass(frozen=True)
+class TrafficShift:
+    """A LoadBalancers entry with AdvancedConfiguration: ECS moves the production (and
+    test) listener rule's forward weights between the two target groups."""
+
+    target_group: str  # the entry's TargetGroupArn: production before the first deployment
+    alternate_target_group: str
+    production_rule: str  # key of the ListenerRule (or Listener, for its default action)
+    test_rule: str | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentPlan:
+    """DeploymentConfiguration, with ECS's defaults; durations in seconds, unscaled."""
+
+    strategy: Strategy = "ROLLING"
+    bake_time: int = 0
+    canary_percent: float = 5.0
+    canary_interval: int = 600
+    linear_percent: float = 10.0
+    linear_interval: int = 360
+    alarms: tuple[str, ...] = ()  # keys of the AlarmRules ECS watches (Alarms.Enable)
+    alarm_rollback: bool = False
+    # A PAUSE lifecycle hook at POST_TEST_TRAFFIC_SHIFT that times out with CONTINUE: how
+    # long the test listener alone reaches the new revision (0: no pause).
+    test_traffic_pause: int = 0
+    shifts: tuple[TrafficShift, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One entry of an alarm's Metrics (or the alarm's own single metric, id "m1")."""
+
+    id: str
+    return_data: bool
+    expression: str | None = None  # metric math; None for a metric stat
+    metric: str | None = None  # an AWS/ApplicationELB metric name
+    target_group: str | None = None  # key of the target group of its TargetGroup dimension
+    stat: str | None = None  # "Sum", "Average", "Maximum", "Minimum", "SampleCount", "p99"...
+
+
+@dataclass(frozen=True)
+class AlarmRule:
+    """A CloudWatch alarm on the load balancer's target group metrics that the twin can
+    evaluate from HAProxy's counters."""
+
+    key: str
+    name: str
+    queries: tuple[MetricQuery, ...]
+    threshold: float
+    comparison: Comparison
+    period: int  # seconds, unscaled
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    treat_missing_data: TreatMissingData = "missing"
+
+
 @dataclass(frozen=True)
 class Service:
     key: str
@@ -274,6 +341,7 @@ class Service:
     maximum_percent: int
     circuit_breaker: bool
     rollback: bool
+    deployment: DeploymentPlan = field(default=DeploymentPlan())
 
 
 @dataclass(frozen=True)
@@ -314,6 +382,10 @@ class TwinPlan:
     log_groups: tuple[str, ...]
     notices: tuple[Notice, ...] = field(default=())
     autoscaling: tuple[Autoscaling, ...] = field(default=())
+    alarms: tuple[AlarmRule, ...] = field(default=())
+
+    def alarm(self, key: str) -> AlarmRule:
+        return next(a for a in self.alarms if a.key == key)
 
     def subnet(self, key: str) -> Subnet:
         return next(s for s in self.subnets if s.key == key)
