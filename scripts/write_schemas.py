@@ -17,7 +17,13 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from fargate_api.aws.results import DeployFailure, DeployResult, OutputsResult, StatusResult
+from fargate_api.aws.results import (
+    DeployFailure,
+    DeployResult,
+    OutputsResult,
+    RollbackResult,
+    StatusResult,
+)
 from fargate_api.images.report import BuildReport
 from fargate_api.twin.daemon.contracts import (
     REQUEST,
@@ -99,6 +105,13 @@ CONTRACTS = (
         "fargate-api status --json",
         "The outputs, plus running/desired tasks, deployments and target health.",
         TypeAdapter(StatusResult),
+    ),
+    Contract(
+        "aws-rollback-result.schema.json",
+        "fargate-api rollback --json",
+        "The service deployment rolled back and how it ended; ok: false (exit 1) when the "
+        "rollback failed or did not happen.",
+        TypeAdapter(RollbackResult),
     ),
     Contract(
         "twin-task-endpoints.schema.json",

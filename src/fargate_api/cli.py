@@ -72,6 +72,12 @@ class Commands(LazyGroup):
             "Print the URL, the egress IPs and every stack output.",
         ),
         LazyCommand(
+            "rollback",
+            "fargate_api.aws.commands",
+            "rollback_command",
+            "Roll back the ECS service deployment in progress to the revision that ran before.",
+        ),
+        LazyCommand(
             "logs",
             "fargate_api.aws.commands",
             "logs_command",

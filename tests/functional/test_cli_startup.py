@@ -188,7 +188,16 @@ def test_registry_help_is_the_real_commands_first_paragraph(name: str) -> None:
 def test_local_keeps_its_subcommands() -> None:
     local = real_command(LAZY["local"])
     assert isinstance(local, typer.core.TyperGroup)
-    assert list(local.commands) == ["up", "status", "down", "exec", "logs", "deploy", "scale"]
+    assert list(local.commands) == [
+        "up",
+        "status",
+        "down",
+        "exec",
+        "logs",
+        "deploy",
+        "scale",
+        "rollback",
+    ]
 
 
 def test_help_is_the_same_as_with_the_real_commands(monkeypatch: pytest.MonkeyPatch) -> None:

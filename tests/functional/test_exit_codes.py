@@ -36,8 +36,12 @@ BAD_INPUT: dict[str, tuple[list[str], str]] = {
     "diagram to a .gif": (["diagram", "-o", "x.gif"], "unsupported diagram format"),
     **{
         f"{command} with a missing config": ([command, "-c", "missing.toml"], "missing.toml")
-        for command in ("deploy", "diff", "status", "outputs", "logs", "destroy")
+        for command in ("deploy", "diff", "status", "outputs", "logs", "destroy", "rollback")
     },
+    "local rollback of a twin with a bad name": (
+        ["local", "rollback", "--name", "Bad_Name"],
+        "twin name",
+    ),
     "local up with a bad --run": (["local", "up", "--run", "nginx"], "IMAGE=COMMAND"),
     # (moved here from tests/twin/test_local_lifecycle.py: it needs no root)
     "local up with a bad name": (["local", "up", "--name", "Bad_Name"], "twin name"),

@@ -33,6 +33,9 @@ from fargate_api.aws.diff_view import change_table
 from fargate_api.aws.image_publish import ImagePublisher
 from fargate_api.aws.logs import parse_since, read_logs
 from fargate_api.aws.prompts import ConsolePrompter
+from fargate_api.aws.results import StatusResult
+from fargate_api.aws.rollback import RollBacker, RollbackFailedError, RollbackOptions
+from fargate_api.aws.service_deployments import STOPPABLE, is_in_progress, short_id
 from fargate_api.aws.session import Clients, Target, aws_errors, connect
 from fargate_api.aws.stacks import StackPlan, StackSpec, load_plan, wire_parameters
 from fargate_api.aws.status import read_outputs, read_status
@@ -399,6 +402,10 @@ def status_command(
     )
     with aws_errors(), _stderr().status("reading the stacks, the service and its targets…"):
         data = read_status(clients, plan)
+    if data.service_deployment_unavailable:
+        _stderr().print(
+            f"note: service deployments not shown: {escape(data.service_deployment_unavailable)}"
+        )
     if as_json:
         _emit_json(data)
         return
@@ -421,12 +428,75 @@ def status_command(
             )
         if service.last_event:
             out.print(f"  last event: {escape(service.last_event)}")
+    _print_service_deployment(data)
     targets = data.targets
     if targets is not None:
         states = ", ".join(f"{n} {s}" for s, n in sorted(targets.states.items())) or "none"
         out.print(f"targets: {states}")
         for reason in targets.reasons:
             out.print(f"  {escape(reason)}")
+
+
+def _print_service_deployment(data: StatusResult) -> None:
+    record = data.service_deployment
+    if record is None:
+        return
+    out = _stdout()
+    if is_in_progress(record):
+        out.print(f"service deployment {short_id(record.arn)}: {escape(record.phase)}")
+        if record.status in STOPPABLE:
+            out.print("  ('fargate-api rollback' rolls it back to the revision before)")
+        return
+    when = record.finished_at or record.stopped_at
+    at = f" (ended {when:%Y-%m-%d %H:%M:%S} UTC)" if when else ""
+    out.print(f"latest service deployment {short_id(record.arn)}{at}: {escape(record.phase)}")
+
+
+def rollback_command(
+    *,
+    config: ConfigOpt = None,
+    stack_name: StackNameOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    no_wait: Annotated[
+        bool,
+        typer.Option(
+            "--no-wait",
+            help="Ask ECS to roll back and exit; 'fargate-api status' shows how it goes.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Roll back the ECS service deployment in progress to the revision that ran before."""
+    # StopServiceDeployment(ROLLBACK), then its phases until ROLLBACK_SUCCESSFUL (exit 0)
+    # or ROLLBACK_FAILED (exit 1); nothing in progress changes nothing (exit 2): a
+    # finished deployment is undone by deploying the earlier version (aws/rollback.py).
+    err = _stderr()
+    plan, clients = _prepare(
+        config=config,
+        templates=None,
+        stack_name=stack_name,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+    )
+    roller = RollBacker(clients, err, SystemClock(), RollbackOptions(wait=not no_wait))
+    try:
+        with aws_errors():
+            result = roller.roll_back(plan)
+    except RollbackFailedError as failed:
+        if as_json:
+            _emit_json(failed.result)
+        raise OperationError(str(failed), fix=failed.fix) from None
+    if as_json:
+        _emit_json(result)
+        return
+    verb = "rolled back" if result.waited else "rollback requested"
+    _stdout().print(
+        f"{verb}: {result.service} service deployment "
+        f"{short_id(result.service_deployment_arn)} {result.status}"
+    )
 
 
 def logs_command(

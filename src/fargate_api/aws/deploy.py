@@ -31,6 +31,7 @@ from fargate_api.aws.results import (
     StackResult,
 )
 from fargate_api.aws.root_cause import RootCause, find_root_cause
+from fargate_api.aws.service_deployments import alarm_rollback
 from fargate_api.aws.session import Clients
 from fargate_api.aws.stacks import OWNER_TAG, StackPlan, StackSpec, wire_parameters
 from fargate_api.aws.summary import endpoint_summary
@@ -119,6 +120,7 @@ class Deployer:
             clock=self.clock,
             prompter=self.prompter,
             options=self.options.watch,
+            polling_ecs=self.clients.polling_ecs,
         )
 
     def deploy(self, plan: StackPlan, supply: ParameterSupplier | None = None) -> DeployResult:
@@ -250,7 +252,7 @@ class Deployer:
                 raise DeployFailedError(
                     spec.name,
                     result.status,
-                    find_root_cause(result.events),
+                    find_root_cause(result.events, result.deployments),
                     result.signals,
                     "the rollback cannot finish: fix the resource it names (or skip it with "
                     "'aws cloudformation continue-update-rollback --resources-to-skip ID'), "
@@ -267,7 +269,7 @@ class Deployer:
     def _failed(
         self, base: str, spec: StackSpec, stack_id: str, result: WatchResult
     ) -> DeployFailedError:
-        cause = find_root_cause(result.events)
+        cause = find_root_cause(result.events, result.deployments)
         note = ""
         if result.status in FAILED_FIRST_CREATE:
             _report(self.console, spec.name, result, cause)
@@ -296,6 +298,9 @@ class Deployer:
             )
         if result.cancelled:
             note = f"cancelled because {result.cancelled}; {note}"
+        rolled_back = alarm_rollback(result.deployments)
+        if cause is None and rolled_back:
+            note = f"{rolled_back}; {note}"
         return DeployFailedError(spec.name, result.status, cause, result.signals, note)
 
     def _delete(self, state: StackState) -> None:

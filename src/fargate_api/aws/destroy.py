@@ -22,7 +22,7 @@ from fargate_api.aws.prompts import Prompter
 from fargate_api.aws.root_cause import find_root_cause
 from fargate_api.aws.session import Clients, aws_errors, error_code
 from fargate_api.aws.stacks import OWNER_TAG, StackPlan, StackSpec
-from fargate_api.aws.watch import StackWatcher
+from fargate_api.aws.watch import StackWatcher, WatchOptions
 
 # What EC2 answers when the address is not (any more) in the account: a retained EIP that
 # someone released by hand. Any other error (AccessDenied, throttling, expired
@@ -85,7 +85,12 @@ class Destroyer:
         retained: list[Retained] = []
         deleted: list[str] = []
         watcher = StackWatcher(
-            cfn, self.clients.ecs, self.console, clock=self.clock, prompter=self.prompter
+            cfn,
+            self.clients.ecs,
+            self.console,
+            clock=self.clock,
+            prompter=self.prompter,
+            options=WatchOptions(service_deployments=False),
         )
         for spec, state in present:
             kept = self._retained(spec, state)

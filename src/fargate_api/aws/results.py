@@ -1,4 +1,4 @@
-"""What `deploy`, `outputs` and `status` print with --json, as types.
+"""What `deploy`, `outputs`, `status` and `rollback` print with --json, as types.
 
 Scripts read these documents (the URL and egress IPs to allow-list, whether a deploy
 changed anything, why it failed), so their shape is a contract: docs/schemas/ holds
@@ -9,9 +9,16 @@ can start) without the AWS SDK.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 from typing_extensions import TypedDict
 
 
@@ -92,6 +99,11 @@ class RootCauseRecord(Result):
     status: str | None
     reason: str | None
     hint: str | None
+    deployment_rollback: str | None = Field(
+        default=None,
+        description="Set when ECS rolled the service deployment back because its alarms "
+        "fired: which deployment and which alarms.",
+    )
 
 
 class DeployFailure(Result):
@@ -173,8 +185,119 @@ class TargetHealth(Result):
     reasons: list[str]
 
 
+class ServiceRevisionRecord(Result):
+    """A service revision as a service deployment reports it (the target or a source)."""
+
+    arn: str | None
+    requested_tasks: int | None
+    running_tasks: int | None
+    pending_tasks: int | None
+    production_traffic_percent: float | None = Field(
+        description="requestedProductionTrafficWeight, 0..100: the share of production "
+        "traffic ECS asked for (a snapshot, not a measurement)."
+    )
+    test_traffic_percent: float | None = Field(
+        description="requestedTestTrafficWeight, 0..100, the same for the test listener."
+    )
+
+
+class DeploymentRollbackRecord(Result):
+    """Why and when ECS started rolling a service deployment back, and to what."""
+
+    reason: str | None
+    started_at: datetime | None
+    service_revision_arn: str | None
+
+
+class DeploymentAlarmsRecord(Result):
+    """The deployment alarms as ECS watches them during one service deployment."""
+
+    status: str | None = Field(description="TRIGGERED, MONITORING, MONITORING_COMPLETE, DISABLED")
+    alarm_names: list[str]
+    triggered: list[str]
+
+
+class DeploymentCircuitBreakerRecord(Result):
+    status: str | None = Field(description="TRIGGERED, MONITORING, MONITORING_COMPLETE, DISABLED")
+    failure_count: int | None
+    threshold: int | None
+
+
+class LifecycleHookRecord(Result):
+    """A lifecycle hook of the deployment (a PAUSE hook holds a stage until it expires)."""
+
+    hook_id: str | None
+    target_type: str | None
+    status: str | None
+    expires_at: datetime | None
+    timeout_action: str | None
+
+
+class ServiceDeploymentRecord(Result):
+    """One ECS service deployment (DescribeServiceDeployments), and its phase in one line.
+
+    Field values are AWS's own (status, lifecycle stage, alarm and circuit-breaker
+    statuses) so that they can be looked up in the ECS documentation; `phase` is the
+    line the CLI prints for it."""
+
+    arn: str
+    service_arn: str | None
+    cluster_arn: str | None
+    status: str = Field(
+        description="PENDING, IN_PROGRESS, SUCCESSFUL, STOP_REQUESTED, STOPPED, "
+        "ROLLBACK_REQUESTED, ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED"
+    )
+    status_reason: str | None
+    lifecycle_stage: str | None = Field(
+        description="RECONCILE_SERVICE, PRE_SCALE_UP, SCALE_UP, POST_SCALE_UP, "
+        "TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, "
+        "POST_PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME, CLEAN_UP"
+    )
+    strategy: str | None = Field(description="ROLLING, BLUE_GREEN, LINEAR, CANARY")
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    stopped_at: datetime | None
+    updated_at: datetime | None
+    target: ServiceRevisionRecord | None
+    sources: list[ServiceRevisionRecord]
+    rollback: DeploymentRollbackRecord | None
+    alarms: DeploymentAlarmsRecord | None
+    circuit_breaker: DeploymentCircuitBreakerRecord | None
+    hooks: list[LifecycleHookRecord]
+    phase: str = Field(description="The phase in one line, as the CLI prints it.")
+
+
 class StatusResult(OutputsResult):
     """`status --json`: the outputs, plus what CloudFormation does not track."""
 
     service_state: ServiceStatus | None
     targets: TargetHealth | None
+    service_deployment: ServiceDeploymentRecord | None = Field(
+        default=None,
+        description="The service deployment in progress, else the latest one.",
+    )
+    service_deployment_unavailable: str | None = Field(
+        default=None,
+        description="Why service_deployment is null although the service exists (the "
+        "endpoint does not implement ListServiceDeployments, a missing permission, ...).",
+    )
+
+
+class RollbackResult(Result):
+    """`rollback --json`: the service deployment rolled back and how it ended (ok is
+    false, and the exit code 1, when the rollback failed or did not happen)."""
+
+    ok: bool
+    stack_name: str
+    region: str
+    cluster: str
+    service: str
+    service_deployment_arn: str
+    requested: bool = Field(
+        description="False when ECS was already rolling the deployment back: nothing was "
+        "asked, the command only followed it."
+    )
+    waited: bool
+    status: str
+    deployment: ServiceDeploymentRecord

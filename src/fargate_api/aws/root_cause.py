@@ -3,6 +3,10 @@
 When one resource fails, CloudFormation cancels every resource in flight and reports
 each ("Resource creation cancelled"), then rolls back. The first FAILED event that is not
 such a cancellation is the cause; everything after it is consequence.
+
+A service whose deployment alarms fired fails the same way, but its event says only that
+the ECS deployment failed; the service deployment the watch followed says which alarms
+rolled it back, and the root cause names them.
 """
 
 from __future__ import annotations
@@ -12,8 +16,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fargate_api.aws.cfn import StackEvent
+from fargate_api.aws.ecs_diagnostics import ECS_SERVICE_TYPE
+from fargate_api.aws.results import ServiceDeploymentRecord
+from fargate_api.aws.service_deployments import alarm_rollback
 
 CANCELLED = re.compile(r"cancel", re.IGNORECASE)
+
+ALARM_ROLLBACK_HINT = (
+    "the deployment alarms fired while the new revision took traffic, so ECS moved the "
+    "traffic back: read the alarms' history ('aws cloudwatch describe-alarm-history "
+    "--alarm-name NAME') and the logs ('fargate-api logs --since 30m'), fix the revision, "
+    "then deploy again"
+)
 
 HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), hint)
@@ -24,6 +38,9 @@ HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "may read the repository, and that the private subnets reach the registry (NAT "
             "gateway or VPC endpoints)",
         ),
+        # The wording CloudFormation uses when deployment alarms roll back is unverified;
+        # the watch's service deployments name the alarms whatever the event says.
+        (r"Deployment Alarms?\b|alarms? .*(triggered|in ALARM)", ALARM_ROLLBACK_HINT),
         (
             r"Circuit Breaker|did not stabilize|failed to stabilize",
             "the tasks never became healthy: read the stopped-task reasons above, the "
@@ -76,10 +93,13 @@ HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 class RootCause:
     event: StackEvent
     hint: str | None
+    deployment_rollback: str | None = None
+    """"ECS rolled back service deployment X: alarm Y triggered", when that is why."""
 
     def describe(self) -> str:
         e = self.event
-        return f"{e.stack_name}: {e.logical_id} ({e.resource_type}) {e.status}: {e.reason}"
+        text = f"{e.stack_name}: {e.logical_id} ({e.resource_type}) {e.status}: {e.reason}"
+        return f"{text}; {self.deployment_rollback}" if self.deployment_rollback else text
 
     def to_json(self) -> dict[str, str | None]:
         e = self.event
@@ -90,11 +110,25 @@ class RootCause:
             "status": e.status,
             "reason": e.reason,
             "hint": self.hint,
+            "deployment_rollback": self.deployment_rollback,
         }
 
 
-def find_root_cause(events: Sequence[StackEvent]) -> RootCause | None:
-    """`events` oldest first, as the watcher collects them."""
+def find_root_cause(
+    events: Sequence[StackEvent], deployments: Sequence[ServiceDeploymentRecord] = ()
+) -> RootCause | None:
+    """`events` oldest first, as the watcher collects them; `deployments`, the ECS service
+    deployments the watch followed."""
+    cause = _first_failure(events)
+    rolled_back = alarm_rollback(deployments)
+    if cause is None or rolled_back is None:
+        return cause
+    # The alarms explain a failed service; another resource's failure keeps its own hint.
+    hint = ALARM_ROLLBACK_HINT if cause.event.resource_type == ECS_SERVICE_TYPE else cause.hint
+    return RootCause(cause.event, hint, rolled_back)
+
+
+def _first_failure(events: Sequence[StackEvent]) -> RootCause | None:
     failed = [e for e in events if e.status.endswith("_FAILED")]
     for event in failed:
         if event.is_stack or CANCELLED.search(event.reason):

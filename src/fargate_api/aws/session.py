@@ -20,6 +20,7 @@ from fargate_api.aws_errors import MAX_ATTEMPTS, aws_errors, error_code, error_m
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "POLLING_ATTEMPTS",
     "Clients",
     "Target",
     "aws_errors",
@@ -47,6 +48,13 @@ class Target:
     endpoint_url: str | None = None
 
 
+# For reads that a poll repeats anyway (service deployment phases): one retry, not
+# MAX_ATTEMPTS with backoff, so that a throttled poll is skipped instead of stalling the
+# watch, and an endpoint that does not implement the operation (moto 5 answers HTTP 500)
+# costs a second, not a quarter of a minute.
+POLLING_ATTEMPTS = 2
+
+
 @dataclass(frozen=True)
 class Clients:
     cloudformation: CloudFormationClient
@@ -56,6 +64,12 @@ class Clients:
     ec2: EC2Client
     ecr: ECRClient
     region: str
+    ecs_polling: ECSClient | None = None
+    """ECS with POLLING_ATTEMPTS attempts; None: `ecs` serves (tests stub one client)."""
+
+    @property
+    def polling_ecs(self) -> ECSClient:
+        return self.ecs_polling or self.ecs
 
 
 def connect(target: Target) -> Clients:
@@ -83,4 +97,11 @@ def connect(target: Target) -> Clients:
             ec2=session.client("ec2", endpoint_url=url, config=config),
             ecr=session.client("ecr", endpoint_url=url, config=config),
             region=region,
+            ecs_polling=session.client(
+                "ecs",
+                endpoint_url=url,
+                config=config.merge(
+                    BotoConfig(retries={"mode": "standard", "total_max_attempts": POLLING_ATTEMPTS})
+                ),
+            ),
         )

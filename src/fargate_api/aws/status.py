@@ -1,26 +1,34 @@
 """outputs and status: what is deployed, where it answers, and whether it is healthy.
 
 `outputs` reads only CloudFormation; `status` adds what CloudFormation does not track:
-running versus desired tasks, the rollout state, and the load balancer's view of the
+running versus desired tasks, the rollout state, the ECS service deployment in progress
+(or the latest: its phase, traffic shares, alarms), and the load balancer's view of the
 targets (the first thing to look at when the URL answers 502/503).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 
 from botocore.exceptions import ClientError
 
 from fargate_api.aws.cfn import describe
 from fargate_api.aws.derived_outputs import outputs_of
-from fargate_api.aws.ecs_diagnostics import service_from_arn
+from fargate_api.aws.ecs_diagnostics import ServiceRef, service_from_arn
 from fargate_api.aws.results import (
     DeploymentStatus,
     OutputsResult,
+    ServiceDeploymentRecord,
     ServiceStatus,
     StackStatus,
     StatusResult,
     TargetHealth,
+)
+from fargate_api.aws.service_deployments import (
+    READ_ERRORS,
+    current_or_latest,
+    unavailable_reason,
 )
 from fargate_api.aws.session import Clients
 from fargate_api.aws.stacks import StackPlan
@@ -63,16 +71,39 @@ def read_outputs(clients: Clients, plan: StackPlan) -> OutputsResult:
 def read_status(clients: Clients, plan: StackPlan) -> StatusResult:
     outputs = read_outputs(clients, plan)
     by_role = {s.role: s.outputs for s in outputs.stacks}
+    ref = find_service(by_role)
+    service_state = _service_state(clients, ref)
+    deployment, unavailable = _service_deployment(clients, ref)
     return StatusResult(
         **dict(outputs),  # the fields of OutputsResult, as the models they are
-        service_state=_service_state(clients, by_role),
+        service_state=service_state,
         targets=_target_health(clients, find_output(by_role, "TargetGroupArn")),
+        service_deployment=deployment,
+        service_deployment_unavailable=unavailable,
     )
 
 
-def _service_state(clients: Clients, by_role: dict[str, dict[str, str]]) -> ServiceStatus | None:
+def find_service(by_role: Mapping[str, Mapping[str, str]]) -> ServiceRef | None:
+    """The ECS service from the stacks' outputs (ServiceArn, ClusterName), as every command
+    that acts on the running service finds it."""
     arn = find_output(by_role, "ServiceArn") or ""
-    ref = service_from_arn(arn, find_output(by_role, "ClusterName") or "")
+    return service_from_arn(arn, find_output(by_role, "ClusterName") or "")
+
+
+def _service_deployment(
+    clients: Clients, ref: ServiceRef | None
+) -> tuple[ServiceDeploymentRecord | None, str | None]:
+    """The deployment in progress or the latest, or why it cannot be read; a bonus that
+    never fails `status`."""
+    if ref is None:
+        return None, None
+    try:
+        return current_or_latest(clients.polling_ecs, ref), None
+    except READ_ERRORS as exc:
+        return None, unavailable_reason(exc) or f"ECS did not answer: {exc}"
+
+
+def _service_state(clients: Clients, ref: ServiceRef | None) -> ServiceStatus | None:
     if ref is None:
         return None
     try:

@@ -2,7 +2,8 @@
 
 It polls (through an injectable Clock) instead of using boto3 waiters, because waiters
 are silent for the tens of minutes a Fargate deploy can take, and because while the
-service stack is in progress ECS knows why tasks fail long before CloudFormation says.
+service stack is in progress ECS knows why tasks fail long before CloudFormation says,
+and where its service deployment is (traffic shifted, baking, rolling back by alarm).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from fargate_api.aws.ecs_diagnostics import (
     service_from_arn,
 )
 from fargate_api.aws.prompts import Prompter
+from fargate_api.aws.results import ServiceDeploymentRecord
+from fargate_api.aws.service_deployments import DeploymentFollower
 from fargate_api.aws.session import error_message
 
 if TYPE_CHECKING:
@@ -46,6 +49,9 @@ class WatchOptions:
     cancel_on_failure: bool = False
     failure_repeats: int = 3
     poll_seconds: float = POLL_SECONDS
+    service_deployments: bool = True
+    """Show the ECS service deployment's phases while the service is updated (deploys;
+    a delete has none to show)."""
 
 
 @dataclass
@@ -55,6 +61,8 @@ class WatchResult:
     signals: list[Signal]
     cancelled: str | None = None
     detached: bool = False
+    deployments: list[ServiceDeploymentRecord] = field(default_factory=list)
+    """The service deployments followed, in their last known state."""
 
 
 @dataclass
@@ -71,6 +79,18 @@ class _State:
     signals: list[Signal] = field(default_factory=list)
     events: list[StackEvent] = field(default_factory=list)
     cancelled: str | None = None
+    phase: str = ""
+
+
+@dataclass
+class _Probes:
+    """What the watch asks ECS, once the service is known."""
+
+    ecs: EcsProbe | None = None
+    deployments: DeploymentFollower | None = None
+
+    def followed(self) -> list[ServiceDeploymentRecord]:
+        return list(self.deployments.records.values()) if self.deployments else []
 
 
 def status_style(status: str) -> str:
@@ -91,9 +111,11 @@ class StackWatcher:
         clock: Clock,
         prompter: Prompter,
         options: WatchOptions | None = None,
+        polling_ecs: ECSClient | None = None,
     ) -> None:
         self.cfn = cfn
         self.ecs = ecs
+        self.polling_ecs = polling_ecs or ecs
         self.console = console
         self.clock = clock
         self.prompter = prompter
@@ -106,7 +128,7 @@ class StackWatcher:
         state = _State()
         lock = threading.Lock()
         start = self.clock.now()
-        probe: EcsProbe | None = None
+        probes = _Probes()
 
         def render() -> RenderableType:
             with lock:
@@ -121,13 +143,13 @@ class StackWatcher:
         try:
             while True:
                 try:
-                    done, probe = self._poll_once(
+                    done = self._poll_once(
                         stack_id,
                         label=label,
                         seen=seen,
                         state=state,
                         lock=lock,
-                        probe=probe,
+                        probes=probes,
                         cluster_hint=cluster_hint,
                     )
                     if done:
@@ -143,7 +165,12 @@ class StackWatcher:
                             "'fargate-api status' shows where it is"
                         )
                         return WatchResult(
-                            state.status, state.events, state.signals, state.cancelled, True
+                            state.status,
+                            state.events,
+                            state.signals,
+                            state.cancelled,
+                            True,
+                            probes.followed(),
                         )
                     if choice == "cancel":
                         self._cancel(stack_id, label, state, "interrupted by the user")
@@ -152,6 +179,9 @@ class StackWatcher:
         finally:
             if live:
                 live.stop()
+        if probes.deployments is not None and probes.deployments.following:
+            # The stack ended between two polls: the deployment's last phase.
+            self._show_phases(probes.deployments, state, lock)
         self.console.print(
             Text.assemble(
                 f"{label}: ",
@@ -159,7 +189,13 @@ class StackWatcher:
                 f" after {elapsed(self.clock.now() - start)}",
             )
         )
-        return WatchResult(state.status, state.events, state.signals, state.cancelled)
+        return WatchResult(
+            state.status,
+            state.events,
+            state.signals,
+            state.cancelled,
+            deployments=probes.followed(),
+        )
 
     def _poll_once(
         self,
@@ -169,9 +205,9 @@ class StackWatcher:
         seen: set[str],
         state: _State,
         lock: threading.Lock,
-        probe: EcsProbe | None,
+        probes: _Probes,
         cluster_hint: str,
-    ) -> tuple[bool, EcsProbe | None]:
+    ) -> bool:
         current = describe(self.cfn, stack_id)
         try:
             events = new_events(self.cfn, stack_id, seen)
@@ -191,7 +227,8 @@ class StackWatcher:
             for event in events:
                 self._print_event(label, event)
         if current is not None and current.in_progress:
-            probe = probe or self._find_probe(state, cluster_hint)
+            probes.ecs = probes.ecs or self._find_probe(state, cluster_hint)
+            probe = probes.ecs
             if probe is not None:
                 signals = probe.poll()
                 with lock:
@@ -199,8 +236,25 @@ class StackWatcher:
                 for signal in signals:
                     if not self.console.is_terminal or signal.kind != "event":
                         self.console.print(f"  [dim]ecs:[/dim] {escape(signal.message)}")
+                if self.options.service_deployments:
+                    probes.deployments = probes.deployments or DeploymentFollower(
+                        self.polling_ecs, probe.ref
+                    )
+                    self._show_phases(probes.deployments, state, lock)
                 self._maybe_cancel(stack_id, label, state, probe, signals)
-        return current is None or not current.in_progress, probe
+        return current is None or not current.in_progress
+
+    def _show_phases(
+        self, follower: DeploymentFollower, state: _State, lock: threading.Lock
+    ) -> None:
+        """Each phase once, as it changes: the lines stay in the scrollback as a record of
+        the deployment, on a terminal and in a CI log alike."""
+        lines = follower.poll()
+        current = follower.current
+        with lock:
+            state.phase = current.phase if current is not None else ""
+        for line in lines:
+            self.console.print(f"  [dim]deployment:[/dim] {escape(line)}")
 
     def _print_event(self, label: str, event: StackEvent) -> None:
         reason = f" — {escape(event.reason)}" if event.reason else ""
@@ -287,6 +341,8 @@ def _render(label: str, state: _State, seconds: float) -> RenderableType:
     ]
     for signal in state.signals[-MAX_SIGNALS:]:
         parts.append(Text(f"ecs: {signal.message}", style="red" if signal.failure_key else ""))
+    if state.phase:
+        parts.append(Text(f"deployment: {state.phase}", style="bold"))
     return Group(*parts)
 
 

@@ -270,3 +270,168 @@ SERVICE_SPEC_RESOURCES = {
     "LogGroup": "AWS::Logs::LogGroup",
 }
 SERVICE_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/shop-cluster-ECSCluster-AbC123/web"
+
+
+# --- ECS service deployments ------------------------------------------------------------------
+# Shaped after the API reference's DescribeServiceDeployments / ListServiceDeployments
+# syntax (ARN formats as in its examples: service-deployment/CLUSTER/SERVICE/ID and
+# service-revision/CLUSTER/SERVICE/ID); the Stubber checks every key and type against
+# botocore's ecs model. Real AWS values (reasons' wording above all) are unverified.
+
+CLUSTER = "shop-cluster-ECSCluster-AbC123"
+CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}"
+IN_PROGRESS_FILTER = [
+    "PENDING",
+    "IN_PROGRESS",
+    "STOP_REQUESTED",
+    "ROLLBACK_REQUESTED",
+    "ROLLBACK_IN_PROGRESS",
+]
+ALARM_5XX = "shop-service-target-5xx-rate"
+ALARM_UNHEALTHY = "shop-service-unhealthy-hosts"
+ALARM_P99 = "shop-service-p99-response-time"
+
+
+def deployment_arn(short: str) -> str:
+    return f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/{CLUSTER}/web/{short}"
+
+
+def revision_arn(n: int) -> str:
+    return f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-revision/{CLUSTER}/web/{n}"
+
+
+def revision(
+    n: int,
+    *,
+    requested: int = 2,
+    running: int = 2,
+    pending: int = 0,
+    production: float | None = None,
+    test: float | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "arn": revision_arn(n),
+        "requestedTaskCount": requested,
+        "runningTaskCount": running,
+        "pendingTaskCount": pending,
+    }
+    if production is not None:
+        body["requestedProductionTrafficWeight"] = production
+    if test is not None:
+        body["requestedTestTrafficWeight"] = test
+    return body
+
+
+def service_deployment(
+    short: str,
+    status: str,
+    *,
+    stage: str | None = None,
+    strategy: str = "ROLLING",
+    target: dict[str, Any] | None = None,
+    sources: tuple[dict[str, Any], ...] = (),
+    alarms: tuple[str, list[str]] | None = None,
+    breaker: tuple[str, int, int] | None = None,
+    rollback: tuple[str, int] | None = None,
+    reason: str | None = None,
+    hooks: tuple[dict[str, Any], ...] = (),
+    minute: int = 0,
+    created: int = 0,
+) -> dict[str, Any]:
+    """One DescribeServiceDeployments entry; `alarms` is (status, triggered names) over
+    the three deployment alarms, `breaker` (status, failures, threshold), `rollback`
+    (reason, revision number it goes back to); `minute` is when this state was reached,
+    `created` when the deployment was, both in minutes after T0."""
+    body: dict[str, Any] = {
+        "serviceDeploymentArn": deployment_arn(short),
+        "serviceArn": SERVICE_ARN,
+        "clusterArn": CLUSTER_ARN,
+        "createdAt": T0 + timedelta(minutes=created),
+        "startedAt": T0 + timedelta(minutes=created),
+        "updatedAt": T0 + timedelta(minutes=minute),
+        "sourceServiceRevisions": list(sources),
+        "targetServiceRevision": target if target is not None else revision(2),
+        "status": status,
+        "deploymentConfiguration": {
+            "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+            "alarms": {
+                "alarmNames": [ALARM_5XX, ALARM_UNHEALTHY, ALARM_P99],
+                "enable": True,
+                "rollback": True,
+            },
+            "strategy": strategy,
+        },
+    }
+    if strategy != "ROLLING":
+        body["deploymentConfiguration"]["bakeTimeInMinutes"] = 15
+    if strategy == "CANARY":
+        body["deploymentConfiguration"]["canaryConfiguration"] = {
+            "canaryPercent": 5.0,
+            "canaryBakeTimeInMinutes": 10,
+        }
+    if stage:
+        body["lifecycleStage"] = stage
+    if reason:
+        body["statusReason"] = reason
+    if status in ("SUCCESSFUL", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED", "STOPPED"):
+        body["finishedAt"] = T0 + timedelta(minutes=minute)
+    if alarms is not None:
+        body["alarms"] = {
+            "status": alarms[0],
+            "alarmNames": [ALARM_5XX, ALARM_UNHEALTHY, ALARM_P99],
+            "triggeredAlarmNames": alarms[1],
+        }
+    if breaker is not None:
+        body["deploymentCircuitBreaker"] = {
+            "status": breaker[0],
+            "failureCount": breaker[1],
+            "threshold": breaker[2],
+        }
+    if rollback is not None:
+        body["rollback"] = {
+            "reason": rollback[0],
+            "startedAt": T0 + timedelta(minutes=minute),
+            "serviceRevisionArn": revision_arn(rollback[1]),
+        }
+    if hooks:
+        body["lifecycleHookDetails"] = list(hooks)
+    return body
+
+
+def deployments_page(*deployments: dict[str, Any]) -> dict[str, Any]:
+    """ListServiceDeployments' brief of each (pass full entries, any order)."""
+    keys = (
+        "serviceDeploymentArn",
+        "serviceArn",
+        "clusterArn",
+        "startedAt",
+        "createdAt",
+        "finishedAt",
+        "status",
+        "statusReason",
+    )
+    briefs = []
+    for d in deployments:
+        brief = {k: d[k] for k in keys if k in d}
+        brief["targetServiceRevisionArn"] = d["targetServiceRevision"]["arn"]
+        briefs.append(brief)
+    return {"serviceDeployments": briefs}
+
+
+def expect_in_progress(stubs: Stubs, *deployments: dict[str, Any]) -> None:
+    """The follower's (and rollback's) look for what is in progress."""
+    stubs.ecs.add_response(
+        "list_service_deployments",
+        deployments_page(*deployments),
+        {"cluster": CLUSTER, "service": "web", "status": IN_PROGRESS_FILTER},
+    )
+
+
+def expect_described(stubs: Stubs, deployment: dict[str, Any]) -> None:
+    stubs.ecs.add_response(
+        "describe_service_deployments",
+        {"serviceDeployments": [deployment], "failures": []},
+        {"serviceDeploymentArns": [deployment["serviceDeploymentArn"]]},
+    )

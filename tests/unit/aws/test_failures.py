@@ -31,6 +31,7 @@ from unit.aws.support import (
     described_change_set,
     event,
     events_page,
+    expect_in_progress,
     resource_change,
     spec,
     stack_id,
@@ -235,6 +236,7 @@ def test_failed_first_create_shows_ecs_reasons_root_cause_and_is_deleted_after_a
             {"cluster": CLUSTER, "services": ["web"]},
         )
         _stopped(s, [1], [_task(1, "Task failed to start", PULL_FAILED)])
+        expect_in_progress(s)  # no service deployment to show yet
         # poll 2: the circuit breaker fires, CloudFormation fails the service and rolls back
         s.cfn.add_response("describe_stacks", describe_stacks(NAME, "ROLLBACK_IN_PROGRESS"))
         s.cfn.add_response(
@@ -270,6 +272,7 @@ def test_failed_first_create_shows_ecs_reasons_root_cause_and_is_deleted_after_a
         )
         s.ecs.add_response("describe_services", _service([], rollout="FAILED"))
         _stopped(s, [1], None)
+        expect_in_progress(s)
         # poll 3: rolled back
         s.cfn.add_response("describe_stacks", describe_stacks(NAME, "ROLLBACK_COMPLETE"))
         s.cfn.add_response(
@@ -344,6 +347,7 @@ def test_cancel_on_failure_cancels_the_update_when_the_same_task_failure_repeats
         s.cfn.add_response("describe_stack_events", first_page)
         s.ecs.add_response("describe_services", _service([("e1", "old event")]))
         _stopped(s, [1], [_task(1, crash, exit_code=1)])
+        expect_in_progress(s)
         s.cfn.add_response("describe_stacks", describe_stacks(NAME, "UPDATE_IN_PROGRESS"))
         s.cfn.add_response("describe_stack_events", first_page)
         s.ecs.add_response(
@@ -351,6 +355,7 @@ def test_cancel_on_failure_cancels_the_update_when_the_same_task_failure_repeats
             _service([("e1", "old event"), ("e2", "(service web) has started 1 tasks: (task 2).")]),
         )
         _stopped(s, [1, 2], [_task(2, crash, exit_code=1)])
+        expect_in_progress(s)
         s.cfn.add_response("cancel_update_stack", {}, {"StackName": sid})
         s.cfn.add_response("describe_stacks", describe_stacks(NAME, "UPDATE_ROLLBACK_IN_PROGRESS"))
         s.cfn.add_response(
@@ -376,6 +381,7 @@ def test_cancel_on_failure_cancels_the_update_when_the_same_task_failure_repeats
         )
         s.ecs.add_response("describe_services", _service([("e2", "x")]))
         _stopped(s, [1, 2], None)
+        expect_in_progress(s)
         s.cfn.add_response("describe_stacks", describe_stacks(NAME, "UPDATE_ROLLBACK_COMPLETE"))
         s.cfn.add_response(
             "describe_stack_events",

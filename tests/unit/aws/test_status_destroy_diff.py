@@ -114,6 +114,11 @@ def test_status_shows_tasks_and_target_health() -> None:
             },
             {"cluster": "shop-cluster-ECSCluster-AbC123", "services": ["web"]},
         )
+        s.ecs.add_response(
+            "list_service_deployments",
+            {"serviceDeployments": []},
+            {"cluster": "shop-cluster-ECSCluster-AbC123", "service": "web"},
+        )
         s.elbv2.add_response(
             "describe_target_health",
             {
@@ -144,6 +149,7 @@ def test_status_shows_tasks_and_target_health() -> None:
         states={"healthy": 1, "unhealthy": 1},
         reasons=["Health checks failed with these codes: [404]"],
     )
+    assert data.service_deployment is None and data.service_deployment_unavailable is None
 
 
 def test_destroy_failure_names_the_resource_that_blocked_it() -> None:
