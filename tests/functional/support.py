@@ -40,6 +40,10 @@ REQUIRED_VARIANTS = (
     "spot",
     "hardened",
     "six-az",
+    "blue-green",
+    "canary",
+    "linear",
+    "rolling-alarms",
 )
 LINT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 CLI_TIMEOUT = 60

@@ -149,7 +149,12 @@ def ecs_service(service_doc: Json) -> tuple[str, Json]:
 
 
 def target_group(service_doc: Json) -> tuple[str, Json]:
-    logical_id, body = only(service_doc, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    """The service's (primary) target group: the one its LoadBalancers name; a traffic-shifting
+    deployment adds an alternate one beside it ([deployment], test_synth_deployment.py)."""
+    _, svc = ecs_service(service_doc)
+    logical_id = ref_target(svc["LoadBalancers"][0]["TargetGroupArn"])
+    body = service_doc["Resources"][logical_id]
+    assert body["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup", logical_id
     return logical_id, props(body)
 
 
@@ -174,6 +179,18 @@ def is_no_egress_placeholder(rule: Json) -> bool:
 def listener_ports(config: Config) -> set[int]:
     lb = config.load_balancer
     return {lb.http_port, lb.https_port} if lb.certificate_arn else {lb.http_port}
+
+
+def listener_ranges(config: Config) -> set[tuple[int, str]]:
+    """(port, CIDR) the load balancer's security group opens: the listeners to
+    ingress_cidrs, a deployment's test listener to its own ranges."""
+    ranges = {
+        (p, str(c)) for p in listener_ports(config) for c in config.load_balancer.ingress_cidrs
+    }
+    test_port = config.deployment.test_listener_port
+    if test_port is not None:
+        ranges |= {(test_port, str(c)) for c in config.test_listener_cidrs()}
+    return ranges
 
 
 # ---------------------------------------------------------------------------- invariants
@@ -418,13 +435,14 @@ def check_service_placement(config: Config, service: Json) -> None:
     tg_id, tg = target_group(service)
     assert tg["TargetType"] == "ip"
     assert tg["Port"] == {"Ref": "ContainerPort"}
-    assert svc["LoadBalancers"] == [
-        {
-            "ContainerName": {"Ref": "ServiceName"},
-            "ContainerPort": {"Ref": "ContainerPort"},
-            "TargetGroupArn": {"Ref": tg_id},
-        }
-    ]
+    (target,) = svc["LoadBalancers"]
+    # A traffic-shifting deployment's AdvancedConfiguration: test_synth_deployment.py.
+    assert {k: v for k, v in target.items() if k != "AdvancedConfiguration"} == {
+        "ContainerName": {"Ref": "ServiceName"},
+        "ContainerPort": {"Ref": "ContainerPort"},
+        "TargetGroupArn": {"Ref": tg_id},
+    }
+    assert ("AdvancedConfiguration" in target) is config.deployment.shifts_traffic
     parameters = service["Parameters"]
     assert parameters["ContainerPort"]["Default"] == config.service.port
     assert parameters["DesiredCount"]["Default"] == config.service.desired_count
@@ -447,15 +465,14 @@ def check_security_groups(config: Config, service: Json) -> None:
     for group in (lb_sg, task_sg):
         assert service["Resources"][group]["Type"] == "AWS::EC2::SecurityGroup"
 
-    ports = listener_ports(config)
-    cidrs = {str(c) for c in config.load_balancer.ingress_cidrs}
+    ranges = listener_ranges(config)
     ingress = security_group_rules(service, lb_sg, "Ingress")
     for rule in ingress:
         assert rule["IpProtocol"] == "tcp", rule
         assert rule["FromPort"] == rule["ToPort"], rule
-        assert rule["FromPort"] in ports, rule
-        assert rule.get("CidrIp") in cidrs, rule
-    assert {(r["FromPort"], r["CidrIp"]) for r in ingress} == {(p, c) for p in ports for c in cidrs}
+        assert (rule["FromPort"], rule.get("CidrIp")) in ranges, rule
+    assert {(r["FromPort"], r["CidrIp"]) for r in ingress} == ranges
+    assert len(ingress) == len(ranges)
 
     to_tasks = 0
     for rule in security_group_rules(service, lb_sg, "Egress"):
@@ -491,8 +508,18 @@ def check_listeners(config: Config, service: Json) -> None:
         props(b)["Port"]: props(b)
         for b in of_type(service, "AWS::ElasticLoadBalancingV2::Listener").values()
     }
-    assert set(listeners) == listener_ports(config)
-    forward = [{"Type": "forward", "TargetGroupArn": {"Ref": tg_id}}]
+    test_port = config.deployment.test_listener_port
+    assert set(listeners) == listener_ports(config) | ({test_port} if test_port else set())
+    forward: list[Json] = [{"Type": "forward", "TargetGroupArn": {"Ref": tg_id}}]
+    if config.deployment.shifts_traffic:
+        # The production listener rule forwards, and the default action alike (weights 100/0
+        # that ECS moves on the rule): test_synth_deployment.py checks the rest.
+        (action,) = listeners[lb_config.https_port if lb_config.https else lb_config.http_port][
+            "DefaultActions"
+        ]
+        weights = action["ForwardConfig"]["TargetGroups"]
+        assert weights[0] == {"TargetGroupArn": {"Ref": tg_id}, "Weight": 100}
+        forward = [action]
     for listener in listeners.values():
         assert listener["LoadBalancerArn"] == {"Ref": lb_id}
     http = listeners[lb_config.http_port]
@@ -514,9 +541,15 @@ def check_listeners(config: Config, service: Json) -> None:
         assert http["DefaultActions"] == forward
     _, svc_body = only(service, "AWS::ECS::Service")
     listener_ids = set(of_type(service, "AWS::ElasticLoadBalancingV2::Listener"))
-    assert listener_ids <= set(svc_body.get("DependsOn", [])), (
-        "the service must wait for its listeners"
-    )
+    waited = set(svc_body.get("DependsOn", []))
+    # A listener rule the service names (AdvancedConfiguration) orders it after the rule's
+    # listener as well.
+    advanced = props(svc_body)["LoadBalancers"][0].get("AdvancedConfiguration", {})
+    for key in ("ProductionListenerRule", "TestListenerRule"):
+        if key in advanced:
+            rule = service["Resources"][ref_target(advanced[key])]
+            waited.add(ref_target(props(rule)["ListenerArn"]))
+    assert listener_ids <= waited, "the service must wait for its listeners"
 
 
 def check_deployment(config: Config, service: Json) -> None:

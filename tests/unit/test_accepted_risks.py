@@ -17,7 +17,7 @@ from unit.support import synth_dicts
 
 # A config key (service.user, load_balancer.access_logs, ...) or a plain "no key" statement.
 NAMES_A_KEY = re.compile(
-    r"\b(network|service|load_balancer|autoscaling)\.[a-z_]+|(?i:no config key)"
+    r"\b(network|service|load_balancer|autoscaling|deployment)\.[a-z_]+|(?i:no config key)"
 )
 
 

@@ -86,4 +86,46 @@ container_insights = false
 [load_balancer]
 idle_timeout = 60
 """,
+    # [deployment]: the three traffic-shifting strategies and a rolling one with alarms.
+    "blue-green": f"""
+[load_balancer]
+certificate_arn = "{CERTIFICATE}"
+
+[deployment]
+strategy = "blue_green"
+bake_time = 20
+test_listener_port = 8443
+test_traffic_time = 10
+test_listener_cidrs = ["203.0.113.0/24"]
+""",
+    "canary": """
+[deployment]
+strategy = "canary"
+canary_percent = 10.0
+canary_interval = 15
+test_listener_port = 8080
+
+[deployment.alarms]
+error_rate_percent = 1.0
+p99_response_time = 1.5
+evaluation_periods = 3
+datapoints_to_alarm = 2
+""",
+    "linear": """
+[service]
+desired_count = 4
+
+[autoscaling]
+min = 4
+max = 12
+cpu_target = 60
+
+[deployment]
+strategy = "linear"
+linear_percent = 25.0
+linear_interval = 5
+bake_time = 10
+alarms = { unhealthy_hosts = false }
+""",
+    "rolling-alarms": "[deployment]\nalarms = true\n",
 }

@@ -100,10 +100,19 @@ def _describe(error: ErrorDetails, text: str, source: str) -> str:
         return (
             f"{where}: unknown key '{key}' in {table}{suggestion} (known keys: {', '.join(known)})"
         )
-    field = _field_name(loc)
     value = error.get("input")
-    shown = "" if isinstance(value, dict) or error["type"] == "missing" else f" = {value!r}"
+    is_table = isinstance(value, dict) or error["type"] == "missing"
+    # A key that may hold a table or a scalar (`alarms = true`) but holds something else
+    # reads as the key it is, not as a table.
+    field = _field_name(loc) if is_table else _key_name(loc)
+    shown = "" if is_table else f" = {value!r}"
     return f"{where}: {field}{shown}: {message}"
+
+
+def _key_name(loc: tuple[str, ...]) -> str:
+    if len(loc) > 1 and _resolves_to_table(loc) and _resolves_to_table(loc[:-1]):
+        return f"[{'.'.join(loc[:-1])}] {loc[-1]}"
+    return _field_name(loc)
 
 
 def _table_name(loc: tuple[str, ...]) -> str:
@@ -171,7 +180,7 @@ def _locate(text: str, loc: tuple[str, ...], message: str) -> int | None:
 
 def _mentioned_paths(table: tuple[str, ...], message: str) -> list[tuple[str, ...]]:
     found: list[tuple[int, tuple[str, ...]]] = []
-    for dotted in re.finditer(r"\b([a-z_]+(?:\.[a-z_]+)+)\b", message):
+    for dotted in re.finditer(r"\b([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+)\b", message):
         found.append((dotted.start(), tuple(dotted.group(1).split("."))))
     for key in _known_keys(table):
         bare = re.search(rf"(?<![.\w]){re.escape(key)}\b", message)

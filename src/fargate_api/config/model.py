@@ -40,7 +40,8 @@ LOG_RETENTION_DAYS = (
 )  # fmt: skip
 
 # A security group holds 60 inbound rules: one per range and listener port (HTTP + HTTPS).
-MAX_INGRESS_CIDRS = 30
+MAX_SECURITY_GROUP_RULES = 60
+MAX_INGRESS_CIDRS = MAX_SECURITY_GROUP_RULES // 2
 
 # Fargate's stopTimeout upper bound.
 MAX_STOP_TIMEOUT = 120
@@ -66,6 +67,24 @@ SECRET_ARN_PATTERN = (
 )
 CERTIFICATE_ARN_PATTERN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$"
 PRIVATE_ECR_PATTERN = r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+
+# ECS's own defaults for the traffic-shifting strategies; the synth writes them out, so a
+# template says what ECS will do without the reader knowing ECS's defaults.
+DEFAULT_BAKE_TIME = 15
+DEFAULT_CANARY_PERCENT = 5.0
+DEFAULT_CANARY_INTERVAL = 10
+DEFAULT_LINEAR_PERCENT = 10.0
+DEFAULT_LINEAR_INTERVAL = 6
+# Ours: long enough to try the new revision through the test listener by hand.
+DEFAULT_TEST_TRAFFIC_TIME = 5
+MAX_SHIFT_MINUTES = 1440  # BakeTimeInMinutes, CanaryBakeTimeInMinutes, StepBakeTimeInMinutes
+MAX_PAUSE_MINUTES = 20160  # a lifecycle hook's TimeoutInMinutes
+# CloudFormation refuses a canary or linear deployment whose computed time exceeds 33 hours
+# (its handler gives up at 36); the pause for test traffic counts against the same limit.
+MAX_DEPLOYMENT_MINUTES = 33 * 60
+# CloudWatch: Period x EvaluationPeriods may span one day (a week for periods of an hour+).
+MAX_ALARM_WINDOW = 86400
+MAX_LONG_PERIOD_ALARM_WINDOW = 7 * 86400
 
 
 class NatMode(StrEnum):
@@ -394,11 +413,7 @@ class LoadBalancerConfig(_Section):
     @field_validator("ingress_cidrs")
     @classmethod
     def _some_ingress(cls, value: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
-        if not value:
-            raise ValueError("at least one range is needed, e.g. ['0.0.0.0/0']")
-        repeated = sorted({str(c) for c in value if value.count(c) > 1})
-        if repeated:
-            raise ValueError(f"{', '.join(repeated)} is listed twice; list each range once")
+        _check_ranges(value)
         if len(value) > MAX_INGRESS_CIDRS:
             raise ValueError(
                 f"{len(value)} ranges exceed the {MAX_INGRESS_CIDRS} that fit in one security "
@@ -467,12 +482,224 @@ class LocalConfig(_Section):
         return value
 
 
+class DeploymentStrategy(StrEnum):
+    ROLLING = "rolling"
+    BLUE_GREEN = "blue_green"
+    CANARY = "canary"
+    LINEAR = "linear"
+
+
+def _is_tenth(value: float) -> bool:
+    # CloudFormation's multipleOf 0.1, judged in tenths so that 0.3 counts as one.
+    return abs(value * 10 - round(value * 10)) < 1e-6
+
+
+def _alarms_table(value: object) -> object:
+    # `alarms = true` means every alarm with its defaults, `alarms = false` none at all.
+    if value is True:
+        return {}
+    if value is False:
+        return None
+    if isinstance(value, dict):
+        return value
+    raise ValueError("should be true, false or a table, e.g. { error_rate_percent = 2.0 }")
+
+
+class DeploymentAlarmsConfig(_Section):
+    """The CloudWatch alarms that fail and roll back a deployment, over every target group."""
+
+    error_rate_percent: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = Field(
+        default=5.0, description="Target 5xx responses per request, percent, per target group."
+    )
+    p99_response_time: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
+        default=2.0, description="Seconds: the p99 of TargetResponseTime, per target group."
+    )
+    unhealthy_hosts: bool = Field(
+        default=True, description="Alarm as soon as one target is unhealthy."
+    )
+    period: Annotated[int, Field(ge=10, le=86400)] = 60
+    evaluation_periods: Annotated[int, Field(ge=1)] = 2
+    datapoints_to_alarm: Annotated[int, Field(ge=1)] = 2
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: int) -> int:
+        if value not in (10, 30) and value % 60:
+            raise ValueError(
+                f"{value} is not a CloudWatch alarm period; use 10, 30 or a multiple of 60"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> DeploymentAlarmsConfig:
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError(
+                f"datapoints_to_alarm ({self.datapoints_to_alarm}) is more than "
+                f"evaluation_periods ({self.evaluation_periods}): the alarm could never fire; "
+                f"lower it or raise evaluation_periods"
+            )
+        limit = MAX_LONG_PERIOD_ALARM_WINDOW if self.period >= 3600 else MAX_ALARM_WINDOW
+        window = self.period * self.evaluation_periods
+        if window > limit:
+            raise ValueError(
+                f"evaluation_periods ({self.evaluation_periods}) x period ({self.period}) is "
+                f"{window} s; CloudWatch allows {limit} s at most for this period"
+            )
+        return self
+
+    def window_seconds(self) -> int:
+        """How long a breach takes at most to be judged: the alarm's evaluation window."""
+        return self.period * self.evaluation_periods
+
+
+class DeploymentConfig(_Section):
+    """How ECS replaces a revision: rolling, or shifting traffic between two target groups."""
+
+    strategy: DeploymentStrategy = Field(
+        default=DeploymentStrategy.ROLLING,
+        strict=False,
+        description="rolling: replace tasks in place behind one target group; blue_green, "
+        "canary, linear: start the new revision behind a second target group and shift the "
+        "listener's traffic to it (all at once, a share first, or in equal steps).",
+    )
+    bake_time: Annotated[int | None, Field(ge=0, le=MAX_SHIFT_MINUTES)] = Field(
+        default=None,
+        description="Minutes the old revision is kept after all traffic has shifted, so a "
+        f"rollback is instant; default {DEFAULT_BAKE_TIME} for blue_green, canary and linear.",
+    )
+    canary_percent: Annotated[float, Field(ge=0.1, le=100, allow_inf_nan=False)] = (
+        DEFAULT_CANARY_PERCENT
+    )
+    canary_interval: Annotated[int, Field(ge=0, le=MAX_SHIFT_MINUTES)] = DEFAULT_CANARY_INTERVAL
+    linear_percent: Annotated[float, Field(ge=3, le=100, allow_inf_nan=False)] = (
+        DEFAULT_LINEAR_PERCENT
+    )
+    linear_interval: Annotated[int, Field(ge=0, le=MAX_SHIFT_MINUTES)] = DEFAULT_LINEAR_INTERVAL
+    test_listener_port: Annotated[int | None, Field(ge=1, le=65535)] = Field(
+        default=None,
+        description="A second listener on this port reaches the new revision before any "
+        "production traffic does.",
+    )
+    test_traffic_time: Annotated[int | None, Field(ge=0, le=MAX_PAUSE_MINUTES)] = Field(
+        default=None,
+        description="Minutes the deployment pauses with only the test listener on the new "
+        f"revision; default {DEFAULT_TEST_TRAFFIC_TIME} with a test listener, 0 for no pause.",
+    )
+    test_listener_cidrs: CidrList | None = Field(
+        default=None, description="Who may reach the test listener; default ingress_cidrs."
+    )
+    alarms: Annotated[DeploymentAlarmsConfig | None, BeforeValidator(_alarms_table)] = Field(
+        default=None,
+        description="true, false or a table; default on for blue_green, canary and linear.",
+    )
+
+    @field_validator("canary_percent", "linear_percent")
+    @classmethod
+    def _tenths(cls, value: float) -> float:
+        if not _is_tenth(value):
+            raise ValueError(f"{value} is not a multiple of 0.1 (ECS shifts traffic in tenths)")
+        return round(value, 1)
+
+    @field_validator("test_listener_cidrs")
+    @classmethod
+    def _test_ranges(cls, value: tuple[IPv4Network, ...] | None) -> tuple[IPv4Network, ...] | None:
+        if value is not None:
+            _check_ranges(value)
+        return value
+
+    @model_validator(mode="after")
+    def _fits_the_strategy(self) -> DeploymentConfig:
+        only_with = {
+            "canary_percent": DeploymentStrategy.CANARY,
+            "canary_interval": DeploymentStrategy.CANARY,
+            "linear_percent": DeploymentStrategy.LINEAR,
+            "linear_interval": DeploymentStrategy.LINEAR,
+        }
+        for key, strategy in only_with.items():
+            if key in self.model_fields_set and self.strategy is not strategy:
+                raise ValueError(
+                    f"{key} is set, but strategy = {self.strategy.value!r}: it applies only "
+                    f"to strategy = {strategy.value!r}; remove it or change the strategy"
+                )
+        if self.test_listener_port is not None and not self.shifts_traffic:
+            raise ValueError(
+                "test_listener_port is set, but strategy = 'rolling' keeps one target group, "
+                "so there is no new revision to test apart; choose blue_green, canary or "
+                "linear, or remove it"
+            )
+        if self.test_listener_port is None:
+            for key in ("test_traffic_time", "test_listener_cidrs"):
+                if key in self.model_fields_set:
+                    raise ValueError(
+                        f"{key} is set without test_listener_port; set the port of the test "
+                        "listener, or remove it"
+                    )
+        total = self.deployment_minutes()
+        if self.shifts_traffic and total > MAX_DEPLOYMENT_MINUTES:
+            raise ValueError(
+                f"bake_time and the shifting intervals add up to {total} minutes "
+                f"({self._time_terms()}), more than the {MAX_DEPLOYMENT_MINUTES} minutes "
+                "CloudFormation lets a deployment take; shorten them"
+            )
+        return self
+
+    @property
+    def shifts_traffic(self) -> bool:
+        return self.strategy is not DeploymentStrategy.ROLLING
+
+    def effective_bake_time(self) -> int | None:
+        """Minutes; None for a rolling deployment that leaves it to ECS."""
+        if self.bake_time is not None:
+            return self.bake_time
+        return DEFAULT_BAKE_TIME if self.shifts_traffic else None
+
+    def effective_test_traffic_time(self) -> int:
+        """Minutes of the pause after the test traffic shift; 0 for no pause."""
+        if self.test_listener_port is None:
+            return 0
+        return (
+            DEFAULT_TEST_TRAFFIC_TIME if self.test_traffic_time is None else self.test_traffic_time
+        )
+
+    def alarm_settings(self) -> DeploymentAlarmsConfig | None:
+        """The alarms to create, or None: on by default where traffic shifts."""
+        if "alarms" in self.model_fields_set:
+            return self.alarms
+        return DeploymentAlarmsConfig() if self.shifts_traffic else None
+
+    def linear_steps(self) -> int:
+        """Steps CloudFormation counts for a linear deployment (no wait after the last)."""
+        tenths = round(self.linear_percent * 10)
+        steps = 1000 // tenths
+        return steps - 1 if 1000 % tenths == 0 else steps
+
+    def deployment_minutes(self) -> int:
+        """CloudFormation's estimate of a deployment's length, plus the test traffic pause."""
+        minutes = (self.effective_bake_time() or 0) + self.effective_test_traffic_time()
+        if self.strategy is DeploymentStrategy.CANARY:
+            minutes += self.canary_interval
+        elif self.strategy is DeploymentStrategy.LINEAR:
+            minutes += self.linear_interval * self.linear_steps()
+        return minutes
+
+    def _time_terms(self) -> str:
+        terms = [f"bake_time {self.effective_bake_time() or 0}"]
+        if self.strategy is DeploymentStrategy.CANARY:
+            terms.append(f"canary_interval {self.canary_interval}")
+        elif self.strategy is DeploymentStrategy.LINEAR:
+            terms.append(f"linear_interval {self.linear_interval} x {self.linear_steps()} steps")
+        if self.effective_test_traffic_time():
+            terms.append(f"test_traffic_time {self.effective_test_traffic_time()}")
+        return " + ".join(terms)
+
+
 class Config(_Section):
     name: ResourceName = "serverless-api-environment"
     network: NetworkConfig = NetworkConfig()
     service: ServiceConfig = ServiceConfig()
     load_balancer: LoadBalancerConfig = LoadBalancerConfig()
     autoscaling: AutoscalingConfig | None = None
+    deployment: DeploymentConfig = DeploymentConfig()
     local: LocalConfig = LocalConfig()
 
     @model_validator(mode="after")
@@ -499,7 +726,48 @@ class Config(_Section):
                 f"shorter than load_balancer.idle_timeout ({self.load_balancer.idle_timeout})"
                 ": requests still in flight would be cut during deploys; raise the delay"
             )
+        self._check_deployment()
         return self
+
+    def _check_deployment(self) -> None:
+        deployment, lb = self.deployment, self.load_balancer
+        port = deployment.test_listener_port
+        if port is not None and port in lb.listener_ports():
+            key = "https_port" if lb.https and port == lb.https_port else "http_port"
+            raise ValueError(
+                f"deployment.test_listener_port ({port}) is load_balancer.{key}: the test "
+                "listener needs a port of its own; choose another, e.g. 8080"
+            )
+        if port is not None:
+            ranges = len(lb.listener_ports()) * len(lb.ingress_cidrs)
+            ranges += len(self.test_listener_cidrs())
+            if ranges > MAX_SECURITY_GROUP_RULES:
+                raise ValueError(
+                    f"deployment.test_listener_port opens the load balancer's security group "
+                    f"to deployment.test_listener_cidrs too: with load_balancer.ingress_cidrs "
+                    f"on the other listeners that need {ranges} rules, and a security group "
+                    f"holds {MAX_SECURITY_GROUP_RULES}; list fewer, wider ranges"
+                )
+        scaling = self.autoscaling
+        if deployment.shifts_traffic and scaling and scaling.requests_per_target is not None:
+            raise ValueError(
+                f"autoscaling.requests_per_target tracks the requests of one target group, "
+                f"but with deployment.strategy = {deployment.strategy.value!r} ECS moves the "
+                "production traffic to the other group on every deployment; scale on "
+                "autoscaling.cpu_target instead"
+            )
+        alarms = deployment.alarm_settings()
+        if alarms is not None and alarms.p99_response_time >= lb.idle_timeout:
+            raise ValueError(
+                f"deployment.alarms.p99_response_time ({alarms.p99_response_time:g} s) is not "
+                f"shorter than load_balancer.idle_timeout ({lb.idle_timeout} s): the load "
+                "balancer cuts slower requests, so the alarm could never fire; lower it"
+            )
+
+    def test_listener_cidrs(self) -> tuple[IPv4Network, ...]:
+        """Who may reach the test listener: its own ranges, else the listeners' ranges."""
+        own = self.deployment.test_listener_cidrs
+        return own if own is not None else self.load_balancer.ingress_cidrs
 
 
 def _sorted_names(value: dict[str, str], what: str) -> dict[str, str]:
@@ -511,6 +779,14 @@ def _sorted_names(value: dict[str, str], what: str) -> dict[str, str]:
                 "(letters, digits and _, not starting with a digit)"
             )
     return dict(sorted(value.items()))
+
+
+def _check_ranges(value: tuple[IPv4Network, ...]) -> None:
+    if not value:
+        raise ValueError("at least one range is needed, e.g. ['0.0.0.0/0']")
+    repeated = sorted({str(c) for c in value if value.count(c) > 1})
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} is listed twice; list each range once")
 
 
 def _check_retention(value: int) -> int:

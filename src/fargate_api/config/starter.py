@@ -85,6 +85,31 @@ name = "serverless-api-environment"
 # scale_in_cooldown = 60
 # scale_out_cooldown = 60
 
+# [deployment]                   # how a new revision replaces the running one
+# strategy = "rolling"           # rolling | blue_green | canary | linear: rolling replaces the
+#                                # tasks behind one target group; the others start the new
+#                                # revision behind a second one and shift the traffic to it, all
+#                                # at once (blue_green), a share first (canary) or in steps (linear)
+# bake_time = 15                 # minutes the old revision is kept after the last shift, for an
+#                                # instant rollback; unset for rolling (ECS derives it from alarms)
+# canary_percent = 5.0           # canary only: the share shifted first, 0.1 to 100
+# canary_interval = 10           # canary only: minutes before the rest follows
+# linear_percent = 10.0          # linear only: the share shifted at each step, 3 to 100
+# linear_interval = 6            # linear only: minutes between two steps
+# test_listener_port = 8080      # not with rolling: a listener that reaches the new revision first
+# test_traffic_time = 5          # minutes only the test listener reaches it; 0 for no pause
+# test_listener_cidrs = ["203.0.113.0/24"]  # who may reach it; default ingress_cidrs
+# alarms = true                  # alarms that fail and roll back a deployment; default on except
+#                                # with rolling; false for none, or the table below
+
+# [deployment.alarms]            # the alarms, per target group (both while traffic shifts)
+# error_rate_percent = 5.0       # target 5xx responses per request, percent
+# p99_response_time = 2.0        # seconds; below load_balancer.idle_timeout
+# unhealthy_hosts = true         # also alarm as soon as one task fails its health checks
+# period = 60                    # seconds: 10, 30 or a multiple of 60
+# evaluation_periods = 2
+# datapoints_to_alarm = 2        # breaching periods out of evaluation_periods that fire it
+
 [local]
 # The local twin runs the image itself with podman (`local up`); without podman, or with
 # `--runtime process`, it runs this shell command instead, {port} is the container port.

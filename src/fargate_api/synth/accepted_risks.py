@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network
 
 from fargate_api.config import Config
+from fargate_api.synth.deployment import TEST_LISTENER
+from fargate_api.synth.deployment_alarms import alarm_ids
 
 # The reference pattern's demo image, which the defaults keep.
 DEMO_IMAGE = "public.ecr.aws/docker/library/nginx:latest"
@@ -30,6 +32,13 @@ OPEN_TO_ALL = IPv4Network("0.0.0.0/0")
 ONE_YEAR_DAYS = 365
 # Ports that checkov's "no ingress from 0.0.0.0/0 to port N" checks cover for a listener.
 CHECKOV_OPEN_PORT_CHECKS = {80: "CKV_AWS_260"}
+# AWS Control Tower: CT.EC2.PR.3 lets only 80 and 443 be open to 0.0.0.0/0, CT.EC2.PR.4
+# names these "high-risk" ports besides.
+GUARD_AUTHORIZED_OPEN_PORTS = (80, 443)
+GUARD_HIGH_RISK_PORTS = (
+    3389, 20, 23, 110, 143, 3306, 8080, 1433, 9200, 9300, 25, 445, 135, 21, 1434, 4333, 5432,
+    5500, 5601, 22, 3000, 5000, 8088, 8888,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ def accepted_risks(config: Config) -> list[AcceptedRisk]:
     risks += _default_security_group_function_risks()
     risks += _load_balancer_risks(config)
     risks += _service_and_network_risks(config)
+    risks += _deployment_risks(config)
     return risks
 
 
@@ -256,6 +266,19 @@ def _service_and_network_risks(config: Config) -> list[AcceptedRisk]:
                 rule_id="FA405",
             )
         )
+    deployment = config.deployment
+    if not deployment.shifts_traffic and deployment.alarm_settings() is None:
+        risks.append(
+            AcceptedRisk(
+                "service.yml",
+                "Service",
+                "Deployments roll with the circuit breaker and rollback and watch no alarm: "
+                "a revision that passes its health "
+                "checks but serves errors still completes. Set deployment.alarms = true "
+                '(or deployment.strategy = "canary") to roll back on the 5xx rate.',
+                rule_id="FA409",
+            )
+        )
     if not net.vpc_endpoints:
         risks.append(
             AcceptedRisk(
@@ -268,4 +291,57 @@ def _service_and_network_risks(config: Config) -> list[AcceptedRisk]:
                 rule_id="FA105",
             )
         )
+    return risks
+
+
+def _deployment_risks(config: Config) -> list[AcceptedRisk]:
+    """The test listener and the deployment alarms ([deployment])."""
+    deployment, lb = config.deployment, config.load_balancer
+    risks: list[AcceptedRisk] = []
+    port = deployment.test_listener_port
+    if port is not None and not lb.https:
+        risks.append(
+            AcceptedRisk(
+                "service.yml",
+                TEST_LISTENER,
+                "No ACM certificate is configured, so the test listener serves the new revision "
+                "over HTTP like the production listener; setting load_balancer.certificate_arn "
+                "makes both HTTPS.",
+                rule_id="FA204",
+                checkov=("CKV_AWS_2", "CKV_AWS_103"),
+                guard=("alb_http_to_https_redirection_check",),  # CT.ELASTICLOADBALANCING.PR.1
+            )
+        )
+    if port is not None and OPEN_TO_ALL in config.test_listener_cidrs():
+        guard = []
+        if port not in GUARD_AUTHORIZED_OPEN_PORTS:
+            guard.append("vpc_sg_open_only_to_authorized_ports_check")  # CT.EC2.PR.3
+        if port in GUARD_HIGH_RISK_PORTS:
+            guard.append("vpc_sg_restricted_common_ports_check")  # CT.EC2.PR.4
+        if guard:
+            risks.append(
+                AcceptedRisk(
+                    "service.yml",
+                    "PublicLoadBalancerSG",
+                    f"The test listener's port {port} is open to 0.0.0.0/0 because "
+                    "deployment.test_listener_cidrs is left to follow "
+                    "load_balancer.ingress_cidrs (the default); list only your testers' ranges "
+                    "in deployment.test_listener_cidrs to restrict it.",
+                    guard=tuple(guard),
+                )
+            )
+    alarms = deployment.alarm_settings()
+    if alarms is not None:
+        for name in alarm_ids(alarms):
+            risks.append(
+                AcceptedRisk(
+                    "service.yml",
+                    name,
+                    "ECS watches this alarm during a deployment (DeploymentConfiguration.Alarms) "
+                    "and rolls the deployment back when it fires: that is the alarm's action. A "
+                    "notification would need an SNS topic and its subscribers, which no config "
+                    "key sets yet (deployment.alarms only tunes the thresholds).",
+                    guard=("cloudwatch_alarm_action_check",),  # CT.CLOUDWATCH.PR.1
+                )
+            )
     return risks

@@ -16,6 +16,17 @@ from fargate_api.config.fargate_sizes import FARGATE_MEMORY_BY_CPU
 from fargate_api.config.model import ServiceConfig
 from fargate_api.synth.build_metadata import build_metadata
 from fargate_api.synth.cluster import ecs_tasks_trust_policy
+from fargate_api.synth.deployment import (
+    ALTERNATE_TARGET_GROUP,
+    PRIMARY_TARGET_GROUP,
+    add_deployment_outputs,
+    add_traffic_shifting,
+    advanced_configuration,
+    deployment_configuration,
+    test_listener_ingress,
+    weighted_forward,
+)
+from fargate_api.synth.deployment_alarms import add_deployment_alarms
 from fargate_api.synth.intrinsics import Json, get_att, ref, sub
 from fargate_api.synth.parent import DIGEST_PATTERN, IMAGE_DIGEST
 from fargate_api.synth.security_group_rules import NO_EGRESS_RULE, tcp_rule
@@ -52,8 +63,12 @@ def build_service(config: Config, templates_dir: Path | None = None) -> Template
     _add_security_groups(t, config)
     _add_load_balancer(t, config)
     listeners = [HTTP_LISTENER, HTTPS_LISTENER] if config.load_balancer.https else [HTTP_LISTENER]
+    if config.deployment.shifts_traffic:
+        # The service names the rules (AdvancedConfiguration), which orders it after them.
+        add_traffic_shifting(t, config, listeners[-1])
+    alarms = add_deployment_alarms(t, config)
     depends = listeners + (["ExecutionRoleSecretsPolicy"] if svc.secrets else [])
-    t.add("Service", "AWS::ECS::Service", _service(config), depends_on=depends)
+    t.add("Service", "AWS::ECS::Service", _service(config, alarms), depends_on=depends)
     if config.autoscaling:
         add_autoscaling(t, config.autoscaling)
     _add_outputs(t, config)
@@ -189,6 +204,7 @@ def _add_security_groups(t: Template, config: Config) -> None:
         for port in lb.listener_ports()
         for cidr in lb.ingress_cidrs
     ]
+    ingress += test_listener_ingress(config)
     t.add(
         "PublicLoadBalancerSG",
         "AWS::EC2::SecurityGroup",
@@ -246,30 +262,12 @@ def _task_egress(config: Config) -> Json:
 
 def _add_load_balancer(t: Template, config: Config) -> None:
     svc, lb = config.service, config.load_balancer
-    t.add(
-        "ServiceTargetGroup",
-        "AWS::ElasticLoadBalancingV2::TargetGroup",
-        {
-            "TargetType": "ip",
-            "Protocol": "HTTP",
-            "Port": ref("ContainerPort"),
-            "VpcId": ref("VpcId"),
-            "HealthCheckEnabled": True,
-            "HealthCheckProtocol": "HTTP",
-            "HealthCheckPath": svc.health_check_path,
-            "HealthCheckIntervalSeconds": svc.health_check_interval,
-            "HealthCheckTimeoutSeconds": svc.health_check_timeout,
-            "HealthyThresholdCount": svc.healthy_threshold,
-            "UnhealthyThresholdCount": svc.unhealthy_threshold,
-            "Matcher": {"HttpCode": svc.health_check_codes},
-            "TargetGroupAttributes": [
-                {
-                    "Key": "deregistration_delay.timeout_seconds",
-                    "Value": str(svc.deregistration_delay),
-                }
-            ],
-        },
-    )
+    t.add(PRIMARY_TARGET_GROUP, "AWS::ElasticLoadBalancingV2::TargetGroup", _target_group(svc))
+    if config.deployment.shifts_traffic:
+        # The new revision's tasks start here; identical, so a shift changes nothing else.
+        t.add(
+            ALTERNATE_TARGET_GROUP, "AWS::ElasticLoadBalancingV2::TargetGroup", _target_group(svc)
+        )
     attributes = [
         {"Key": "idle_timeout.timeout_seconds", "Value": str(lb.idle_timeout)},
         {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
@@ -293,7 +291,9 @@ def _add_load_balancer(t: Template, config: Config) -> None:
             "LoadBalancerAttributes": attributes,
         },
     )
-    forward = [{"Type": "forward", "TargetGroupArn": ref("ServiceTargetGroup")}]
+    forward = [{"Type": "forward", "TargetGroupArn": ref(PRIMARY_TARGET_GROUP)}]
+    if config.deployment.shifts_traffic:
+        forward = [weighted_forward()]  # unreached: the production listener rule matches first
     if lb.https:
         redirect = {
             "Type": "redirect",
@@ -323,6 +323,29 @@ def _add_load_balancer(t: Template, config: Config) -> None:
         )
 
 
+def _target_group(svc: ServiceConfig) -> Json:
+    return {
+        "TargetType": "ip",
+        "Protocol": "HTTP",
+        "Port": ref("ContainerPort"),
+        "VpcId": ref("VpcId"),
+        "HealthCheckEnabled": True,
+        "HealthCheckProtocol": "HTTP",
+        "HealthCheckPath": svc.health_check_path,
+        "HealthCheckIntervalSeconds": svc.health_check_interval,
+        "HealthCheckTimeoutSeconds": svc.health_check_timeout,
+        "HealthyThresholdCount": svc.healthy_threshold,
+        "UnhealthyThresholdCount": svc.unhealthy_threshold,
+        "Matcher": {"HttpCode": svc.health_check_codes},
+        "TargetGroupAttributes": [
+            {
+                "Key": "deregistration_delay.timeout_seconds",
+                "Value": str(svc.deregistration_delay),
+            }
+        ],
+    }
+
+
 def _listener(port: int, protocol: str, actions: list[Json]) -> Json:
     return {
         "LoadBalancerArn": ref("PublicLoadBalancer"),
@@ -332,8 +355,15 @@ def _listener(port: int, protocol: str, actions: list[Json]) -> Json:
     }
 
 
-def _service(config: Config) -> Json:
+def _service(config: Config, alarms: list[str]) -> Json:
     svc = config.service
+    target: Json = {
+        "ContainerName": ref("ServiceName"),
+        "ContainerPort": ref("ContainerPort"),
+        "TargetGroupArn": ref(PRIMARY_TARGET_GROUP),
+    }
+    if config.deployment.shifts_traffic:
+        target["AdvancedConfiguration"] = advanced_configuration(config.deployment)
     body: Json = {
         "ServiceName": ref("ServiceName"),
         "Cluster": ref("ClusterName"),
@@ -353,19 +383,9 @@ def _service(config: Config) -> Json:
                     "Subnets": ref("PrivateSubnetIds"),
                 }
             },
-            "DeploymentConfiguration": {
-                "MinimumHealthyPercent": 100,
-                "MaximumPercent": 200,
-                "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
-            },
+            "DeploymentConfiguration": deployment_configuration(config.deployment, alarms),
             "HealthCheckGracePeriodSeconds": svc.health_check_grace_period,
-            "LoadBalancers": [
-                {
-                    "ContainerName": ref("ServiceName"),
-                    "ContainerPort": ref("ContainerPort"),
-                    "TargetGroupArn": ref("ServiceTargetGroup"),
-                }
-            ],
+            "LoadBalancers": [target],
             "PropagateTags": "SERVICE",
             "EnableECSManagedTags": True,
         }
@@ -399,8 +419,9 @@ def _add_outputs(t: Template, config: Config) -> None:
         "Point your domain's CNAME or alias record here",
     )
     t.output("LoadBalancerArn", ref("PublicLoadBalancer"), "The load balancer's ARN")
-    t.output("TargetGroupArn", ref("ServiceTargetGroup"), "The target group's ARN")
+    t.output("TargetGroupArn", ref(PRIMARY_TARGET_GROUP), "The target group's ARN")
     t.output("ServiceName", get_att("Service", "Name"), "The ECS service's name")
     t.output("ServiceArn", ref("Service"), "The ECS service's ARN")
     t.output("LogGroupName", ref("LogGroup"), "The CloudWatch Logs group of the tasks")
     t.output("ServiceSecurityGroupId", ref("ServiceSecurityGroup"), "The tasks' security group")
+    add_deployment_outputs(t, config, scheme)

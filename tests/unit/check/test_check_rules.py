@@ -273,6 +273,7 @@ DEFAULT_SYNTH_FINDINGS = {
     ("FA208", "PublicLoadBalancer"),
     ("FA204", "PublicLoadBalancerListener"),
     ("FA405", "Service"),
+    ("FA409", "Service"),
     ("FA105", "VPC"),
 }
 
