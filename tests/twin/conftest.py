@@ -43,6 +43,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -518,3 +519,22 @@ def _let_exiting_processes_go(prefix: str) -> None:
     deadline = time.monotonic() + EXIT_GRACE
     while _pids_with(prefix) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+@pytest.fixture
+def twin_name() -> Iterator[tuple[str, str]]:
+    """A twin name of this test's own prefix, and the prefix; the twin is brought down and
+    everything with the prefix is checked gone afterwards, pass or fail."""
+    prefix = registered_prefix()
+    name = prefix.removeprefix("fa-").rstrip("-")
+    try:
+        yield name, prefix
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "fargate_api", "local", "down", "--name", name],
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+        left = cleanup(prefix)
+        assert not left, left

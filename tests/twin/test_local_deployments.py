@@ -17,15 +17,11 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from twin.conftest import cleanup, registered_prefix
-from twin.twin_support import cli, wait_for
+from twin.twin_support import cli, twin_status, wait_for
 
 APPS = Path(__file__).resolve().parent / "apps"
 SERVER = APPS / "release_server.py"
@@ -55,18 +51,6 @@ class Answer:
     release: str
 
 
-@pytest.fixture
-def twin_name() -> Iterator[tuple[str, str]]:
-    prefix = registered_prefix()
-    name = prefix.removeprefix("fa-").rstrip("-")
-    try:
-        yield name, prefix
-    finally:
-        cli("local", "down", "--name", name, check=False)
-        left = cleanup(prefix)
-        assert not left, left
-
-
 def _config(tmp_path: Path, name: str, deployment: str, release: str, fail_every: int = 0) -> Path:
     path = tmp_path / name
     env = f'[service.environment]\nRELEASE = "{release}"\nFAIL_EVERY = "{fail_every}"\n'
@@ -74,14 +58,9 @@ def _config(tmp_path: Path, name: str, deployment: str, release: str, fail_every
     return path
 
 
-def _status(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(cli("local", "status", "--name", name, "--json").stdout)
-    return data
-
-
 def _up(name: str, config: Path) -> dict[str, Any]:
     cli("local", "up", "-c", str(config), "--name", name, "--time-scale", str(SCALE), *RUN)
-    return _status(name)
+    return twin_status(name)
 
 
 class Probe:
@@ -164,7 +143,7 @@ def test_a_bad_canary_trips_the_5xx_alarm_and_rolls_back(
         answers = probe.stop()
     assert deploy.returncode == 1, deploy.stderr
     assert "in ALARM" in deploy.stderr and "runs revision 1" in deploy.stderr, deploy.stderr
-    after = _status(name)
+    after = twin_status(name)
     failed = _deployment(after, 2)
     assert failed["outcome"] == "ROLLBACK_SUCCESSFUL", failed
     assert failed["triggered_alarms"], failed
@@ -200,7 +179,7 @@ def test_the_same_bad_revision_rolled_without_alarms_reaches_every_task(
     bad = _config(tmp_path, "v2.toml", "", "v2", fail_every=5)
     deploy = cli("local", "deploy", "-c", str(bad), "--name", name)
     assert "deployment completed" in deploy.stderr
-    after = _status(name)
+    after = twin_status(name)
     assert {t["revision"] for t in after["tasks"]} == {2}
     answers = Probe(prefix, [_url(after)], seconds=6, out=tmp_path / "after.jsonl").answers()
     assert {a.release for a in answers} == {"v2"}
@@ -236,7 +215,7 @@ def test_blue_green_tests_the_new_revision_first_and_switches_without_a_failed_r
     finally:
         answers = probe.stop()
     assert "deployment completed" in deploy.stderr
-    after = _status(name)
+    after = twin_status(name)
     assert {t["revision"] for t in after["tasks"]} == {2}
     assert _deployment(after, 2)["outcome"] == "SUCCESSFUL"
     production = [a for a in answers if a.listener == 0]
@@ -318,7 +297,7 @@ def test_local_rollback_mid_deployment_returns_all_traffic_without_errors(
     try:
         wait_for(
             "25 % of production on revision 2",
-            lambda: _share_of(_status(name), 2) == 25.0,
+            lambda: _share_of(twin_status(name), 2) == 25.0,
             timeout=60,
         )
         rollback = cli("local", "rollback", "--name", name)
@@ -329,7 +308,7 @@ def test_local_rollback_mid_deployment_returns_all_traffic_without_errors(
         answers = probe.stop()
     assert "revision 2 rolled back" in rollback.stderr, rollback.stderr
     assert deploy.returncode == 1 and "rollback requested" in deploy_err, deploy_err
-    after = _status(name)
+    after = twin_status(name)
     assert {t["revision"] for t in after["tasks"]} == {1}
     assert _deployment(after, 2)["outcome"] == "ROLLBACK_SUCCESSFUL"
     assert any(a.release == "v2" for a in answers)

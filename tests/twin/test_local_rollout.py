@@ -21,13 +21,11 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from twin.conftest import cleanup, registered_prefix
 from twin.load import Load
 from twin.twin_support import (
     BUSYBOX_IMAGE,
@@ -35,6 +33,7 @@ from twin.twin_support import (
     REFERENCE_DIR,
     REPO,
     cli,
+    twin_status,
     wait_for,
 )
 
@@ -42,23 +41,6 @@ SCALE = "0.2"  # health checks every 2 s, drain 9 s instead of 45 s, stop timeou
 CONTAINER = ("--runtime", "container")
 PROCESS = ("--runtime", "process")
 container_mode = pytest.mark.twin_container
-
-
-@pytest.fixture
-def twin_name() -> Iterator[tuple[str, str]]:
-    prefix = registered_prefix()
-    name = prefix.removeprefix("fa-").rstrip("-")
-    try:
-        yield name, prefix
-    finally:
-        cli("local", "down", "--name", name, check=False)
-        left = cleanup(prefix)
-        assert not left, left
-
-
-def _status(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(cli("local", "status", "--name", name, "--json").stdout)
-    return data
 
 
 def _alb_url(status: dict[str, Any]) -> str:
@@ -85,15 +67,15 @@ def test_deploy_with_our_defaults_drops_no_request(
     first = _config(tmp_path, "v1.toml", "")
     second = _config(tmp_path, "v2.toml", '[service.environment]\nGREETING = "v2"\n')
     cli("local", "up", "-c", str(first), "--name", name, "--time-scale", SCALE, *CONTAINER)
-    assert _status(name)["runtime"] == "container"
-    status = _status(name)
+    assert twin_status(name)["runtime"] == "container"
+    status = twin_status(name)
     load = Load(f"{prefix}inet", _alb_url(status), seconds=35)
     try:
         deploy = cli("local", "deploy", "-c", str(second), "--name", name)
     finally:
         result = load.result()
     assert "deployment completed" in deploy.stderr
-    after = _status(name)
+    after = twin_status(name)
     tasks = after["tasks"]
     assert isinstance(tasks, list) and len(tasks) == 2
     assert {t["revision"] for t in tasks} == {2} and {t["health"] for t in tasks} == {"healthy"}
@@ -127,13 +109,13 @@ def test_sample_api_deploy_of_a_changed_environment_drops_no_request(
     assert changed.read_text() != example.read_text()
     how = CONTAINER if runtime == "container" else PROCESS
     cli("local", "up", "-c", str(example), "--name", name, "--time-scale", SCALE, *how)
-    assert _status(name)["runtime"] == runtime
-    load = Load(f"{prefix}inet", _alb_url(_status(name)) + "whoami", seconds=35)
+    assert twin_status(name)["runtime"] == runtime
+    load = Load(f"{prefix}inet", _alb_url(twin_status(name)) + "whoami", seconds=35)
     try:
         cli("local", "deploy", "-c", str(changed), "--name", name)
     finally:
         result = load.result()
-    tasks = _status(name)["tasks"]
+    tasks = twin_status(name)["tasks"]
     assert isinstance(tasks, list) and {t["revision"] for t in tasks} == {2}
     assert result.requests > 100 and result.failed == 0, result.output
 
@@ -163,8 +145,8 @@ def test_reference_settings_drop_requests_on_deploy(
         "--run",
         f"*nginx*={server}",
     )
-    before = {t["id"] for t in _status(name)["tasks"]}
-    url = _alb_url(_status(name)) + "held"
+    before = {t["id"] for t in twin_status(name)["tasks"]}
+    url = _alb_url(twin_status(name)) + "held"
     curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "120", url]
     held = [
         subprocess.Popen(
@@ -193,7 +175,7 @@ def test_reference_settings_drop_requests_on_deploy(
         for request in held:
             request.kill()
             request.wait()
-    status = _status(name)
+    status = twin_status(name)
     assert {t["revision"] for t in status["tasks"]} == {2}
     assert answers == ["502"] * len(held), answers  # the ALB's Bad Gateway, on every one
     stopped = [t for t in status["stopped_tasks"] if t["id"] in before]
@@ -225,7 +207,7 @@ def test_reference_settings_drop_requests_on_deploy_in_container_mode(
     assert old_image in text
     service.write_text(text.replace(old_image, "Default: docker.io/library/nginx:latest"))
     cli("local", "up", "-t", str(REFERENCE_DIR), "--name", name, "--time-scale", SCALE, *CONTAINER)
-    status = _status(name)
+    status = twin_status(name)
     assert status["runtime"] == "container"
     before = {t["id"] for t in status["tasks"]}
     for task in before:
@@ -269,7 +251,7 @@ def test_reference_settings_drop_requests_on_deploy_in_container_mode(
         for request in held:
             request.kill()
             request.wait()
-    status = _status(name)
+    status = twin_status(name)
     assert {t["revision"] for t in status["tasks"]} == {2}
     # Every download ended with its task, unfinished: curl reports the transfer failed.
     for out, code in results:
@@ -299,16 +281,16 @@ def test_failing_revision_trips_the_circuit_breaker_and_rolls_back_without_error
     bad = _config(tmp_path, "bad.toml", bad_text)
     how = CONTAINER if runtime == "container" else PROCESS
     cli("local", "up", "-c", str(good), "--name", name, "--time-scale", SCALE, *how)
-    assert _status(name)["runtime"] == runtime
-    before = {t["id"] for t in _status(name)["tasks"]}
-    load = Load(f"{prefix}inet", _alb_url(_status(name)), seconds=20)
+    assert twin_status(name)["runtime"] == runtime
+    before = {t["id"] for t in twin_status(name)["tasks"]}
+    load = Load(f"{prefix}inet", _alb_url(twin_status(name)), seconds=20)
     try:
         deploy = cli("local", "deploy", "-c", str(bad), "--name", name, check=False)
     finally:
         result = load.result()
     assert deploy.returncode == 1, deploy.stderr
     assert "circuit breaker" in deploy.stderr and "runs revision 1" in deploy.stderr
-    status = _status(name)
+    status = twin_status(name)
     tasks = status["tasks"]
     assert isinstance(tasks, list)
     # The old tasks kept serving all along: the same tasks, revision 1, healthy.
@@ -335,15 +317,15 @@ def test_scale_out_and_in_under_load_drops_no_request(
         SCALE,
         *CONTAINER,
     )
-    load = Load(f"{prefix}inet", _alb_url(_status(name)), seconds=45)
+    load = Load(f"{prefix}inet", _alb_url(twin_status(name)), seconds=45)
     try:
         cli("local", "scale", "6", "--name", name)
-        six = _status(name)
+        six = twin_status(name)
         cli("local", "scale", "2", "--name", name)
     finally:
         result = load.result()
     assert len(six["tasks"]) == 6 and len({t["az"] for t in six["tasks"]}) == 2
-    two = _status(name)["tasks"]
+    two = twin_status(name)["tasks"]
     assert isinstance(two, list) and len(two) == 2 and len({t["az"] for t in two}) == 2
     assert result.requests > 100 and result.failed == 0, result.output
 
@@ -361,17 +343,17 @@ def test_request_count_target_tracking_scales_out_under_load_and_back_in(
     )
     # Time scale 0.1: a 6 s metric window, cooldowns of 1 s out and 6 s in.
     cli("local", "up", "-c", str(config), "--name", name, "--time-scale", "0.1", *CONTAINER)
-    load = Load(f"{prefix}inet", _alb_url(_status(name)), seconds=20, connections=4)
+    load = Load(f"{prefix}inet", _alb_url(twin_status(name)), seconds=20, connections=4)
     result = load.result()
-    during = _status(name)
+    during = twin_status(name)
     assert during["service"]["desired"] == 4, during["events"]
     assert result.failed == 0, result.output
     wait_for(
         "scale-in back to the minimum once the load stopped",
-        lambda: _status(name)["service"]["desired"] == 2,
+        lambda: twin_status(name)["service"]["desired"] == 2,
         40.0,
     )
-    events = _status(name)["events"]
+    events = twin_status(name)["events"]
     assert any("autoscaling to 4" in e for e in events) and any(
         "autoscaling to 2" in e for e in events
     )

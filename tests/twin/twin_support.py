@@ -50,6 +50,12 @@ def cli(*args: str, timeout: float = 300.0, check: bool = True) -> subprocess.Co
     return proc
 
 
+def twin_status(name: str) -> dict[str, Any]:
+    """`local status --json`, parsed."""
+    data: dict[str, Any] = json.loads(cli("local", "status", "--name", name, "--json").stdout)
+    return data
+
+
 def in_netns(netns: str, *args: str, timeout: float = 15.0) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["ip", "netns", "exec", netns, *args],

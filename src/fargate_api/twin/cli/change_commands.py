@@ -29,6 +29,7 @@ from fargate_api.twin.daemon.contracts import (
     DeployRequest,
     RollbackRequest,
     ScaleRequest,
+    TwinAnswer,
     TwinState,
 )
 from fargate_api.twin.daemon.runtimes import CONTAINERS_CONF
@@ -40,6 +41,12 @@ from fargate_api.twin.plan.load import load_plan
 
 POLL = 0.5
 DEFAULT_WAIT = 900.0
+
+ServiceOption = Annotated[
+    str | None, typer.Option("--service", help="Which service (when there are several).")
+]
+TwinOption = Annotated[str, typer.Option("--name", "-n", help="Which twin.")]
+WaitOption = Annotated[float, typer.Option("--timeout", help="Seconds to wait.")]
 
 
 def deploy_command(
@@ -126,54 +133,58 @@ def deploy_command(
 def scale_command(
     count: Annotated[int, typer.Argument(help="The new desired count.", min=0, max=500)],
     *,
-    service: Annotated[
-        str | None, typer.Option("--service", help="Which service (when there are several).")
-    ] = None,
-    name: Annotated[str, typer.Option("--name", "-n", help="Which twin.")] = DEFAULT_NAME,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait.")] = DEFAULT_WAIT,
+    service: ServiceOption = None,
+    name: TwinOption = DEFAULT_NAME,
+    timeout: WaitOption = DEFAULT_WAIT,
 ) -> None:
     """Set the desired count; scale-in drains like a deploy does."""
     names = names_for(name)
-    check_prerequisites()
-    read_status(names)
-    answer = change_requests.send(
-        StateDir(names),
+    answer = _ask(
+        names,
         ScaleRequest(kind="scale", id=change_requests.new_id(), service=service, desired=count),
+        refused="the twin refused to scale",
     )
-    if not answer.ok:
-        raise UserError(answer.error or "the twin refused to scale")
     _wait_settled(names, timeout)
     err_console().print(f"{answer.service}: {count} tasks running and healthy")
 
 
 def rollback_command(
     *,
-    service: Annotated[
-        str | None, typer.Option("--service", help="Which service (when there are several).")
-    ] = None,
-    name: Annotated[str, typer.Option("--name", "-n", help="Which twin.")] = DEFAULT_NAME,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait.")] = DEFAULT_WAIT,
+    service: ServiceOption = None,
+    name: TwinOption = DEFAULT_NAME,
+    timeout: WaitOption = DEFAULT_WAIT,
 ) -> None:
     """Stop the deployment in progress and go back to the last completed revision, as
     ECS's StopServiceDeployment (ROLLBACK) does."""
     names = names_for(name)
-    check_prerequisites()
-    read_status(names)
-    answer = change_requests.send(
-        StateDir(names),
+    answer = _ask(
+        names,
         RollbackRequest(kind="rollback", id=change_requests.new_id(), service=service),
+        refused="the twin refused the rollback",
+        fix="`fargate-api local status` shows the deployments",
     )
-    if not answer.ok:
-        raise UserError(
-            answer.error or "the twin refused the rollback",
-            fix="`fargate-api local status` shows the deployments",
-        )
     stopped = (answer.revisions or {}).get(answer.service or "", 0)
     final = _wait_settled(names, timeout)
     current = next(s for s in final.services if s.key == answer.service)
     err_console().print(
         f"{current.name}: revision {stopped} rolled back; revision {current.revision} serves"
     )
+
+
+def _ask(
+    names: TwinNames,
+    request: ScaleRequest | RollbackRequest,
+    *,
+    refused: str,
+    fix: str | None = None,
+) -> TwinAnswer:
+    """Sends a change to a running twin; a refusal is bad input (exit 2), nothing changed."""
+    check_prerequisites()
+    read_status(names)
+    answer = change_requests.send(StateDir(names), request)
+    if not answer.ok:
+        raise UserError(answer.error or refused, fix=fix)
+    return answer
 
 
 def _phase(deployment: DeploymentState) -> str:
