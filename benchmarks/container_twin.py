@@ -654,19 +654,28 @@ def _podman_version() -> str:
 def replace_sections(document: str, main: list[str], raw: list[str]) -> str:
     """The report with item 6's two blocks replaced (or added): for `--only containers`.
 
-    Item 6 goes before the first "## Raw numbers" heading, its raw numbers at the end.
+    A block already there is replaced where it is, so what follows it (item 7's block
+    too) stays in place; a raw block no longer wanted (item 6 did not run) is removed.
+    Otherwise item 6 goes before the first "## Raw numbers" heading, its raw numbers at
+    the end.
     """
     result = document
-    for begin, end in ((BEGIN_MARK, END_MARK), (RAW_BEGIN, RAW_END)):
-        i, j = result.find(begin), result.find(end)
-        if i >= 0 and j > i:
-            result = result[:i] + result[j + len(end) :].lstrip("\n")
-    block = "\n".join(main).rstrip("\n") + "\n\n"
-    anchor = result.find("## Raw numbers")
-    if anchor >= 0:
-        result = result[:anchor] + block + result[anchor:]
+    i, j = result.find(BEGIN_MARK), result.find(END_MARK)
+    if 0 <= i < j:
+        result = result[:i] + "\n".join(main).strip("\n") + result[j + len(END_MARK) :]
     else:
-        result = result.rstrip("\n") + "\n\n" + block
+        block = "\n".join(main).rstrip("\n") + "\n\n"
+        anchor = result.find("## Raw numbers")
+        if anchor >= 0:
+            result = result[:anchor] + block + result[anchor:]
+        else:
+            result = result.rstrip("\n") + "\n\n" + block
+    i, j = result.find(RAW_BEGIN), result.find(RAW_END)
+    if 0 <= i < j:
+        rest = result[j + len(RAW_END) :]
+        if raw:
+            return result[:i] + "\n".join(raw).strip("\n") + rest
+        result = result[:i] + rest.lstrip("\n")
     if raw:
         result = result.rstrip("\n") + "\n\n" + "\n".join(raw).rstrip("\n") + "\n"
     return result

@@ -36,6 +36,15 @@ only its part of the report, leaving the other sections' numbers as they were):
      container / process, the goal of 50 container tasks healthy within 30 s, and where
      the time went.
 
+And the twin's canary (benchmarks/canary_twin.py; root; `--skip-canary` leaves it out,
+`--only canary` runs only it and rewrites only its section of the report):
+
+  7. a bad revision (every 5th request answers 500) deployed as a 20 % canary with the
+     5xx alarm on, under load: how long it serves production before the alarm rolls it
+     back (first to last v2 answer seen by a load probe), against the alarm's window
+     (period x datapoints_to_alarm x time scale), at `--canary-time-scales` (0.05 and
+     0.1); the canary's traffic share and the requests that failed.
+
 The CDK side lives in a throwaway environment, benchmarks/.cdk-env/ (gitignored): a venv
 with aws-cdk-lib and constructs from PyPI and the CDK CLI (npm package aws-cdk) in its
 node_modules. It is created when missing; that is the only network use. The timed runs
@@ -64,6 +73,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import canary_twin
 import container_twin
 import twin_bench
 import yaml
@@ -495,6 +505,7 @@ def report(
     created_env: bool,
     twin: twin_bench.TwinResults,
     containers: container_twin.Results,
+    canary: canary_twin.Results,
 ) -> str:
     b = benches
     warm_ratio = b["cdk-synth"].median / b["fa-synth"].median
@@ -511,6 +522,7 @@ def report(
         f"- repetitions: 1 cold + {reps} warm per command, interleaved",
         "- local twin (items 3 and 4): " + twin_summary(twin),
         "- local twin in container mode (item 6): " + containers_summary(containers),
+        "- local twin, bad canary (item 7): " + canary_summary(canary),
         "- CDK environment (`benchmarks/.cdk-env/`): "
         + (
             "created by this run before round 0 (not timed)"
@@ -621,6 +633,7 @@ def report(
         "per-resource CloudFormation checks.",
         "",
         *container_twin.section(containers, machine()),
+        *canary_twin.section(canary, machine()),
         "## Raw numbers, in the order they ran",
         "",
         "| # | round | kind | command | seconds |",
@@ -686,6 +699,18 @@ def twin_summary(twin: twin_bench.TwinResults) -> str:
 def containers_summary(results: container_twin.Results) -> str:
     s = results.settings
     return part_summary(results, s.time_scale, s.reps, "variant")
+
+
+def canary_summary(results: canary_twin.Results) -> str:
+    if results.skipped:
+        return f"**not run**: {results.skipped}"
+    s = results.settings
+    start = dt.datetime.fromtimestamp(results.started, dt.UTC)
+    scales = ", ".join(f"{x:g}" for x in s.time_scales)
+    return (
+        f"run from {start:%H:%M:%S} UTC ({results.seconds:.0f} s), `--time-scale` "
+        f"{scales}, {s.reps} runs per time scale"
+    )
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -785,6 +810,7 @@ def loud(lines: list[str]) -> None:
 
 TWIN_PART = "THE LOCAL TWIN BENCHMARKS (items 3 and 4)"
 CONTAINERS_PART = "THE CONTAINER-MODE BENCHMARKS (item 6)"
+CANARY_PART = "THE CANARY BENCHMARK (item 7)"
 
 
 def not_run(part: str, reason: str | None, *, done: bool = False) -> None:
@@ -812,7 +838,8 @@ def main() -> None:
         "--twin-reps",
         type=int,
         default=3,
-        help="local up/down per task count and wrk runs per path (default 3)",
+        help="local up/down per task count and wrk runs per path, runs per variant (item "
+        "6) and per time scale (item 7) (default 3)",
     )
     parser.add_argument(
         "--time-scale",
@@ -829,20 +856,35 @@ def main() -> None:
         help="leave out the twin in container mode (item 6; needs root and podman)",
     )
     parser.add_argument(
+        "--skip-canary",
+        action="store_true",
+        help="leave out the twin's bad canary and its rollback (item 7; needs root)",
+    )
+    parser.add_argument(
+        "--canary-time-scales",
+        type=time_scales,
+        default=(0.05, 0.1),
+        help="the time scales of item 7, comma-separated (default 0.05,0.1)",
+    )
+    parser.add_argument(
         "--only",
-        choices=["containers"],
+        choices=["containers", "canary"],
         help="run only this part and rewrite only its section of the report "
-        "(containers: item 6); the other sections keep the numbers of their last run",
+        "(containers: item 6, canary: item 7); the other sections keep the numbers of "
+        "their last run",
     )
     args = parser.parse_args()
     if args.reps < 1 or args.twin_reps < 1:
         parser.error("--reps and --twin-reps must be at least 1")
-    if not 0.01 <= args.time_scale <= 1.0:
-        parser.error("--time-scale must be between 0.01 and 1 (the twin's range)")
+    if not all(0.01 <= x <= 1.0 for x in (args.time_scale, *args.canary_time_scales)):
+        parser.error("time scales must be between 0.01 and 1 (the twin's range)")
     if args.wrk_seconds < 1:
         parser.error("--wrk-seconds must be at least 1")
     if args.only == "containers":
         only_containers(args)
+        return
+    if args.only == "canary":
+        only_canary(args)
         return
     for tool, hint in ((FARGATE_API, "make install"), (CHECKOV, "make install (scanners)")):
         if not tool.exists():
@@ -850,6 +892,7 @@ def main() -> None:
     settings = twin_settings(args)
     not_run(TWIN_PART, None if args.skip_twin else twin_bench.why_not())
     not_run(CONTAINERS_PART, None if args.skip_containers else container_twin.why_not())
+    not_run(CANARY_PART, None if args.skip_canary else canary_twin.why_not())
 
     created = ensure_cdk_env()
     write_cdk_project()
@@ -868,6 +911,7 @@ def main() -> None:
             twin_work.mkdir()
             twin = twin_bench.run_twin_benchmarks(settings, twin_work)
         containers = run_containers(args, work)
+        canary = run_canary(args, work)
         finished = dt.datetime.now(dt.UTC)
         load_end = os.getloadavg()
         log("collecting versions and writing the report")
@@ -882,6 +926,7 @@ def main() -> None:
             created_env=created,
             twin=twin,
             containers=containers,
+            canary=canary,
         )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
@@ -896,6 +941,7 @@ def main() -> None:
     elif twin.wrk_skipped:
         loud([f"ITEM 4 (LB hop, wrk) DID NOT RUN: {twin.wrk_skipped}."])
     warn_containers(containers, args)
+    warn_canary(canary, args)
     log(f"wrote {args.output}")
 
 
@@ -930,6 +976,47 @@ def only_containers(args: argparse.Namespace) -> None:
     )
     warn_containers(results, args)
     log(f"rewrote item 6 in {args.output}")
+
+
+def time_scales(text: str) -> tuple[float, ...]:
+    """`--canary-time-scales 0.05,0.1`."""
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("give at least one time scale")
+    return values
+
+
+def run_canary(args: argparse.Namespace, work: Path) -> canary_twin.Results:
+    settings = canary_twin.Settings(time_scales=args.canary_time_scales, reps=args.twin_reps)
+    if args.skip_canary:
+        log("the twin's bad canary (item 7): skipped (--skip-canary)")
+        return canary_twin.Results(settings, skipped="skipped with `--skip-canary`")
+    folder = work / "canary"
+    folder.mkdir()
+    return canary_twin.run_canary_benchmarks(settings, folder)
+
+
+def warn_canary(results: canary_twin.Results, args: argparse.Namespace) -> None:
+    not_run(CANARY_PART, None if args.skip_canary else results.skipped, done=True)
+
+
+def only_canary(args: argparse.Namespace) -> None:
+    """`--only canary`: item 7 alone, its block of the report replaced in place."""
+    not_run(CANARY_PART, canary_twin.why_not())
+    with tempfile.TemporaryDirectory(prefix="fargate-api-bench-") as tmp:
+        results = run_canary(args, Path(tmp))
+    block = canary_twin.section(results, machine())
+    if args.output.exists():
+        document = args.output.read_text(encoding="utf-8")
+    else:
+        document = "# Benchmarks\n\nWritten by `benchmarks/run.py` (`make bench`).\n"
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(canary_twin.replace_section(document, block), encoding="utf-8")
+    warn_canary(results, args)
+    log(f"rewrote item 7 in {args.output}")
 
 
 if __name__ == "__main__":
