@@ -8,7 +8,8 @@ that fails exits 1 after naming the root cause; a user-fixable problem exits 2.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -136,6 +137,25 @@ def _emit_json(data: Any) -> None:
         _stdout().print_json(json.dumps(data, default=str))
 
 
+@contextmanager
+def _operation(name: str, as_json: bool) -> Iterator[None]:
+    """A deploy, destroy or rollback that fails exits 1 with one message; with --json the
+    result that says how far it got is still printed, for scripts that read stdout."""
+    try:
+        with aws_errors():
+            yield
+    except DeployFailedError as failure:
+        if as_json:
+            _emit_json(failure.result())
+        raise OperationError(describe_failure(failure, name)) from None
+    except DeployStoppedError as stopped:
+        raise OperationError(f"stopped: {stopped}") from None
+    except RollbackFailedError as failed:
+        if as_json:
+            _emit_json(failed.result)
+        raise OperationError(str(failed), fix=failed.fix) from None
+
+
 def deploy_command(
     *,
     config: ConfigOpt = None,
@@ -186,17 +206,10 @@ def deploy_command(
     deployer = Deployer(clients, err, SystemClock(), ConsolePrompter(err, yes), options)
     publisher = _publisher(plan, clients, err, registry)
     err.print(f"deploying '{escape(plan.base)}' to {clients.region}")
-    try:
-        with aws_errors():
-            result = deployer.deploy(plan, publisher)
-            if publisher is not None:
-                result = result.model_copy(update={"images": publisher.published})
-    except DeployFailedError as failure:
-        if as_json:
-            _emit_json(failure.result())
-        raise OperationError(describe_failure(failure)) from None
-    except DeployStoppedError as stopped:
-        raise OperationError(f"stopped: {stopped}") from None
+    with _operation("deploy", as_json):
+        result = deployer.deploy(plan, publisher)
+        if publisher is not None:
+            result = result.model_copy(update={"images": publisher.published})
     if as_json:
         _emit_json(result)
         return
@@ -482,13 +495,8 @@ def rollback_command(
         endpoint_url=endpoint_url,
     )
     roller = RollBacker(clients, err, SystemClock(), RollbackOptions(wait=not no_wait))
-    try:
-        with aws_errors():
-            result = roller.roll_back(plan)
-    except RollbackFailedError as failed:
-        if as_json:
-            _emit_json(failed.result)
-        raise OperationError(str(failed), fix=failed.fix) from None
+    with _operation("rollback", as_json):
+        result = roller.roll_back(plan)
     if as_json:
         _emit_json(result)
         return
@@ -569,15 +577,8 @@ def destroy_command(
         endpoint_url=endpoint_url,
     )
     destroyer = Destroyer(clients, err, SystemClock(), ConsolePrompter(err, yes))
-    try:
-        with aws_errors():
-            result = destroyer.destroy(plan)
-    except DeployFailedError as failure:
-        if as_json:
-            _emit_json(failure.result())
-        raise OperationError(describe_failure(failure, "destroy")) from None
-    except DeployStoppedError as stopped:
-        raise OperationError(f"stopped: {stopped}") from None
+    with _operation("destroy", as_json):
+        result = destroyer.destroy(plan)
     if as_json:
         _emit_json(result)
     else:

@@ -149,9 +149,7 @@ class RollBacker:
 
     def _read(self, arn: str) -> ServiceDeploymentRecord:
         with _deployment_errors():
-            record = describe_one(self.clients.ecs, arn)
-        if record is None:
-            raise OperationError(f"ECS no longer describes service deployment {short_id(arn)}")
+            record = _still_described(describe_one(self.clients.ecs, arn), arn)
         self.console.print(f"  rollback: {escape(record.phase)} (not waiting: --no-wait)")
         return record
 
@@ -163,15 +161,12 @@ class RollBacker:
             while True:
                 self.clock.sleep(self.options.poll_seconds)
                 try:
-                    record = describe_one(self.clients.polling_ecs, arn)
+                    found = describe_one(self.clients.polling_ecs, arn)
                 except READ_ERRORS as exc:
                     if unavailable_reason(exc) is None:
                         continue
                     raise
-                if record is None:
-                    raise OperationError(
-                        f"ECS no longer describes service deployment {short_id(arn)}"
-                    )
+                record = _still_described(found, arn)
                 if record.phase != shown:
                     shown = record.phase
                     self.console.print(f"  rollback: {escape(record.phase)}")
@@ -196,6 +191,12 @@ class RollBacker:
             fix=f"the latest, {short_id(latest.arn)}, ended {latest.status}{when}; "
             + DEPLOY_INSTEAD,
         )
+
+
+def _still_described(record: ServiceDeploymentRecord | None, arn: str) -> ServiceDeploymentRecord:
+    if record is None:
+        raise OperationError(f"ECS no longer describes service deployment {short_id(arn)}")
+    return record
 
 
 def _fix_for(record: ServiceDeploymentRecord) -> str:

@@ -323,7 +323,7 @@ def _watching(record: ServiceDeploymentRecord) -> str:
 def _triggered(record: ServiceDeploymentRecord) -> str:
     names = triggered_alarms(record)
     if names:
-        return f"{'alarm' if len(names) == 1 else 'alarms'} {', '.join(names)} triggered"
+        return _alarms_triggered(names)
     breaker = record.circuit_breaker
     if breaker is not None and breaker.status == "TRIGGERED":
         counts = (
@@ -333,6 +333,10 @@ def _triggered(record: ServiceDeploymentRecord) -> str:
         )
         return f"circuit breaker triggered{counts}"
     return ""
+
+
+def _alarms_triggered(names: list[str]) -> str:
+    return f"{'alarm' if len(names) == 1 else 'alarms'} {', '.join(names)} triggered"
 
 
 def triggered_alarms(record: ServiceDeploymentRecord) -> list[str]:
@@ -372,11 +376,8 @@ def alarm_rollback(records: Iterable[ServiceDeploymentRecord]) -> str | None:
             verb = "rolled back" if record.status == "ROLLBACK_SUCCESSFUL" else "rolls back"
             if record.status == "ROLLBACK_FAILED":
                 verb = "could not roll back"
-            which = "alarm" if len(names) == 1 else "alarms"
-            return (
-                f"ECS {verb} service deployment {short_id(record.arn)}: "
-                f"{which} {', '.join(names)} triggered"
-            )
+            which = f"service deployment {short_id(record.arn)}"
+            return f"ECS {verb} {which}: {_alarms_triggered(names)}"
     return None
 
 

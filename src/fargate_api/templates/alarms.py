@@ -127,19 +127,13 @@ def _metric(query: StackQuery, entry: object) -> MetricStatView:
 
 
 def _single_metric(query: StackQuery, props: dict[str, object]) -> MetricStatView:
-    dimensions = _dimensions(get(props, "Dimensions"))
-    return MetricStatView(
-        id=SINGLE_METRIC_ID,
-        return_data=True,
-        expression=None,
-        namespace=as_str(get(props, "Namespace")),
-        metric_name=as_str(get(props, "MetricName")),
-        dimensions=dimensions,
-        target_group=_dimension_resource(query, dimensions, "TargetGroup", TARGET_GROUP),
-        load_balancer=_dimension_resource(query, dimensions, "LoadBalancer", LOAD_BALANCER),
-        stat=as_str(get(props, "Statistic")) or as_str(get(props, "ExtendedStatistic")),
-        period=as_int(get(props, "Period")),
-    )
+    """The alarm's own metric, read as the Metrics entry it stands for."""
+    stat = as_str(get(props, "Statistic")) or as_str(get(props, "ExtendedStatistic"))
+    entry = {
+        "Id": SINGLE_METRIC_ID,
+        "MetricStat": {"Metric": props, "Period": get(props, "Period"), "Stat": stat},
+    }
+    return _metric(query, entry)
 
 
 def _dimensions(raw: object) -> tuple[tuple[str, object], ...]:

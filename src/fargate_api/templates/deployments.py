@@ -15,7 +15,9 @@ finding or a silently different deployment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from fargate_api.templates import defaults
 from fargate_api.templates.alarms import ALARM, as_float
@@ -29,6 +31,8 @@ IAM_ROLE = "AWS::IAM::Role"
 CONTROLLERS = ("ECS", "CODE_DEPLOY", "EXTERNAL")
 SHIFTING_STRATEGIES = ("BLUE_GREEN", "CANARY", "LINEAR")
 STRATEGIES = ("ROLLING", *SHIFTING_STRATEGIES)
+
+_Number = TypeVar("_Number", int, float)
 
 # Where findings about a deployment point.
 CONFIGURATION_PATH: PropertyPath = ("Properties", "DeploymentConfiguration")
@@ -154,6 +158,15 @@ def read_deployment(query: StackQuery, service: Resource) -> DeploymentView:
     if bake_time is None:
         bake_time = defaults.BAKE_TIME_MINUTES if shifting else 0
 
+    def setting(
+        path: tuple[str, ...], read: Callable[[object], _Number | None], default: _Number, name: str
+    ) -> _Number:
+        raw = _at(props, *path)
+        value = read(raw)
+        if raw is not None and value is None:
+            unknown.add(name)
+        return default if value is None else value
+
     canary = ("DeploymentConfiguration", "CanaryConfiguration")
     linear = ("DeploymentConfiguration", "LinearConfiguration")
     return DeploymentView(
@@ -163,25 +176,23 @@ def read_deployment(query: StackQuery, service: Resource) -> DeploymentView:
         declared_strategy=declared_strategy,
         bake_time_minutes=bake_time_minutes,
         bake_time=bake_time,
-        canary_percent=_number(
-            props, (*canary, "CanaryPercent"), defaults.CANARY_PERCENT, "canary_percent", unknown
+        canary_percent=setting(
+            (*canary, "CanaryPercent"), as_float, defaults.CANARY_PERCENT, "canary_percent"
         ),
-        canary_interval_minutes=_minutes(
-            props,
+        canary_interval_minutes=setting(
             (*canary, "CanaryBakeTimeInMinutes"),
+            as_int,
             defaults.CANARY_BAKE_MINUTES,
             "canary_interval_minutes",
-            unknown,
         ),
-        linear_percent=_number(
-            props, (*linear, "StepPercent"), defaults.LINEAR_STEP_PERCENT, "linear_percent", unknown
+        linear_percent=setting(
+            (*linear, "StepPercent"), as_float, defaults.LINEAR_STEP_PERCENT, "linear_percent"
         ),
-        linear_interval_minutes=_minutes(
-            props,
+        linear_interval_minutes=setting(
             (*linear, "StepBakeTimeInMinutes"),
+            as_int,
             defaults.LINEAR_BAKE_MINUTES,
             "linear_interval_minutes",
-            unknown,
         ),
         alarms=_alarms(query, _at(props, "DeploymentConfiguration", "Alarms")),
         circuit_breaker=as_bool(
@@ -214,26 +225,6 @@ def _choice(raw: object, allowed: tuple[str, ...]) -> str | None:
     """An enum value, upper-cased; None when left out, unknown or not one of `allowed`."""
     text = as_str(raw)
     return text.upper() if text is not None and text.upper() in allowed else None
-
-
-def _number(
-    props: dict[str, object], path: tuple[str, ...], default: float, name: str, unknown: set[str]
-) -> float:
-    raw = _at(props, *path)
-    value = as_float(raw)
-    if raw is not None and value is None:
-        unknown.add(name)
-    return default if value is None else value
-
-
-def _minutes(
-    props: dict[str, object], path: tuple[str, ...], default: int, name: str, unknown: set[str]
-) -> int:
-    raw = _at(props, *path)
-    value = as_int(raw)
-    if raw is not None and value is None:
-        unknown.add(name)
-    return default if value is None else value
 
 
 def _alarms(query: StackQuery, raw: object) -> DeploymentAlarmsView | None:

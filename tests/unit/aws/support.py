@@ -8,6 +8,7 @@ so that a request the Stubber does not expect can never leave the machine.
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,12 +16,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import pytest
 from botocore.stub import ANY, Stubber
 from rich.console import Console
 
+from fargate_api import cli
+from fargate_api.aws import commands
 from fargate_api.aws.prompts import InterruptChoice
 from fargate_api.aws.session import Clients
-from fargate_api.aws.stacks import OWNER_TAG, ROLE_TAG, StackSpec
+from fargate_api.aws.stacks import OWNER_TAG, ROLE_TAG, StackPlan, StackSpec
+from fargate_api.aws.watch import StackWatcher, WatchResult
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -125,6 +130,51 @@ class ScriptedPrompter:
 def console() -> tuple[Console, io.StringIO]:
     buffer = io.StringIO()
     return Console(file=buffer, width=200, highlight=False, emoji=False), buffer
+
+
+def watch(
+    s: Stubs,
+    out: Console,
+    name: str,
+    *,
+    clock: FakeClock | None = None,
+    prompter: ScriptedPrompter | None = None,
+) -> WatchResult:
+    """Watches stack `name` to its end on the stubbed clients; fails when a scripted answer
+    was left unasked."""
+    watcher = StackWatcher(
+        s.clients.cloudformation,
+        s.clients.ecs,
+        out,
+        clock=clock or FakeClock(),
+        prompter=prompter or ScriptedPrompter(),
+    )
+    result = watcher.watch(stack_id(name), name, set())
+    s.assert_no_pending_responses()
+    return result
+
+
+@dataclass
+class Cli:
+    """`fargate-api COMMAND...` as users run it, on stubbed clients, with `plan` in place of
+    the templates a config would give."""
+
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+    plan: StackPlan
+    command: tuple[str, ...]
+
+    def run(self, s: Stubs, *args: str, clock: FakeClock | None = None) -> tuple[int, str, str]:
+        """The exit code, stdout and stderr; fails when a scripted answer was left unasked."""
+        self.monkeypatch.setattr(commands, "connect", lambda target: s.clients)
+        self.monkeypatch.setattr(commands, "load_plan", lambda config, templates, name: self.plan)
+        self.monkeypatch.setattr(commands, "SystemClock", lambda: clock or FakeClock())
+        self.monkeypatch.setattr(sys, "argv", ["fargate-api", *self.command, *args])
+        with pytest.raises(SystemExit) as done:
+            cli.main()
+        s.assert_no_pending_responses()
+        out, err = self.capsys.readouterr()
+        return int(done.value.code or 0), out, err
 
 
 def stack_id(name: str) -> str:
@@ -241,6 +291,39 @@ def described_change_set(
     return body
 
 
+def expect_until_execute(s: Stubs, name: str, status: str | None) -> None:
+    """deploy_stack's calls up to ExecuteChangeSet for a new task definition: an update of
+    a stack in `status`, or (None) the creation of a stack that does not exist yet."""
+    if status is None:
+        s.cfn.add_client_error(
+            "describe_stacks",
+            service_error_code="ValidationError",
+            service_message=f"Stack with id {name} does not exist",
+        )
+    else:
+        s.cfn.add_response("describe_stacks", describe_stacks(name, status))
+    s.cfn.add_response("create_change_set", {"Id": change_set_arn(name)})
+    done = described_change_set(
+        name,
+        "CREATE_COMPLETE",
+        [
+            resource_change(
+                "Modify" if status else "Add",
+                "TaskDefinition",
+                "AWS::ECS::TaskDefinition",
+                replacement="True" if status else None,
+                properties=(("ContainerDefinitions", "Always"),) if status else (),
+            )
+        ],
+    )
+    s.cfn.add_response("describe_change_set", done)
+    s.cfn.add_response("describe_change_set", done)
+    s.cfn.add_response(
+        "describe_stack_events", events_page(event(name, 0, name, "REVIEW_IN_PROGRESS"))
+    )
+    s.cfn.add_response("execute_change_set", {}, {"ChangeSetName": change_set_arn(name)})
+
+
 def spec(
     role: str, resources: dict[str, str], inputs: dict[str, tuple[str, str]] | None = None
 ) -> StackSpec:
@@ -270,6 +353,30 @@ SERVICE_SPEC_RESOURCES = {
     "LogGroup": "AWS::Logs::LogGroup",
 }
 SERVICE_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/shop-cluster-ECSCluster-AbC123/web"
+# What moto 5 answers an operation it does not implement (HTTP 500).
+MOTO_500 = (
+    "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
+    "<h1>Internal Server Error</h1>\n"
+)
+
+
+def throttled(stub: Stubber, operation: str) -> None:
+    stub.add_client_error(
+        operation,
+        service_error_code="ThrottlingException",
+        service_message="Rate exceeded",
+        http_status_code=400,
+    )
+
+
+def not_implemented(stub: Stubber, operation: str, params: dict[str, Any] | None = None) -> None:
+    stub.add_client_error(
+        operation,
+        service_error_code="500",
+        service_message=MOTO_500,
+        http_status_code=500,
+        expected_params=params,
+    )
 
 
 # --- ECS service deployments ------------------------------------------------------------------
@@ -290,6 +397,7 @@ IN_PROGRESS_FILTER = [
 ALARM_5XX = "shop-service-target-5xx-rate"
 ALARM_UNHEALTHY = "shop-service-unhealthy-hosts"
 ALARM_P99 = "shop-service-p99-response-time"
+CANARY = "NCWGC2ZR-taawPAYrIaU5"
 
 
 def deployment_arn(short: str) -> str:
@@ -400,6 +508,39 @@ def service_deployment(
     return body
 
 
+def canary(status: str, **extra: Any) -> dict[str, Any]:
+    """Service deployment CANARY, of strategy CANARY, created a minute after T0."""
+    options: dict[str, Any] = {"strategy": "CANARY", "created": 1, **extra}
+    return service_deployment(CANARY, status, **options)
+
+
+def shifting(**extra: Any) -> dict[str, Any]:
+    """The canary with 5 % of production traffic on the new revision, its alarms watching."""
+    return canary(
+        "IN_PROGRESS",
+        stage="PRODUCTION_TRAFFIC_SHIFT",
+        target=revision(2, production=5.0),
+        sources=(revision(1, production=95.0),),
+        alarms=("MONITORING", []),
+        **extra,
+    )
+
+
+def rolling_back(status: str, minute: int, cause: str, **extra: Any) -> dict[str, Any]:
+    """The canary rolled back (for `cause`) to revision 1, which has all production traffic
+    again; the new revision's tasks stop once the rollback has succeeded."""
+    options: dict[str, Any] = {"alarms": ("MONITORING", []), **extra}
+    return canary(
+        status,
+        stage="PRODUCTION_TRAFFIC_SHIFT",
+        target=revision(2, production=0.0, running=0 if status == "ROLLBACK_SUCCESSFUL" else 2),
+        sources=(revision(1, production=100.0),),
+        rollback=(cause, 1),
+        minute=minute,
+        **options,
+    )
+
+
 def deployments_page(*deployments: dict[str, Any]) -> dict[str, Any]:
     """ListServiceDeployments' brief of each (pass full entries, any order)."""
     keys = (
@@ -420,12 +561,35 @@ def deployments_page(*deployments: dict[str, Any]) -> dict[str, Any]:
     return {"serviceDeployments": briefs}
 
 
+def expect_listed(
+    stubs: Stubs, *deployments: dict[str, Any], statuses: list[str] | None = None
+) -> None:
+    params: dict[str, Any] = {"cluster": CLUSTER, "service": "web"}
+    if statuses:
+        params["status"] = statuses
+    stubs.ecs.add_response("list_service_deployments", deployments_page(*deployments), params)
+
+
 def expect_in_progress(stubs: Stubs, *deployments: dict[str, Any]) -> None:
     """The follower's (and rollback's) look for what is in progress."""
-    stubs.ecs.add_response(
-        "list_service_deployments",
-        deployments_page(*deployments),
-        {"cluster": CLUSTER, "service": "web", "status": IN_PROGRESS_FILTER},
+    expect_listed(stubs, *deployments, statuses=IN_PROGRESS_FILTER)
+
+
+def expect_service_stacks(stubs: Stubs, service_outputs: dict[str, str] | None = None) -> None:
+    """shop-cluster, then shop-service (updating), whose outputs name the ECS service."""
+    stubs.cfn.add_response(
+        "describe_stacks",
+        describe_stacks(
+            "shop-cluster", "CREATE_COMPLETE", role="cluster", outputs={"ClusterName": CLUSTER}
+        ),
+    )
+    stubs.cfn.add_response(
+        "describe_stacks",
+        describe_stacks(
+            "shop-service",
+            "UPDATE_IN_PROGRESS",
+            outputs={"ServiceArn": SERVICE_ARN} if service_outputs is None else service_outputs,
+        ),
     )
 
 

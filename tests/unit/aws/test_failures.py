@@ -16,7 +16,7 @@ from rich.console import Console
 from fargate_api.aws.cfn import to_event
 from fargate_api.aws.deploy import Deployer, DeployFailedError, DeployOptions
 from fargate_api.aws.root_cause import find_root_cause
-from fargate_api.aws.watch import StackWatcher, WatchOptions
+from fargate_api.aws.watch import WatchOptions
 from unit.aws.support import (
     REGION,
     SERVICE_ARN,
@@ -32,10 +32,11 @@ from unit.aws.support import (
     event,
     events_page,
     expect_in_progress,
-    resource_change,
+    expect_until_execute,
     spec,
     stack_id,
     stubbed,
+    watch,
 )
 
 NAME = "shop-service"
@@ -105,37 +106,6 @@ def _stopped(s: Stubs, arns: list[int], tasks: list[Any] | None) -> None:
     )
     if tasks is not None:
         s.ecs.add_response("describe_tasks", {"tasks": tasks, "failures": []})
-
-
-def _change_set_until_execute(s: Stubs, kind_status: str | None) -> None:
-    if kind_status is None:
-        s.cfn.add_client_error(
-            "describe_stacks",
-            service_error_code="ValidationError",
-            service_message=f"Stack with id {NAME} does not exist",
-        )
-    else:
-        s.cfn.add_response("describe_stacks", describe_stacks(NAME, kind_status))
-    s.cfn.add_response("create_change_set", {"Id": change_set_arn(NAME)})
-    done = described_change_set(
-        NAME,
-        "CREATE_COMPLETE",
-        [
-            resource_change(
-                "Modify" if kind_status else "Add",
-                "TaskDefinition",
-                "AWS::ECS::TaskDefinition",
-                replacement="True" if kind_status else None,
-                properties=(("ContainerDefinitions", "Always"),) if kind_status else (),
-            )
-        ],
-    )
-    s.cfn.add_response("describe_change_set", done)
-    s.cfn.add_response("describe_change_set", done)
-    s.cfn.add_response(
-        "describe_stack_events", events_page(event(NAME, 0, NAME, "REVIEW_IN_PROGRESS"))
-    )
-    s.cfn.add_response("execute_change_set", {}, {"ChangeSetName": change_set_arn(NAME)})
 
 
 def test_root_cause_is_the_first_failure_that_is_not_a_cancellation() -> None:
@@ -210,7 +180,7 @@ def test_failed_first_create_shows_ecs_reasons_root_cause_and_is_deleted_after_a
     sid = stack_id(NAME)
     prompter = ScriptedPrompter(answers=[True, True])  # apply? yes. delete the rollback? yes.
     with stubbed() as s:
-        _change_set_until_execute(s, None)
+        expect_until_execute(s, NAME, None)
         s.cfn.add_response("describe_stacks", describe_stacks(NAME, "CREATE_IN_PROGRESS"))
         # poll 1: resources starting; ECS already knows a task could not pull its image
         s.cfn.add_response("describe_stacks", describe_stacks(NAME, "CREATE_IN_PROGRESS"))
@@ -323,7 +293,7 @@ def test_cancel_on_failure_cancels_the_update_when_the_same_task_failure_repeats
     sid = stack_id(NAME)
     crash = "Essential container in task exited"
     with stubbed() as s:
-        _change_set_until_execute(s, "UPDATE_COMPLETE")
+        expect_until_execute(s, NAME, "UPDATE_COMPLETE")
         first_page = events_page(
             event(NAME, 0, NAME, "REVIEW_IN_PROGRESS"),
             event(NAME, 1, NAME, "UPDATE_IN_PROGRESS", "User Initiated"),
@@ -480,15 +450,7 @@ def test_ctrl_c_asks_then_cancels_or_keeps_watching(
     prompter = ScriptedPrompter(interrupts=[choice])  # type: ignore[list-item]
     with stubbed() as s:
         _watch_update(s, after_cancel=cancelled)
-        watcher = StackWatcher(
-            s.clients.cloudformation,
-            s.clients.ecs,
-            out,
-            clock=FakeClock(interrupt_at={1}),
-            prompter=prompter,
-        )
-        result = watcher.watch(stack_id(NAME), NAME, set())
-        s.assert_no_pending_responses()
+        result = watch(s, out, NAME, clock=FakeClock(interrupt_at={1}), prompter=prompter)
     assert prompter.asked == [f"interrupted {NAME} UPDATE_IN_PROGRESS"]
     assert result.status == final
     assert (result.cancelled == "interrupted by the user") is cancelled
@@ -503,15 +465,13 @@ def test_ctrl_c_then_leave_detaches_and_says_where_to_look() -> None:
         s.cfn.add_response(
             "describe_stack_events", events_page(event(NAME, 1, NAME, "UPDATE_IN_PROGRESS"))
         )
-        watcher = StackWatcher(
-            s.clients.cloudformation,
-            s.clients.ecs,
+        result = watch(
+            s,
             out,
+            NAME,
             clock=FakeClock(interrupt_at={1}),
             prompter=ScriptedPrompter(interrupts=["leave"]),
         )
-        result = watcher.watch(stack_id(NAME), NAME, set())
-        s.assert_no_pending_responses()
     assert result.detached and result.status == "UPDATE_IN_PROGRESS"
     assert "fargate-api status" in buffer.getvalue()
 
@@ -555,15 +515,7 @@ def test_live_view_on_a_terminal_shows_resources_and_ends_cleanly() -> None:
                 event(NAME, 4, NAME, "UPDATE_COMPLETE"),
             ),
         )
-        watcher = StackWatcher(
-            s.clients.cloudformation,
-            s.clients.ecs,
-            terminal,
-            clock=FakeClock(),
-            prompter=ScriptedPrompter(),
-        )
-        result = watcher.watch(stack_id(NAME), NAME, set())
-        s.assert_no_pending_responses()
+        result = watch(s, terminal, NAME)
     assert result.status == "UPDATE_COMPLETE"
     text = buffer.getvalue()
     assert "TaskDefinition" in text and "1/1 resources done" in text
@@ -589,14 +541,12 @@ def test_ctrl_c_cancel_that_aws_refuses_keeps_watching() -> None:
                 event(NAME, 1, NAME, "UPDATE_IN_PROGRESS"), event(NAME, 2, NAME, "UPDATE_COMPLETE")
             ),
         )
-        watcher = StackWatcher(
-            s.clients.cloudformation,
-            s.clients.ecs,
+        result = watch(
+            s,
             out,
+            NAME,
             clock=FakeClock(interrupt_at={1}),
             prompter=ScriptedPrompter(interrupts=["cancel"]),
         )
-        result = watcher.watch(stack_id(NAME), NAME, set())
-        s.assert_no_pending_responses()
     assert result.status == "UPDATE_COMPLETE" and result.cancelled is None
     assert "could not cancel" in buffer.getvalue()

@@ -10,15 +10,12 @@ modelled on the API reference and the ECS guide, unverified against a real accou
 from __future__ import annotations
 
 import json
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fargate_api import cli
-from fargate_api.aws import commands
 from fargate_api.aws.deploy import Deployer, DeployFailedError, describe_failure
 from fargate_api.aws.results import StatusResult
 from fargate_api.aws.root_cause import ALARM_ROLLBACK_HINT
@@ -30,34 +27,41 @@ from fargate_api.aws.service_deployments import (
 )
 from fargate_api.aws.stacks import StackPlan
 from fargate_api.aws.status import read_status
-from fargate_api.aws.watch import StackWatcher
 from unit.aws.support import (
     ALARM_5XX,
     ALARM_P99,
     ALARM_UNHEALTHY,
+    CANARY,
     CLUSTER,
+    MOTO_500,
     SERVICE_ARN,
     SERVICE_SPEC_RESOURCES,
     T0,
+    Cli,
     FakeClock,
     ScriptedPrompter,
     Stubs,
-    change_set_arn,
+    canary,
     console,
     deployment_arn,
     describe_stacks,
-    described_change_set,
     event,
     events_page,
     expect_described,
     expect_in_progress,
-    resource_change,
+    expect_listed,
+    expect_service_stacks,
+    expect_until_execute,
+    not_implemented,
     revision,
     revision_arn,
+    rolling_back,
     service_deployment,
+    shifting,
     spec,
-    stack_id,
     stubbed,
+    throttled,
+    watch,
 )
 
 NAME = "shop-service"
@@ -66,10 +70,6 @@ PLAN = StackPlan(
     base="shop",
     stacks=[spec("cluster", {"ECSCluster": "AWS::ECS::Cluster"}), SERVICE],
 )
-MOTO_500 = (
-    "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
-    "<h1>Internal Server Error</h1>\n"
-)
 # CloudFormation's event when ECS rolls the service back: modelled on the circuit
 # breaker's wording, which AWS documents; the alarm case's real wording is unverified.
 ALARM_FAILURE = (
@@ -77,11 +77,22 @@ ALARM_FAILURE = (
     "Alarms triggered a rollback'.\" (RequestToken: 3f1a, HandlerErrorCode: "
     'GeneralServiceException)"'
 )
-CANARY = "NCWGC2ZR-taawPAYrIaU5"
+BY_ALARMS = "Service deployment rolled back because alarms triggered."
 CFN_ROLLBACK = "Jk0wYVB9-qUE1xzFRvgiA"
 
 
 # --- the reading and the phase line ----------------------------------------------------------
+
+
+def _pause(status: str, *, until: int) -> dict[str, Any]:
+    """A PAUSE lifecycle hook that expires `until` minutes after T0, then continues."""
+    return {
+        "hookId": "3f1a",
+        "targetType": "PAUSE",
+        "status": status,
+        "expiresAt": T0 + timedelta(minutes=until),
+        "timeoutAction": "CONTINUE",
+    }
 
 
 def test_every_documented_field_is_read() -> None:
@@ -94,24 +105,16 @@ def test_every_documented_field_is_read() -> None:
         sources=(revision(1, requested=2, running=2, production=95.0, test=100.0),),
         alarms=("TRIGGERED", [ALARM_5XX]),
         breaker=("MONITORING", 0, 3),
-        rollback=("Service deployment rolled back because alarms triggered.", 1),
-        reason="Service deployment rolled back because alarms triggered.",
-        hooks=(
-            {
-                "hookId": "hook-1",
-                "targetType": "PAUSE",
-                "status": "SUCCEEDED",
-                "expiresAt": T0 + timedelta(minutes=5),
-                "timeoutAction": "CONTINUE",
-            },
-        ),
+        rollback=(BY_ALARMS, 1),
+        reason=BY_ALARMS,
+        hooks=(_pause("SUCCEEDED", until=5),),
         minute=7,
     )
     record = read_deployment(raw)
     assert record.arn == deployment_arn(CANARY)
     assert (record.service_arn, record.cluster_arn) == (SERVICE_ARN, raw["clusterArn"])
     assert record.status == "ROLLBACK_IN_PROGRESS"
-    assert record.status_reason == "Service deployment rolled back because alarms triggered."
+    assert record.status_reason == BY_ALARMS
     assert (record.lifecycle_stage, record.strategy) == ("PRODUCTION_TRAFFIC_SHIFT", "CANARY")
     assert record.created_at == T0 and record.updated_at == T0 + timedelta(minutes=7)
     assert record.target is not None
@@ -256,15 +259,7 @@ def test_a_paused_stage_says_until_when_and_what_then() -> None:
         stage="POST_TEST_TRAFFIC_SHIFT",
         strategy="BLUE_GREEN",
         target=revision(2, test=100.0, production=0.0),
-        hooks=(
-            {
-                "hookId": "h",
-                "targetType": "PAUSE",
-                "status": "AWAITING_ACTION",
-                "expiresAt": T0 + timedelta(minutes=5),
-                "timeoutAction": "CONTINUE",
-            },
-        ),
+        hooks=(_pause("AWAITING_ACTION", until=5),),
     )
     assert read_deployment(raw).phase == (
         "POST_TEST_TRAFFIC_SHIFT: 100% of test traffic on the new revision "
@@ -289,30 +284,6 @@ def test_only_an_alarm_rollback_is_named_as_one() -> None:
 
 
 # --- deploy: the phases live, and an alarm rollback as the root cause ------------------------
-
-
-def _until_execute(s: Stubs) -> None:
-    s.cfn.add_response("describe_stacks", describe_stacks(NAME, "UPDATE_COMPLETE"))
-    s.cfn.add_response("create_change_set", {"Id": change_set_arn(NAME)})
-    done = described_change_set(
-        NAME,
-        "CREATE_COMPLETE",
-        [
-            resource_change(
-                "Modify",
-                "TaskDefinition",
-                "AWS::ECS::TaskDefinition",
-                replacement="True",
-                properties=(("ContainerDefinitions", "Always"),),
-            )
-        ],
-    )
-    s.cfn.add_response("describe_change_set", done)
-    s.cfn.add_response("describe_change_set", done)
-    s.cfn.add_response(
-        "describe_stack_events", events_page(event(NAME, 0, NAME, "UPDATE_COMPLETE"))
-    )
-    s.cfn.add_response("execute_change_set", {}, {"ChangeSetName": change_set_arn(NAME)})
 
 
 UPDATING = events_page(
@@ -358,48 +329,29 @@ def _deployment_lines(text: str) -> list[str]:
 def test_a_canary_deploy_shows_each_phase_once_as_it_changes() -> None:
     out, buffer = console()
     with stubbed() as s:
-        _until_execute(s)
-        scaling = service_deployment(
-            CANARY,
+        expect_until_execute(s, NAME, "UPDATE_COMPLETE")
+        scaling = canary(
             "IN_PROGRESS",
             stage="SCALE_UP",
             target=revision(2, running=1, pending=1, production=0.0),
             sources=(revision(1, production=100.0),),
-            strategy="CANARY",
-            created=1,
         )
         _poll(s)
         expect_in_progress(s, scaling)
         expect_described(s, scaling)
         for _ in range(2):  # the same phase on two polls is shown once
             _poll(s)
-            expect_described(
-                s,
-                service_deployment(
-                    CANARY,
-                    "IN_PROGRESS",
-                    stage="PRODUCTION_TRAFFIC_SHIFT",
-                    target=revision(2, production=5.0),
-                    sources=(revision(1, production=95.0),),
-                    alarms=("MONITORING", []),
-                    minute=3,
-                    strategy="CANARY",
-                    created=1,
-                ),
-            )
+            expect_described(s, shifting(minute=3))
         _poll(s)
         expect_described(
             s,
-            service_deployment(
-                CANARY,
+            canary(
                 "IN_PROGRESS",
                 stage="BAKE_TIME",
                 target=revision(2, production=100.0),
                 sources=(revision(1, production=0.0),),
                 alarms=("MONITORING", []),
                 minute=13,
-                strategy="CANARY",
-                created=1,
             ),
         )
         _poll(
@@ -414,14 +366,11 @@ def test_a_canary_deploy_shows_each_phase_once_as_it_changes() -> None:
         # the stack completed between two polls: the deployment's last phase, once more
         expect_described(
             s,
-            service_deployment(
-                CANARY,
+            canary(
                 "SUCCESSFUL",
                 target=revision(2, production=100.0),
                 alarms=("MONITORING_COMPLETE", []),
                 minute=29,
-                strategy="CANARY",
-                created=1,
             ),
         )
         s.cfn.add_response("describe_stacks", describe_stacks(NAME, "UPDATE_COMPLETE"))
@@ -442,36 +391,13 @@ def test_a_canary_deploy_shows_each_phase_once_as_it_changes() -> None:
 def test_an_alarm_rollback_is_shown_live_and_named_in_the_root_cause() -> None:
     out, buffer = console()
     with stubbed() as s:
-        _until_execute(s)
-        shifting = service_deployment(
-            CANARY,
-            "IN_PROGRESS",
-            stage="PRODUCTION_TRAFFIC_SHIFT",
-            target=revision(2, production=5.0),
-            sources=(revision(1, production=95.0),),
-            alarms=("MONITORING", []),
-            strategy="CANARY",
-            created=1,
-        )
+        expect_until_execute(s, NAME, "UPDATE_COMPLETE")
+        triggered = {"alarms": ("TRIGGERED", [ALARM_5XX])}
         _poll(s)
-        expect_in_progress(s, shifting)
-        expect_described(s, shifting)
+        expect_in_progress(s, shifting())
+        expect_described(s, shifting())
         _poll(s)
-        expect_described(
-            s,
-            service_deployment(
-                CANARY,
-                "ROLLBACK_IN_PROGRESS",
-                stage="PRODUCTION_TRAFFIC_SHIFT",
-                target=revision(2, production=0.0),
-                sources=(revision(1, production=100.0),),
-                alarms=("TRIGGERED", [ALARM_5XX]),
-                rollback=("Service deployment rolled back because alarms triggered.", 1),
-                minute=4,
-                strategy="CANARY",
-                created=1,
-            ),
-        )
+        expect_described(s, rolling_back("ROLLBACK_IN_PROGRESS", 4, BY_ALARMS, **triggered))
         failed_page = events_page(
             event(NAME, 2, "Service", "UPDATE_IN_PROGRESS", resource_type="AWS::ECS::Service"),
             event(
@@ -492,19 +418,7 @@ def test_an_alarm_rollback_is_shown_live_and_named_in_the_root_cause() -> None:
             ),
         )
         _poll(s, "UPDATE_ROLLBACK_IN_PROGRESS", failed_page)
-        expect_described(
-            s,
-            service_deployment(
-                CANARY,
-                "ROLLBACK_SUCCESSFUL",
-                target=revision(2, production=0.0, running=0),
-                alarms=("TRIGGERED", [ALARM_5XX]),
-                rollback=("Service deployment rolled back because alarms triggered.", 1),
-                minute=6,
-                strategy="CANARY",
-                created=1,
-            ),
-        )
+        expect_described(s, rolling_back("ROLLBACK_SUCCESSFUL", 6, BY_ALARMS, **triggered))
         # CloudFormation's own rollback of the service starts another deployment: followed.
         back = service_deployment(
             CFN_ROLLBACK,
@@ -562,68 +476,47 @@ def test_an_alarm_rollback_is_shown_live_and_named_in_the_root_cause() -> None:
     ]
 
 
+def _blue_green(status: str, **extra: Any) -> dict[str, Any]:
+    return service_deployment("bg1", status, strategy="BLUE_GREEN", created=1, **extra)
+
+
 def test_a_blue_green_deploy_through_test_traffic_pause_and_bake() -> None:
     out, buffer = console()
-    pause = {
-        "hookId": "3f1a",
-        "targetType": "PAUSE",
-        "status": "AWAITING_ACTION",
-        "expiresAt": T0 + timedelta(minutes=9),
-        "timeoutAction": "CONTINUE",
-    }
     stages: list[dict[str, Any]] = [
-        service_deployment(
-            "bg1",
+        _blue_green(
             "IN_PROGRESS",
             stage="SCALE_UP",
             target=revision(2, running=0, pending=2, test=0.0, production=0.0),
-            strategy="BLUE_GREEN",
-            created=1,
         ),
-        service_deployment(
-            "bg1",
+        _blue_green(
             "IN_PROGRESS",
             stage="TEST_TRAFFIC_SHIFT",
             target=revision(2, test=100.0, production=0.0),
-            strategy="BLUE_GREEN",
-            created=1,
         ),
-        service_deployment(
-            "bg1",
+        _blue_green(
             "IN_PROGRESS",
             stage="POST_TEST_TRAFFIC_SHIFT",
             target=revision(2, test=100.0, production=0.0),
-            hooks=(pause,),
-            strategy="BLUE_GREEN",
-            created=1,
+            hooks=(_pause("AWAITING_ACTION", until=9),),
         ),
-        service_deployment(
-            "bg1",
+        _blue_green(
             "IN_PROGRESS",
             stage="PRODUCTION_TRAFFIC_SHIFT",
             target=revision(2, test=100.0, production=100.0),
-            hooks=({**pause, "status": "SUCCEEDED"},),
-            strategy="BLUE_GREEN",
-            created=1,
+            hooks=(_pause("SUCCEEDED", until=9),),
         ),
-        service_deployment(
-            "bg1",
+        _blue_green(
             "IN_PROGRESS",
             stage="BAKE_TIME",
             target=revision(2, production=100.0),
             sources=(revision(1, production=0.0),),
             alarms=("MONITORING", []),
-            strategy="BLUE_GREEN",
-            created=1,
         ),
-        service_deployment(
-            "bg1",
+        _blue_green(
             "IN_PROGRESS",
             stage="CLEAN_UP",
             target=revision(2, production=100.0),
             sources=(revision(1, requested=0, running=2, production=0.0),),
-            strategy="BLUE_GREEN",
-            created=1,
         ),
     ]
     with stubbed() as s:
@@ -633,25 +526,8 @@ def test_a_blue_green_deploy_through_test_traffic_pause_and_bake() -> None:
                 expect_in_progress(s, stage)
             expect_described(s, stage)
         _poll(s, "UPDATE_COMPLETE", events_page(event(NAME, 60, NAME, "UPDATE_COMPLETE")))
-        expect_described(
-            s,
-            service_deployment(
-                "bg1",
-                "SUCCESSFUL",
-                target=revision(2, production=100.0),
-                strategy="BLUE_GREEN",
-                created=1,
-            ),
-        )
-        watcher = StackWatcher(
-            s.clients.cloudformation,
-            s.clients.ecs,
-            out,
-            clock=FakeClock(),
-            prompter=ScriptedPrompter(),
-        )
-        result = watcher.watch(stack_id(NAME), NAME, set())
-        s.assert_no_pending_responses()
+        expect_described(s, _blue_green("SUCCESSFUL", target=revision(2, production=100.0)))
+        result = watch(s, out, NAME)
     assert result.status == "UPDATE_COMPLETE"
     assert [d.status for d in result.deployments] == ["SUCCESSFUL"]
     assert _deployment_lines(buffer.getvalue()) == [
@@ -705,15 +581,7 @@ def test_without_service_deployments_the_deploy_goes_on_after_one_note(
         )
         _poll(s)  # asked once: no further ListServiceDeployments is stubbed
         _poll(s, "UPDATE_COMPLETE", events_page(event(NAME, 9, NAME, "UPDATE_COMPLETE")))
-        watcher = StackWatcher(
-            s.clients.cloudformation,
-            s.clients.ecs,
-            out,
-            clock=FakeClock(),
-            prompter=ScriptedPrompter(),
-        )
-        result = watcher.watch(stack_id(NAME), NAME, set())
-        s.assert_no_pending_responses()
+        result = watch(s, out, NAME)
     assert result.status == "UPDATE_COMPLETE" and result.deployments == []
     lines = _deployment_lines(buffer.getvalue())
     assert len(lines) == 1, lines
@@ -726,26 +594,13 @@ def test_a_throttled_poll_is_skipped_and_the_next_one_shows_the_phase() -> None:
     scaling = service_deployment("r1", "IN_PROGRESS", target=revision(2, running=1))
     with stubbed() as s:
         _poll(s)
-        s.ecs.add_client_error(
-            "list_service_deployments",
-            service_error_code="ThrottlingException",
-            service_message="Rate exceeded",
-            http_status_code=400,
-        )
+        throttled(s.ecs, "list_service_deployments")
         _poll(s)
         expect_in_progress(s, scaling)
         expect_described(s, scaling)
         _poll(s, "UPDATE_COMPLETE", events_page(event(NAME, 9, NAME, "UPDATE_COMPLETE")))
         expect_described(s, service_deployment("r1", "SUCCESSFUL"))
-        watcher = StackWatcher(
-            s.clients.cloudformation,
-            s.clients.ecs,
-            out,
-            clock=FakeClock(),
-            prompter=ScriptedPrompter(),
-        )
-        watcher.watch(stack_id(NAME), NAME, set())
-        s.assert_no_pending_responses()
+        watch(s, out, NAME)
     assert _deployment_lines(buffer.getvalue()) == [
         "deployment: r1, ROLLING: IN_PROGRESS: new revision 1/2 tasks running",
         "deployment: SUCCESSFUL: new revision 2/2 tasks running",
@@ -779,16 +634,7 @@ def test_unavailable_reason_tells_transient_failures_from_missing_operations() -
 
 
 def _status_stacks(s: Stubs) -> None:
-    s.cfn.add_response(
-        "describe_stacks",
-        describe_stacks(
-            "shop-cluster", "CREATE_COMPLETE", role="cluster", outputs={"ClusterName": CLUSTER}
-        ),
-    )
-    s.cfn.add_response(
-        "describe_stacks",
-        describe_stacks(NAME, "UPDATE_IN_PROGRESS", outputs={"ServiceArn": SERVICE_ARN}),
-    )
+    expect_service_stacks(s)
     s.ecs.add_response(
         "describe_services",
         {"services": [{"serviceName": "web", "status": "ACTIVE", "runningCount": 4}]},
@@ -796,52 +642,26 @@ def _status_stacks(s: Stubs) -> None:
     )
 
 
-def _main(monkeypatch: pytest.MonkeyPatch, s: Stubs, *args: str) -> int:
-    monkeypatch.setattr(commands, "connect", lambda target: s.clients)
-    monkeypatch.setattr(commands, "load_plan", lambda config, templates, name: PLAN)
-    monkeypatch.setattr(sys, "argv", ["fargate-api", *args])
-    with pytest.raises(SystemExit) as done:
-        cli.main()
-    return int(done.value.code or 0)
+@pytest.fixture
+def status(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> Cli:
+    monkeypatch.chdir(tmp_path)
+    return Cli(monkeypatch, capsys, PLAN, ("status", "--stack-name", "shop"))
 
 
 def test_status_shows_the_deployment_in_progress_as_text_and_as_a_typed_field(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    status: Cli,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     old = service_deployment("old1", "SUCCESSFUL", created=0, minute=20)
-    shifting = service_deployment(
-        CANARY,
-        "IN_PROGRESS",
-        stage="PRODUCTION_TRAFFIC_SHIFT",
-        strategy="CANARY",
-        target=revision(2, production=5.0),
-        sources=(revision(1, production=95.0),),
-        alarms=("MONITORING", []),
-        created=30,
-    )
-    for args in (["status"], ["status", "--json"]):
+    current = shifting(created=30)
+    for args in ([], ["--json"]):
         with stubbed() as s:
             _status_stacks(s)
             # newest is chosen by creation time, whatever order the page lists them in
-            s.ecs.add_response(
-                "list_service_deployments",
-                {
-                    "serviceDeployments": [
-                        {
-                            "serviceDeploymentArn": d["serviceDeploymentArn"],
-                            "status": d["status"],
-                            "createdAt": d["createdAt"],
-                        }
-                        for d in (old, shifting)
-                    ]
-                },
-                {"cluster": CLUSTER, "service": "web"},
-            )
-            expect_described(s, shifting)
-            code = _main(monkeypatch, s, *args, "--stack-name", "shop")
-            s.assert_no_pending_responses()
-        out, err = capsys.readouterr()
+            expect_listed(s, old, current)
+            expect_described(s, current)
+            code, out, err = status.run(s, *args)
         assert code == 0, err
         if "--json" in args:
             data = StatusResult.model_validate_json(out)
@@ -881,20 +701,12 @@ def test_status_shows_the_latest_finished_deployment() -> None:
 
 
 def test_status_against_an_endpoint_without_service_deployments_says_why_once(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    status: Cli,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     with stubbed() as s:
         _status_stacks(s)
-        s.ecs.add_client_error(
-            "list_service_deployments",
-            service_error_code="500",
-            service_message=MOTO_500,
-            http_status_code=500,
-        )
-        code = _main(monkeypatch, s, "status", "--json", "--stack-name", "shop")
-        s.assert_no_pending_responses()
-    out, err = capsys.readouterr()
+        not_implemented(s.ecs, "list_service_deployments")
+        code, out, err = status.run(s, "--json")
     assert code == 0, err
     data = StatusResult.model_validate_json(out)
     assert data.service_deployment is None

@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fargate_api.templates.query import StackQuery
+from unit.templates.support import query
+
 GROUPS = {"a": "ServiceTargetGroup", "b": "ServiceTargetGroupAlternate"}
 ALARMS = ("TargetErrorRateAlarm", "UnhealthyHostsAlarm", "ResponseTimeAlarm")
 
@@ -100,29 +103,6 @@ def _stat(
     }
 
 
-def _alarm(
-    suffix: str,
-    metrics: list[dict[str, Any]],
-    comparison: str,
-    threshold: float,
-    *,
-    period: object,
-    evaluation_periods: object,
-) -> dict[str, Any]:
-    return {
-        "Type": "AWS::CloudWatch::Alarm",
-        "Properties": {
-            "AlarmName": {"Fn::Sub": "${AWS::StackName}-" + suffix},
-            "ComparisonOperator": comparison,
-            "Threshold": threshold,
-            "EvaluationPeriods": evaluation_periods,
-            "DatapointsToAlarm": evaluation_periods,
-            "TreatMissingData": "notBreaching",
-            "Metrics": metrics,
-        },
-    }
-
-
 def _alarms(keys: list[str], period: object, evaluation_periods: object) -> dict[str, Any]:
     error_rate: list[dict[str, Any]] = []
     unhealthy: list[dict[str, Any]] = []
@@ -141,36 +121,41 @@ def _alarms(keys: list[str], period: object, evaluation_periods: object) -> dict
         unhealthy.append(_stat(f"unhealthy_{key}", "UnHealthyHostCount", "Maximum", group, period))
         response.append(_stat(f"p99_{key}", "TargetResponseTime", "p99", group, period))
 
-    def returned(id_: str, prefix: str) -> dict[str, Any]:
-        items = ", ".join(f"{prefix}_{k}" for k in keys)
-        return {"Id": id_, "Expression": f"MAX([{items}])", "ReturnData": True}
-
-    return {
-        "TargetErrorRateAlarm": _alarm(
+    # logical id: (AlarmName suffix, per-group entries, their id prefix, comparison, threshold)
+    shapes: dict[str, tuple[str, list[dict[str, Any]], str, str, float]] = {
+        "TargetErrorRateAlarm": (
             "target-5xx-rate",
-            [*error_rate, returned("rate", "rate")],
+            error_rate,
+            "rate",
             "GreaterThanThreshold",
             5.0,
-            period=period,
-            evaluation_periods=evaluation_periods,
         ),
-        "UnhealthyHostsAlarm": _alarm(
+        "UnhealthyHostsAlarm": (
             "unhealthy-hosts",
-            [*unhealthy, returned("unhealthy", "unhealthy")],
+            unhealthy,
+            "unhealthy",
             "GreaterThanOrEqualToThreshold",
             1,
-            period=period,
-            evaluation_periods=evaluation_periods,
         ),
-        "ResponseTimeAlarm": _alarm(
-            "p99-response-time",
-            [*response, returned("p99", "p99")],
-            "GreaterThanThreshold",
-            2.0,
-            period=period,
-            evaluation_periods=evaluation_periods,
-        ),
+        "ResponseTimeAlarm": ("p99-response-time", response, "p99", "GreaterThanThreshold", 2.0),
     }
+    alarms: dict[str, Any] = {}
+    for name, (suffix, entries, prefix, comparison, threshold) in shapes.items():
+        items = ", ".join(f"{prefix}_{k}" for k in keys)
+        returned = {"Id": prefix, "Expression": f"MAX([{items}])", "ReturnData": True}
+        alarms[name] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": {"Fn::Sub": "${AWS::StackName}-" + suffix},
+                "ComparisonOperator": comparison,
+                "Threshold": threshold,
+                "EvaluationPeriods": evaluation_periods,
+                "DatapointsToAlarm": evaluation_periods,
+                "TreatMissingData": "notBreaching",
+                "Metrics": [*entries, returned],
+            },
+        }
+    return alarms
 
 
 def service_template(
@@ -286,3 +271,8 @@ def service_template(
 
 def as_text(template: dict[str, Any]) -> str:
     return json.dumps(template, indent=1)
+
+
+def service_query(template: dict[str, Any]) -> StackQuery:
+    """`template` loaded alone, as service.json."""
+    return query(files={"service.json": as_text(template)}, root="service.json")

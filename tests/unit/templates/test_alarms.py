@@ -7,16 +7,12 @@ import pytest
 
 from fargate_api.templates.alarms import AlarmView, MetricStatView, alarms, as_float, read_alarm
 from fargate_api.templates.query import StackQuery
-from unit.templates.deployment_shapes import ALARMS, as_text, ref, service_template
+from unit.templates.deployment_shapes import ALARMS, ref, service_query, service_template
 from unit.templates.support import query, resource
 
 
-def _query(template: dict[str, object]) -> StackQuery:
-    return query(files={"service.json": as_text(template)}, root="service.json")
-
-
 def test_the_synth_error_rate_alarm_over_both_target_groups() -> None:
-    q = _query(service_template())
+    q = service_query(service_template())
     view = read_alarm(q, resource(q, "TargetErrorRateAlarm"))
     assert view.name == "service-target-5xx-rate"  # Sub "${AWS::StackName}-..." resolved
     assert [m.id for m in view.metrics] == [
@@ -55,7 +51,7 @@ def test_the_synth_error_rate_alarm_over_both_target_groups() -> None:
 
 
 def test_every_alarm_of_the_synth_shape() -> None:
-    q = _query(service_template(strategy="ROLLING", period=30, evaluation_periods=4))
+    q = service_query(service_template(strategy="ROLLING", period=30, evaluation_periods=4))
     views = {v.resource.logical_id: v for v in alarms(q)}
     assert set(views) == set(ALARMS)
     unhealthy = views["UnhealthyHostsAlarm"]
@@ -190,7 +186,7 @@ def test_the_alarm_period_wins_over_its_metrics() -> None:
     template = service_template()
     alarm = template["Resources"]["ResponseTimeAlarm"]["Properties"]
     alarm["Period"] = 10
-    q = _query(template)
+    q = service_query(template)
     assert read_alarm(q, resource(q, "ResponseTimeAlarm")).period == 10
 
 
@@ -203,7 +199,9 @@ def test_as_float(value: object, expected: float | None) -> None:
 
 
 def test_unknown_periods_in_the_synth_shape_do_not_crash() -> None:
-    q = _query(service_template(period=ref("UnknownNumber"), evaluation_periods=ref("Unknown")))
+    q = service_query(
+        service_template(period=ref("UnknownNumber"), evaluation_periods=ref("Unknown"))
+    )
     views = alarms(q)
     assert {v.period for v in views} == {None}
     assert {v.evaluation_window() for v in views} == {None}

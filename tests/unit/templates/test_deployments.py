@@ -13,12 +13,12 @@ from fargate_api.templates.deployments import (
     read_deployment,
 )
 from fargate_api.templates.query import StackQuery
-from unit.templates.deployment_shapes import ALARMS, as_text, ref, service_template
+from unit.templates.deployment_shapes import ALARMS, ref, service_query, service_template
 from unit.templates.support import query, resource
 
 
 def _read(template: dict[str, object]) -> tuple[StackQuery, DeploymentView]:
-    q = query(files={"service.json": as_text(template)}, root="service.json")
+    q = service_query(template)
     return q, read_deployment(q, resource(q, "Service"))
 
 

@@ -16,19 +16,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
+from fargate_api.check.deployment_timing import (
+    finding_path,
+    longest,
+    minutes_text,
+    shift_interval,
+    shifting_deployments,
+)
 from fargate_api.check.findings import Finding, RuleMeta, Severity
 from fargate_api.check.rule import Rule
 from fargate_api.templates.alarms import AlarmView, read_alarm
-from fargate_api.templates.deployments import (
-    BAKE_TIME_PATH,
-    CANARY_INTERVAL_PATH,
-    CONFIGURATION_PATH,
-    LINEAR_INTERVAL_PATH,
-    DeploymentView,
-    deployments,
-)
-from fargate_api.templates.model import PropertyPath
-from fargate_api.templates.props import get
+from fargate_api.templates.deployments import BAKE_TIME_PATH, DeploymentView
+
+# What a canary phase or linear step shorter than the alarm window lets happen.
+TOO_SOON = {
+    "CANARY": "ECS shifts the remaining traffic before the alarm can judge the canary",
+    "LINEAR": "ECS shifts the next step before the alarm can judge the current one",
+}
 
 
 class BakeShorterThanAlarmWindow(Rule):
@@ -49,22 +53,13 @@ class BakeShorterThanAlarmWindow(Rule):
     )
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
-        for view in deployments(ctx):
-            if not view.known("controller", "strategy") or not view.shifts_traffic():
-                continue
+        for view in shifting_deployments(ctx):
             if view.alarms is None or view.alarms.in_use() is not True:
                 continue  # FA406's concern
-            # Alarms whose window is unknown are left out: the longest known window is then
-            # a lower bound, and a bake shorter than it is short whatever the others say.
-            windows = [
-                (window, alarm)
-                for alarm in (read_alarm(ctx, r) for r in view.alarms.alarms if r is not None)
-                if (window := alarm.evaluation_window()) is not None
-            ]
-            if not windows:
-                continue
-            window, alarm = max(windows, key=lambda pair: pair[0])
-            yield from self._phases(view, window, alarm)
+            alarms = (read_alarm(ctx, r) for r in view.alarms.alarms if r is not None)
+            widest = longest(alarms, AlarmView.evaluation_window)
+            if widest is not None:
+                yield from self._phases(view, *widest)
 
     def _phases(self, view: DeploymentView, window: int, alarm: AlarmView) -> Iterator[Finding]:
         service = view.service
@@ -74,48 +69,22 @@ class BakeShorterThanAlarmWindow(Rule):
             f"({alarm.period} s x {alarm.evaluation_periods} periods)"
         )
         if view.known("bake_time") and view.bake_time * 60 < window:
+            bake = minutes_text(view.bake_time, view.bake_time_minutes is not None)
             yield self.finding(
                 service,
-                f"service {name} bakes for {_minutes(view.bake_time, view.bake_time_minutes)} "
-                f"after production traffic shifts, less than {judged}: the old revision is "
-                "gone before the alarm can fire, so it cannot roll the deployment back",
-                _where(view, BAKE_TIME_PATH),
+                f"service {name} bakes for {bake} after production traffic shifts, less than "
+                f"{judged}: the old revision is gone before the alarm can fire, so it cannot "
+                "roll the deployment back",
+                finding_path(view, BAKE_TIME_PATH),
             )
-        if view.strategy == "CANARY" and view.known("canary_interval_minutes"):
-            interval = view.canary_interval_minutes
-            if interval * 60 < window:
-                yield self.finding(
-                    service,
-                    f"service {name}'s canary phase lasts "
-                    f"{_minutes(interval, get(service.properties, *CANARY_INTERVAL_PATH[1:]))}, "
-                    f"less than {judged}: ECS shifts the remaining traffic before the alarm "
-                    "can judge the canary",
-                    _where(view, CANARY_INTERVAL_PATH),
-                )
-        if view.strategy == "LINEAR" and view.known("linear_interval_minutes"):
-            interval = view.linear_interval_minutes
-            if interval * 60 < window:
-                yield self.finding(
-                    service,
-                    f"service {name}'s linear steps last "
-                    f"{_minutes(interval, get(service.properties, *LINEAR_INTERVAL_PATH[1:]))}, "
-                    f"less than {judged}: ECS shifts the next step before the alarm can judge "
-                    "the current one",
-                    _where(view, LINEAR_INTERVAL_PATH),
-                )
-
-
-def _minutes(value: int, declared: object) -> str:
-    return f"{value} min" + (" (the default)" if declared is None else "")
-
-
-def _where(view: DeploymentView, path: PropertyPath) -> PropertyPath:
-    """The setting when the template has it, else DeploymentConfiguration (or Properties)."""
-    if get(view.service.properties, *path[1:]) is not None:
-        return path
-    if "DeploymentConfiguration" in view.service.properties:
-        return CONFIGURATION_PATH
-    return ("Properties",)
+        interval = shift_interval(view)
+        if interval is not None and interval.minutes * 60 < window:
+            yield self.finding(
+                service,
+                f"service {name}'s {interval.lasts} {interval.describe()}, less than {judged}: "
+                + TOO_SOON[view.strategy],
+                interval.path,
+            )
 
 
 RULE = BakeShorterThanAlarmWindow()

@@ -17,17 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fargate_api.check.context import CheckContext
+from fargate_api.check.deployment_timing import longest, shift_interval, shifting_deployments
 from fargate_api.check.findings import Finding, RuleMeta, Severity
 from fargate_api.check.rule import Rule
-from fargate_api.templates.deployments import (
-    CANARY_INTERVAL_PATH,
-    CONFIGURATION_PATH,
-    LINEAR_INTERVAL_PATH,
-    DeploymentView,
-    deployments,
-)
+from fargate_api.templates.deployments import DeploymentView
 from fargate_api.templates.load_balancing import read_target_group
-from fargate_api.templates.model import PropertyPath, Resource
+from fargate_api.templates.model import Resource
 from fargate_api.templates.props import as_list, get
 from fargate_api.templates.query import StackQuery
 from fargate_api.templates.topology import TARGET_GROUP
@@ -51,47 +46,29 @@ class ShiftIntervalShorterThanDrain(Rule):
     )
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
-        for view in deployments(ctx):
-            if not view.known("controller", "strategy") or not view.shifts_traffic():
+        for view in shifting_deployments(ctx):
+            interval = shift_interval(view)
+            if interval is None:
                 continue
-            if view.strategy == "CANARY":
-                phase, field, path = (
-                    "canary phase lasts",
-                    "canary_interval_minutes",
-                    CANARY_INTERVAL_PATH,
-                )
-                minutes = view.canary_interval_minutes
-            elif view.strategy == "LINEAR":
-                phase, field, path = (
-                    "linear steps last",
-                    "linear_interval_minutes",
-                    LINEAR_INTERVAL_PATH,
-                )
-                minutes = view.linear_interval_minutes
-            else:
+            drain = longest(_target_groups(ctx, view), _deregistration_delay)
+            if drain is None:
                 continue
-            if not view.known(field):
+            delay, group = drain
+            seconds = interval.minutes * 60
+            if seconds >= delay:
                 continue
-            drains = [
-                (delay, group)
-                for group in _target_groups(ctx, view)
-                if (delay := read_target_group(group).deregistration_delay) is not None
-            ]
-            if not drains:
-                continue
-            delay, group = max(drains, key=lambda pair: pair[0])
-            if minutes * 60 >= delay:
-                continue
-            service = view.service
-            default = " (the default)" if get(service.properties, *path[1:]) is None else ""
             yield self.finding(
-                service,
-                f"service {service.logical_id}'s {phase} {minutes} min{default} "
-                f"({minutes * 60} s), less than target group {group.logical_id}'s "
+                view.service,
+                f"service {view.service.logical_id}'s {interval.lasts} {interval.describe()} "
+                f"({seconds} s), less than target group {group.logical_id}'s "
                 f"deregistration delay of {delay} s: requests of one split are still running "
                 "when ECS shifts again, and their errors reach the alarms after the shift",
-                _where(view, path),
+                interval.path,
             )
+
+
+def _deregistration_delay(group: Resource) -> int | None:
+    return read_target_group(group).deregistration_delay
 
 
 def _target_groups(query: StackQuery, view: DeploymentView) -> list[Resource]:
@@ -107,14 +84,6 @@ def _target_groups(query: StackQuery, view: DeploymentView) -> list[Resource]:
                 groups.append(found)
     unique = {(g.stack, g.logical_id): g for g in groups}
     return list(unique.values())
-
-
-def _where(view: DeploymentView, path: PropertyPath) -> PropertyPath:
-    if get(view.service.properties, *path[1:]) is not None:
-        return path
-    if "DeploymentConfiguration" in view.service.properties:
-        return CONFIGURATION_PATH
-    return ("Properties",)
 
 
 RULE = ShiftIntervalShorterThanDrain()
