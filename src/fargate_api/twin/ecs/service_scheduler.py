@@ -441,16 +441,12 @@ class ServiceScheduler:
                     task.was_healthy = True  # it outlived a poll of its containers
         actions: list[Action] = self._finish_rollbacks(state)
         primary = state.primary
-        if primary.rollout_state == "IN_PROGRESS" and primary.strategy != "ROLLING":
-            return actions + self._reconcile_shift(state, now)
-        if primary.rollout_state == "IN_PROGRESS" and primary.watch_alarms:
-            triggered = self._triggered_alarms(state, primary)
-            if triggered:
-                primary.triggered_alarms = triggered
-                reason = f"alarm {', '.join(triggered)} in ALARM"
-                return actions + self._fail_rolling(
-                    state, reason, rollback=service.deployment.alarm_rollback
-                )
+        if primary.rollout_state == "IN_PROGRESS":
+            failed = self._alarm_failure(state, now)
+            if failed is not None:
+                return actions + failed
+            if primary.strategy != "ROLLING":
+                return actions + self._reconcile_shift(state, now)
         if state.primary.rollout_state == "FAILED":
             return actions  # a failed deployment without rollback: ECS stops launching
         draining = sum(
@@ -579,6 +575,32 @@ class ServiceScheduler:
             )
         return actions
 
+    def _alarm_failure(self, state: ServiceState, now: float) -> list[Action] | None:
+        """The deployment in progress fails when one of its alarms went to ALARM since it
+        started: a rolling one as the circuit breaker fails it, a traffic-shifting one by
+        moving traffic back while the old revision still runs. None: it goes on."""
+        mine = state.primary
+        triggered = self._triggered_alarms(state, mine)
+        reversible = mine.strategy == "ROLLING" or mine.stage in REVERSIBLE
+        if not triggered or not reversible:
+            return None
+        mine.triggered_alarms = triggered
+        reason = f"alarm {', '.join(triggered)} in ALARM"
+        rollback = state.service.deployment.alarm_rollback
+        if mine.strategy == "ROLLING":
+            return self._fail_rolling(state, reason, rollback=rollback)
+        if rollback:
+            return self._roll_back_shift(state, reason, now)
+        mine.rollout_state = "FAILED"
+        mine.outcome = "STOPPED"
+        mine.reason = reason
+        return [
+            Record(
+                f"service {state.service.name}: deployment of revision {mine.revision} failed "
+                f"({reason}); no rollback configured"
+            )
+        ]
+
     # ------------------------------------------------------------ traffic shifting
     def _reconcile_shift(self, state: ServiceState, now: float) -> list[Action]:
         """One step of a BLUE_GREEN, CANARY or LINEAR deployment (module docstring)."""
@@ -586,21 +608,6 @@ class ServiceScheduler:
         plan = service.deployment
         mine = state.primary
         scale = self.time_scale
-        triggered = self._triggered_alarms(state, mine)
-        if triggered and mine.stage in REVERSIBLE:
-            mine.triggered_alarms = triggered
-            reason = f"alarm {', '.join(triggered)} in ALARM"
-            if plan.alarm_rollback:
-                return self._roll_back_shift(state, reason, now)
-            mine.rollout_state = "FAILED"
-            mine.outcome = "STOPPED"
-            mine.reason = reason
-            return [
-                Record(
-                    f"service {service.name}: deployment of revision {mine.revision} failed "
-                    f"({reason}); no rollback configured"
-                )
-            ]
         actions: list[Action] = []
         green = [t for t in self._active(service.key) if t.revision == mine.revision]
         missing = max(state.desired - len(green), 0)

@@ -81,9 +81,3 @@ def weights(new_share: float) -> tuple[int, int]:
     if new >= WEIGHT_SCALE:
         return (0, 1)
     return (WEIGHT_SCALE - new, new)
-
-
-def total_duration(plan: DeploymentPlan) -> int:
-    """Seconds (unscaled) from the first production shift to the end of the bake time."""
-    steps = production_steps(plan)
-    return sum(wait_after_step(plan, i) for i in range(len(steps))) + plan.bake_time

@@ -17,7 +17,6 @@ from fargate_api.templates import Resource
 from fargate_api.templates.alarms import AlarmView, MetricStatView, read_alarm
 from fargate_api.templates.deployments import DeploymentView, read_deployment
 from fargate_api.templates.props import as_str
-from fargate_api.templates.topology import LISTENER, LISTENER_RULE
 from fargate_api.twin.cloudwatch.alarms import compile_rule
 from fargate_api.twin.plan.errors import PlanError
 from fargate_api.twin.plan.model import (
@@ -101,10 +100,8 @@ def _shifts(view: DeploymentView) -> tuple[TrafficShift, ...]:
                 where=where(service, *path),
                 fix="point both at AWS::ElasticLoadBalancingV2::TargetGroup resources",
             )
-        if advanced.production_rule is None or advanced.production_rule.type not in (
-            LISTENER_RULE,
-            LISTENER,
-        ):
+        # The reading layer keeps only a ListenerRule or a Listener here.
+        if advanced.production_rule is None:
             raise PlanError(
                 f"service {service.logical_id}: AdvancedConfiguration.ProductionListenerRule "
                 "must point at a listener rule in these templates",
