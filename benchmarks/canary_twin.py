@@ -505,7 +505,7 @@ def stop_process(process: subprocess.Popen[str] | None, sig: int) -> str:
 def read_answers(path: Path) -> list[tuple[float, int, int, str]]:
     answers = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        at, listener, status, release = json.loads(line)
+        at, listener, status, release, _sent = json.loads(line)
         answers.append((float(at), int(listener), int(status), str(release)))
     return answers
 

@@ -1,9 +1,13 @@
-"""Steady load that remembers every answer: which listener, when, which release, status.
+"""Steady load that remembers every answer: when, which listener, status, which release,
+and when its request was sent.
 
 wrk counts failures; the deployment tests also need to know which revision answered
 each request and when, to measure a canary's share or a test listener's isolation. Run
 inside the twin's internet namespace: `probe.py SECONDS OUT.jsonl URL [URL...]`; each
 URL gets WORKERS keep-alive connections. A connection error is recorded as status 0.
+Each record is [answered, url index, status, release, sent] (epoch seconds): the send
+time orders requests by when the load balancer routed them, which answer times do not
+(a slow answer can arrive after a later request's).
 SIGTERM ends it early; the record is written either way.
 """
 
@@ -24,10 +28,14 @@ TIMEOUT = 5.0
 STOP = threading.Event()
 
 
-def _worker(index: int, url: str, until: float, out: list[tuple[float, int, int, str]]) -> None:
+Record = tuple[float, int, int, str, float]
+
+
+def _worker(index: int, url: str, until: float, out: list[Record]) -> None:
     parts = urlsplit(url)
     connection: http.client.HTTPConnection | None = None
     while time.monotonic() < until and not STOP.is_set():
+        sent = time.time()
         try:
             if connection is None:
                 connection = http.client.HTTPConnection(
@@ -40,9 +48,9 @@ def _worker(index: int, url: str, until: float, out: list[tuple[float, int, int,
                 release = str(json.loads(body).get("release", ""))
             except ValueError:
                 release = ""
-            out.append((time.time(), index, response.status, release))
+            out.append((time.time(), index, response.status, release, sent))
         except (OSError, http.client.HTTPException):
-            out.append((time.time(), index, 0, ""))
+            out.append((time.time(), index, 0, "", sent))
             if connection is not None:
                 connection.close()
             connection = None
@@ -53,7 +61,7 @@ def main() -> None:
     seconds, path, urls = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
     signal.signal(signal.SIGTERM, lambda *_: STOP.set())
     until = time.monotonic() + seconds
-    records: list[tuple[float, int, int, str]] = []
+    records: list[Record] = []
     threads = [
         threading.Thread(target=_worker, args=(i, url, until, records))
         for i, url in enumerate(urls)
