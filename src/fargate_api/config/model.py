@@ -7,6 +7,7 @@ live here too, so that a config that validates is one that synthesizes.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from enum import StrEnum
 from ipaddress import IPv4Network
@@ -66,6 +67,20 @@ SECRET_ARN_PATTERN = (
     r"|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)$"
 )
 CERTIFICATE_ARN_PATTERN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$"
+# ALB rule conditions: a path pattern or a host pattern, 128 characters at most each.
+PATH_PATTERN = r"^/[A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}$"
+HOST_PATTERN = r"^(?=.{1,128}$)[A-Za-z0-9*?](?:[A-Za-z0-9*?.-]*[A-Za-z0-9*?])?$"
+# A service of [[services]] names a stack (NAME-service-<name>) and an ECS service, and
+# may become a DNS label: lower case, so that it is one.
+SERVICE_NAME_PATTERN = r"^[a-z](?:[a-z0-9-]{0,26}[a-z0-9])?$"
+# An ALB rule takes five condition values in all (hosts + paths).
+MAX_RULE_VALUES = 5
+DOMAIN_PATTERN = (
+    r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])$"
+)
+HOSTED_ZONE_PATTERN = r"^Z[A-Z0-9]{1,31}$"
+# An environment's name ends the config's name (`name-staging`), so it follows its rules.
+ENVIRONMENT_PATTERN = r"^[a-z][a-z0-9-]{0,15}$"
 PRIVATE_ECR_PATTERN = r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
 
 # ECS's own defaults for the traffic-shifting strategies; the synth writes them out, so a
@@ -229,6 +244,23 @@ class BuildConfig(_Section):
         return _sorted_names(value, "build argument")
 
 
+class AutoscalingConfig(_Section):
+    min: Annotated[int, Field(ge=1, le=1000)] = 2
+    max: Annotated[int, Field(ge=1, le=1000)] = 10
+    cpu_target: Annotated[float | None, Field(gt=0, le=100, allow_inf_nan=False)] = None
+    requests_per_target: Annotated[int | None, Field(ge=1)] = None
+    scale_in_cooldown: Annotated[int, Field(ge=0, le=3600)] = 60
+    scale_out_cooldown: Annotated[int, Field(ge=0, le=3600)] = 60
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoscalingConfig:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is larger than max ({self.max})")
+        if self.cpu_target is None and self.requests_per_target is None:
+            raise ValueError("set cpu_target, requests_per_target or both")
+        return self
+
+
 class ServiceConfig(_Section):
     name: ResourceName = "web"
     image: Annotated[str, Field(min_length=1)] = "public.ecr.aws/docker/library/nginx:latest"
@@ -270,6 +302,54 @@ class ServiceConfig(_Section):
     )
     log_retention_days: int = 30
     container_insights: bool = True
+    # Only in [[services]]: how the shared load balancer routes to this service, who else
+    # may reach it, and its own scaling. Config._check_services refuses them in [service].
+    paths: Annotated[tuple[StrictStr, ...], Strict(False)] = Field(
+        default=(),
+        description="Path patterns this service answers on the shared load balancer, e.g. "
+        '["/api/*"] (ALB path-pattern syntax: * and ? wildcards).',
+    )
+    hosts: Annotated[tuple[StrictStr, ...], Strict(False)] = Field(
+        default=(),
+        description='Host names this service answers, e.g. ["docs.example.com"] or '
+        '["*.example.com"].',
+    )
+    priority: Annotated[int | None, Field(ge=1, le=50000)] = Field(
+        default=None,
+        description="The listener rule's priority (lower is tried first); default 10 x "
+        "the service's position in the file.",
+    )
+    allow_from: Annotated[tuple[StrictStr, ...], Strict(False)] = Field(
+        default=(),
+        description="Names of other [[services]] whose tasks may reach this service's port "
+        "directly; by default none can.",
+    )
+    autoscaling: AutoscalingConfig | None = None
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            if not re.fullmatch(PATH_PATTERN, path):
+                raise ValueError(
+                    f"{path!r} is not an ALB path pattern: start with '/', at most 128 "
+                    "characters of letters, digits and _-.$/~\"'@:+&*? (e.g. '/api/*')"
+                )
+        _no_repeats(value, "path")
+        return value
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            if not re.fullmatch(HOST_PATTERN, host):
+                raise ValueError(
+                    f"{host!r} is not an ALB host pattern: a host name of letters, digits, "
+                    "'-' and '.', with * or ? wildcards, 128 characters at most "
+                    "(e.g. 'docs.example.com')"
+                )
+        _no_repeats(value, "host")
+        return tuple(host.lower() for host in value)
 
     @field_validator("log_retention_days")
     @classmethod
@@ -398,6 +478,16 @@ class LoadBalancerConfig(_Section):
     deletion_protection: bool = False
     access_logs: AccessLogsConfig | None = None
     ingress_cidrs: CidrList = (IPv4Network("0.0.0.0/0"),)
+    domain: str | None = Field(
+        default=None,
+        description="Serve the API on this name (e.g. api.example.com): an ACM certificate "
+        "validated by DNS, HTTPS with HTTP redirected to it, and a Route 53 alias record.",
+    )
+    hosted_zone_id: Annotated[str | None, Field(pattern=HOSTED_ZONE_PATTERN)] = Field(
+        default=None,
+        description="The Route 53 hosted zone of `domain`; default: `deploy` finds the zone "
+        "by name.",
+    )
 
     @field_validator("ssl_policy")
     @classmethod
@@ -407,6 +497,16 @@ class LoadBalancerConfig(_Section):
             raise ValueError(
                 f"{value!r} is not a TLS 1.2+ ELB security policy; use for example "
                 "ELBSecurityPolicy-TLS13-1-2-2021-06"
+            )
+        return value
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(DOMAIN_PATTERN, value):
+            raise ValueError(
+                f"{value!r} is not a domain name for the API: lower-case labels of letters, "
+                "digits and '-' joined by dots, no wildcard, e.g. 'api.example.com'"
             )
         return value
 
@@ -424,33 +524,28 @@ class LoadBalancerConfig(_Section):
 
     @model_validator(mode="after")
     def _ports_differ(self) -> LoadBalancerConfig:
-        if self.certificate_arn and self.http_port == self.https_port:
+        if self.https and self.http_port == self.https_port:
             raise ValueError("http_port and https_port must differ")
+        if self.hosted_zone_id is not None and self.domain is None:
+            raise ValueError(
+                "hosted_zone_id is set without domain; set domain = 'api.example.com' (a "
+                "name in that zone), or remove hosted_zone_id"
+            )
         return self
 
     @property
     def https(self) -> bool:
-        return self.certificate_arn is not None
+        """HTTPS with a certificate given by ARN, or one the stack requests for `domain`."""
+        return self.certificate_arn is not None or self.domain is not None
+
+    @property
+    def creates_certificate(self) -> bool:
+        return self.domain is not None and self.certificate_arn is None
 
     def listener_ports(self) -> tuple[int, ...]:
         return (self.http_port, self.https_port) if self.https else (self.http_port,)
 
 
-class AutoscalingConfig(_Section):
-    min: Annotated[int, Field(ge=1, le=1000)] = 2
-    max: Annotated[int, Field(ge=1, le=1000)] = 10
-    cpu_target: Annotated[float | None, Field(gt=0, le=100, allow_inf_nan=False)] = None
-    requests_per_target: Annotated[int | None, Field(ge=1)] = None
-    scale_in_cooldown: Annotated[int, Field(ge=0, le=3600)] = 60
-    scale_out_cooldown: Annotated[int, Field(ge=0, le=3600)] = 60
-
-    @model_validator(mode="after")
-    def _bounds(self) -> AutoscalingConfig:
-        if self.min > self.max:
-            raise ValueError(f"min ({self.min}) is larger than max ({self.max})")
-        if self.cpu_target is None and self.requests_per_target is None:
-            raise ValueError("set cpu_target, requests_per_target or both")
-        return self
 
 
 class LocalConfig(_Section):
@@ -695,8 +790,18 @@ class DeploymentConfig(_Section):
 
 class Config(_Section):
     name: ResourceName = "serverless-api-environment"
+    environment: Annotated[str | None, Field(pattern=ENVIRONMENT_PATTERN)] = Field(
+        default=None,
+        description="Set by the loader from --env (never written in the file): the "
+        "[env.NAME] table merged over the base config. `name` carries it as a suffix.",
+    )
     network: NetworkConfig = NetworkConfig()
     service: ServiceConfig = ServiceConfig()
+    services: Annotated[tuple[ServiceConfig, ...], Strict(False)] = Field(
+        default=(),
+        description="Several services behind the one load balancer, each routed by path "
+        "and/or host; instead of [service].",
+    )
     load_balancer: LoadBalancerConfig = LoadBalancerConfig()
     autoscaling: AutoscalingConfig | None = None
     deployment: DeploymentConfig = DeploymentConfig()
@@ -704,30 +809,104 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
-        if (
-            self.network.nat is NatMode.NONE
-            and self.service.build is None
-            and not re.match(PRIVATE_ECR_PATTERN, self.service.image)
-        ):
-            raise ValueError(
-                f"service.image {self.service.image!r} is pulled from the internet, but "
-                "network.nat = 'none' gives the tasks no internet access; push the image to "
-                "a private ECR repository or choose nat = 'single'"
-            )
-        scaling = self.autoscaling
-        if scaling is not None and not scaling.min <= self.service.desired_count <= scaling.max:
-            raise ValueError(
-                f"service.desired_count ({self.service.desired_count}) must lie between "
-                f"autoscaling.min ({scaling.min}) and autoscaling.max ({scaling.max})"
-            )
-        if self.service.deregistration_delay < self.load_balancer.idle_timeout:
-            raise ValueError(
-                f"service.deregistration_delay ({self.service.deregistration_delay}) is "
-                f"shorter than load_balancer.idle_timeout ({self.load_balancer.idle_timeout})"
-                ": requests still in flight would be cut during deploys; raise the delay"
-            )
+        self._check_services()
+        for index, svc in enumerate(self.service_list()):
+            where = self.service_key(index)
+            if (
+                self.network.nat is NatMode.NONE
+                and svc.build is None
+                and not re.match(PRIVATE_ECR_PATTERN, svc.image)
+            ):
+                raise ValueError(
+                    f"{where}.image {svc.image!r} is pulled from the internet, but "
+                    "network.nat = 'none' gives the tasks no internet access; push the image "
+                    "to a private ECR repository or choose nat = 'single'"
+                )
+            scaling = self.scaling_of(svc)
+            scaling_key = f"{where}.autoscaling" if self.services else "autoscaling"
+            if scaling is not None and not scaling.min <= svc.desired_count <= scaling.max:
+                raise ValueError(
+                    f"{where}.desired_count ({svc.desired_count}) must lie between "
+                    f"{scaling_key}.min ({scaling.min}) and {scaling_key}.max ({scaling.max})"
+                )
+            if svc.deregistration_delay < self.load_balancer.idle_timeout:
+                raise ValueError(
+                    f"{where}.deregistration_delay ({svc.deregistration_delay}) is "
+                    f"shorter than load_balancer.idle_timeout ({self.load_balancer.idle_timeout})"
+                    ": requests still in flight would be cut during deploys; raise the delay"
+                )
         self._check_deployment()
         return self
+
+    def _check_services(self) -> None:
+        routing = ("paths", "hosts", "priority", "allow_from", "autoscaling")
+        used = [key for key in routing if key in self.service.model_fields_set]
+        if used:
+            raise ValueError(
+                f"service.{used[0]} applies only to [[services]]: one [service] gets all of "
+                "the load balancer's traffic; use [[services]] tables for several services"
+            )
+        if not self.services:
+            return
+        if "service" in self.model_fields_set:
+            raise ValueError(
+                "[service] and [[services]] are both set; use [[services]] only (one table "
+                "per service), or [service] for one service"
+            )
+        if self.autoscaling is not None:
+            raise ValueError(
+                "autoscaling is set at the top level with [[services]]; move it under each "
+                "service as [services.autoscaling]"
+            )
+        names = [svc.name for svc in self.services]
+        for index, name in enumerate(names):
+            if not re.fullmatch(SERVICE_NAME_PATTERN, name):
+                raise ValueError(
+                    f"services[{index}].name = {name!r} is not a valid stack name part and DNS "
+                    "label: lower-case letters, digits and '-', starting with a letter, not "
+                    "ending with '-', 28 characters at most"
+                )
+            if names.index(name) != index:
+                raise ValueError(
+                    f"services[{index}].name = {name!r} is used twice; give each service its "
+                    "own name"
+                )
+        check_routes(self.services, [self.service_priority(i) for i in range(len(names))])
+        for index, svc in enumerate(self.services):
+            for source in svc.allow_from:
+                if source == svc.name:
+                    raise ValueError(
+                        f"services[{index}].allow_from names {source!r} itself: a service's "
+                        "own tasks need no rule; remove it"
+                    )
+                if source not in names:
+                    raise ValueError(
+                        f"services[{index}].allow_from names {source!r}, which is not a "
+                        f"service; known: {', '.join(names)}"
+                    )
+
+    def service_list(self) -> tuple[ServiceConfig, ...]:
+        """Every service: the [[services]], or the one [service]."""
+        return self.services or (self.service,)
+
+    def service_key(self, index: int) -> str:
+        """How the config names the service at `index`, for messages."""
+        return f"services[{index}]" if self.services else "service"
+
+    def service_priority(self, index: int) -> int:
+        """The listener rule priority of [[services]][index]: its own, else 10 x position."""
+        own = self.services[index].priority
+        return own if own is not None else 10 * (index + 1)
+
+    def scaling_of(self, svc: ServiceConfig) -> AutoscalingConfig | None:
+        return svc.autoscaling if self.services else self.autoscaling
+
+    def for_service(self, svc: ServiceConfig) -> Config:
+        """The config as one service's stack sees it: that service as [service], with its
+        own scaling. Not validated again: every rule held for the whole config."""
+        return self.model_copy(
+            update={"service": svc, "services": (), "autoscaling": self.scaling_of(svc)}
+        )
 
     def _check_deployment(self) -> None:
         deployment, lb = self.deployment, self.load_balancer
@@ -768,6 +947,58 @@ class Config(_Section):
         """Who may reach the test listener: its own ranges, else the listeners' ranges."""
         own = self.deployment.test_listener_cidrs
         return own if own is not None else self.load_balancer.ingress_cidrs
+
+
+def check_routes(services: tuple[ServiceConfig, ...], priorities: list[int]) -> None:
+    """Every service gets a rule that some request can reach: conditions, distinct
+    priorities, and no rule hidden behind an earlier one that matches all it matches."""
+    seen: dict[int, int] = {}
+    for index, (svc, priority) in enumerate(zip(services, priorities, strict=True)):
+        if not svc.paths and not svc.hosts:
+            raise ValueError(
+                f"services[{index}] ({svc.name}) has neither paths nor hosts, so no request "
+                'reaches it; set paths = ["/*"] for the catch-all service, or a path or host'
+            )
+        if len(svc.paths) + len(svc.hosts) > MAX_RULE_VALUES:
+            raise ValueError(
+                f"services[{index}] ({svc.name}) lists {len(svc.paths) + len(svc.hosts)} "
+                f"paths and hosts; an ALB rule takes {MAX_RULE_VALUES} at most"
+            )
+        if priority in seen:
+            other = seen[priority]
+            raise ValueError(
+                f"services[{index}].priority: {svc.name} and {services[other].name} both have "
+                f"priority {priority}; give each service its own priority"
+            )
+        seen[priority] = index
+    order = sorted(range(len(services)), key=lambda i: priorities[i])
+    for position, later in enumerate(order):
+        for earlier in order[:position]:
+            first, second = services[earlier], services[later]
+            if _covers(first.hosts, second.hosts) and _covers(first.paths, second.paths):
+                same = first.hosts == second.hosts and first.paths == second.paths
+                what = "routes the same paths and hosts as" if same else "shadows"
+                raise ValueError(
+                    f"services[{later}] ({second.name}): {first.name} (priority "
+                    f"{priorities[earlier]}) {what} it (priority {priorities[later]}), so no "
+                    f"request reaches {second.name}; give {second.name} a lower priority "
+                    "number, or narrow the other's paths or hosts"
+                )
+
+
+def _covers(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
+    """Whether every value `inner` matches is matched by `outer` (no condition: all)."""
+    if not outer:
+        return True
+    if not inner:
+        return False
+    return all(any(fnmatch.fnmatchcase(value, pattern) for pattern in outer) for value in inner)
+
+
+def _no_repeats(value: tuple[str, ...], what: str) -> None:
+    repeated = sorted({item for item in value if value.count(item) > 1})
+    if repeated:
+        raise ValueError(f"{what} {repeated[0]!r} is listed twice; list each {what} once")
 
 
 def _sorted_names(value: dict[str, str], what: str) -> dict[str, str]:
