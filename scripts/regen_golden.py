@@ -6,7 +6,9 @@
 
 A variant is one file tests/variants/<variant>.toml. Its templates are synthesized through
 the package API on the same path as `fargate-api synth -c <variant>.toml` (load_config,
-synthesize, write_templates), so the goldens are byte for byte what the CLI writes.
+synthesize, write_templates), so the goldens are byte for byte what the CLI writes: the
+four files of one [service], or load-balancer.yml and a service-<name>.yml per service
+for [[services]] (and repository.yml for built services).
 Output is deterministic: the same sources always give the same files.
 
 Exit codes: 0 done (or no drift), 1 drift found or a variant failed to synthesize,
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from fargate_api.config import load_config
 from fargate_api.errors import UserError
-from fargate_api.synth import TEMPLATE_FILES, synthesize, write_templates
+from fargate_api.synth import synthesize, write_templates
 from fargate_api.synth.template import Template
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,7 +55,7 @@ def variant_files(variants_dir: Path) -> list[Path]:
 
 
 def synthesize_variant(config_path: Path) -> dict[str, Template]:
-    """The four templates of one variant, built exactly as the CLI builds them."""
+    """The templates of one variant, built exactly as the CLI builds them."""
     return synthesize(load_config(config_path))
 
 
@@ -72,19 +74,20 @@ def _text_diff(expected: Path, actual: Path, label: str) -> list[str]:
     return lines
 
 
-def compare_dirs(variant: str, golden: Path, fresh: Path) -> list[str]:
-    """Drift between a variant's golden folder and freshly synthesized templates."""
+def compare_dirs(variant: str, golden: Path, fresh: Path, names: Sequence[str]) -> list[str]:
+    """Drift between a variant's golden folder and its freshly synthesized templates
+    `names` (written to `fresh`)."""
     problems: list[str] = []
     if not golden.is_dir():
         return [f"{variant}: no golden folder {golden}"]
-    for name in TEMPLATE_FILES:
+    for name in names:
         expected, actual = golden / name, fresh / name
         if not expected.is_file():
             problems.append(f"{variant}/{name}: golden file missing")
         elif expected.read_bytes() != actual.read_bytes():
             diff = _text_diff(expected, actual, f"{variant}/{name}")
             problems.append(f"{variant}/{name}: differs\n" + "\n".join(diff))
-    extra = sorted(p.name for p in golden.iterdir() if p.name not in TEMPLATE_FILES)
+    extra = sorted(p.name for p in golden.iterdir() if p.name not in names)
     problems.extend(f"{variant}/{name}: stale file, not a template" for name in extra)
     return problems
 
@@ -111,12 +114,14 @@ def run(variants_dir: Path, golden_dir: Path, check: bool) -> Report:
             if check:
                 fresh = Path(scratch) / variant
                 write_templates(templates, fresh)
-                report.drift.extend(compare_dirs(variant, golden_dir / variant, fresh))
+                report.drift.extend(
+                    compare_dirs(variant, golden_dir / variant, fresh, list(templates))
+                )
             else:
                 target = golden_dir / variant
                 report.written.extend(write_templates(templates, target))
                 for extra in sorted(target.iterdir()):
-                    if extra.name not in TEMPLATE_FILES:
+                    if extra.name not in templates:
                         extra.unlink()
     for stale in stale_golden_dirs(golden_dir, names):
         if check:

@@ -24,7 +24,10 @@ from fargate_api.aws.results import (
     RollbackResult,
     StatusResult,
 )
+from fargate_api.config.view import ConfigView
+from fargate_api.cost.report import CostReport
 from fargate_api.images.report import BuildReport
+from fargate_api.synth.environment_diff import EnvironmentDiff
 from fargate_api.twin.daemon.contracts import (
     REQUEST,
     LaunchSpec,
@@ -52,6 +55,25 @@ class Contract:
 
 
 CONTRACTS = (
+    Contract(
+        "config-view.schema.json",
+        "fargate-api config --env NAME --json",
+        "Every key of the environment's config, dotted, with its value and its source.",
+        TypeAdapter(ConfigView),
+    ),
+    Contract(
+        "environment-diff.schema.json",
+        "fargate-api diff --env A --env B --json",
+        "The templates that differ between two environments, each with a unified diff.",
+        TypeAdapter(EnvironmentDiff),
+    ),
+    Contract(
+        "cost-report.schema.json",
+        "fargate-api cost --json",
+        "The monthly estimate: every line with its price's source and date, each service's "
+        "subtotal, and the cheaper variants with what they give up.",
+        TypeAdapter(CostReport),
+    ),
     Contract(
         "build-result.schema.json",
         "fargate-api build --json",

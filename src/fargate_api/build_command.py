@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from fargate_api.cli_options import EnvOption
 from fargate_api.errors import UserError
 from fargate_api.images.builders import find_builder
 from fargate_api.images.from_templates import build_all
@@ -38,18 +39,22 @@ TemplatesOpt = Annotated[
 ]
 
 
-def _specs(config: Path | None, templates: Path | None) -> tuple[str, list[BuildSpec]]:
+def _specs(
+    config: Path | None, templates: Path | None, env: str | None = None
+) -> tuple[str, list[BuildSpec]]:
     """The build specs of the config's templates (in memory, named as synth names them,
     so contexts are relative to the working folder) or of a synth folder's parent.yml."""
     # pydantic, PyYAML and the synth load only when the command runs.
     from fargate_api.config import load_config  # noqa: PLC0415
     from fargate_api.synth import synthesize, to_yaml  # noqa: PLC0415
 
-    if config is not None and templates is not None:
-        raise UserError("-c and --templates are alternatives", fix="pass one of them")
+    if (config is not None or env is not None) and templates is not None:
+        raise UserError(
+            "-c and --templates are alternatives", fix="pass one of them (--env goes with -c)"
+        )
     where: str | None
     if templates is None:
-        model = load_config(config)
+        model = load_config(config, env)
         files = {Path(n): to_yaml(t.to_dict()) for n, t in synthesize(model).items()}
         stack_set = load_stack_set(Path(PARENT_FILE), reader=MemoryReader(files))
         where = str(config) if config is not None else None
@@ -81,11 +86,12 @@ def build_command(
     config: ConfigOpt = None,
     templates: TemplatesOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    env: EnvOption = None,
 ) -> None:
     """Build the service's image from its Dockerfile (podman or docker), tagged by commit."""
     err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
     out = Console(highlight=False, emoji=False, soft_wrap=True)
-    name, specs = _specs(config, templates)
+    name, specs = _specs(config, templates, env)
     builder = find_builder()
     err.print(f"builder: {builder.name}")
     built = build_all(

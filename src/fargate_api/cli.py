@@ -8,9 +8,11 @@ Data goes to stdout and everything else (progress, notes, errors) to stderr, so 
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +20,11 @@ from rich.markup import escape
 
 import fargate_api
 from fargate_api.cli_lazy import LazyCommand, LazyGroup
+from fargate_api.cli_options import EnvOption
 from fargate_api.errors import INTERRUPTED_EXIT_CODE, CliError, UserError, writing
+
+if TYPE_CHECKING:
+    from fargate_api.config.view import SourcedValue
 
 # The same path as fargate_api.config.DEFAULT_CONFIG_PATH (a test keeps them equal): that
 # package imports the config model and pydantic, which `--version` and `--help` do without.
@@ -135,6 +141,8 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+# `config` aligns the values' sources here (longer lines push theirs further right).
+SOURCE_COLUMN = 36
 
 
 def _version(value: bool) -> None:
@@ -181,13 +189,14 @@ def synth(
         Path, typer.Option("-o", "--out", help="Folder for the templates.")
     ] = DEFAULT_OUT_DIR,
     as_json: JsonOption = False,
+    env: EnvOption = None,
 ) -> None:
     """Write vpc.yml, cluster.yml, service.yml and parent.yml (the reference layout)."""
     from fargate_api.config import load_config  # noqa: PLC0415 (pydantic: not at start-up)
     from fargate_api.synth import synthesize, write_templates  # noqa: PLC0415
     from fargate_api.synth.summary import summarize  # noqa: PLC0415
 
-    model = load_config(config)
+    model = load_config(config, env)
     templates = synthesize(model, templates_dir=out)
     with writing("the templates", out, fix="choose a writable folder with -o"):
         written = write_templates(templates, out)
@@ -197,30 +206,64 @@ def synth(
         stdout.print_json(json.dumps(summary))
     else:
         _print_summary(summary)
+    # The folder does not say which environment it holds: the stack name must.
+    named = f" --stack-name {model.name}" if env is not None else ""
     stderr.print(
         f"wrote {len(written)} templates to {out}/ — deploy with: fargate-api deploy "
-        f"--templates {out}, or: sam deploy --template-file {out}/parent.yml --stack-name "
-        f"{model.name} --resolve-s3 --capabilities CAPABILITY_IAM"
+        f"--templates {out}{named}, or: sam deploy --template-file {out}/parent.yml "
+        f"--stack-name {model.name} --resolve-s3 --capabilities CAPABILITY_IAM"
     )
 
 
 @app.command("config")
-def show_config(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Print the config as validated, with every default filled in."""
-    from fargate_api.config import load_config  # noqa: PLC0415 (pydantic: not at start-up)
+def show_config(
+    config: ConfigOption = None, as_json: JsonOption = False, env: EnvOption = None
+) -> None:
+    """Print the config as validated, with every default filled in, and where each value
+    comes from (default, base, env.NAME).
 
-    model = load_config(config)
-    data = model.model_dump(mode="json")
-    if as_json:
-        stdout.print_json(json.dumps(data))
-        return
-    for section, values in data.items():
-        if isinstance(values, dict):
-            stdout.print(f"[bold]\\[{section}][/bold]")
-            for key, value in values.items():
-                stdout.print(f"  {key} = {json.dumps(value)}")
-        else:
-            stdout.print(f"{section} = {json.dumps(values)}")
+    With --env NAME, the environment's table merged over the file; --json then prints
+    each key's value and source (docs/schemas/config-view.schema.json). Without --env,
+    --json prints the validated config itself.
+    """
+    from fargate_api.config import read_config  # noqa: PLC0415 (pydantic: not at start-up)
+    from fargate_api.config.view import config_view  # noqa: PLC0415
+
+    loaded = read_config(config, env)
+    view = config_view(
+        loaded.config,
+        loaded.sources,
+        file=str(loaded.file) if loaded.file else None,
+        environments=loaded.environments,
+    )
+    if as_json and env is None:
+        stdout.print_json(json.dumps(loaded.config.model_dump(mode="json")))
+    elif as_json:
+        stdout.print_json(view.model_dump_json())
+    else:
+        _print_view(view.values)
+
+
+def _print_view(values: Mapping[str, SourcedValue]) -> None:
+    """`key = value    # source`, the top-level keys first, then one header per table as
+    the file would have it (`[service]`, `[[services]]` for each element)."""
+    ordered = sorted(values.items(), key=lambda item: _table_of(item[0])[0] != "")
+    header = ""
+    for key, item in ordered:
+        table, name = _table_of(key)
+        if table and table != header:
+            element = re.fullmatch(r"(\w+)\[\d+\]", table)
+            title = f"[[{element.group(1)}]]" if element else f"[{table}]"
+            stdout.print(title, markup=False, style="bold")
+        header = table
+        line = f"{'  ' if table else ''}{name} = {json.dumps(item.value)}"
+        stdout.print(f"{line.ljust(SOURCE_COLUMN)}    # {item.source}", markup=False)
+
+
+def _table_of(key: str) -> tuple[str, str]:
+    """("service", "cpu") for service.cpu, ("services[1]", "paths"), ("", "name")."""
+    match = re.match(r"^(\w+(?:\[\d+\])?)\.(.+)$", key)
+    return (match.group(1), match.group(2)) if match else ("", key)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

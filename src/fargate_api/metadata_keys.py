@@ -26,3 +26,10 @@ BUILD_ARGS = "DockerBuildArgs"
 BUILD_PLATFORM = "DockerPlatform"
 BUILD_DIGEST_PARAMETER = "ImageDigestParameter"
 BUILD_REPOSITORY_PARAMETER = "ImageRepositoryParameter"
+# Inside the template's own top-level Metadata, fargate-api block: `domain: {name: ...,
+# hosted_zone_parameter: ...}`, the custom domain the stack serves and the parameter that
+# takes its Route 53 hosted zone, so that `deploy` can look the zone up by name when the
+# parameter has no value (the config's load_balancer.domain without hosted_zone_id).
+DOMAIN = "domain"
+DOMAIN_NAME = "name"
+DOMAIN_ZONE_PARAMETER = "hosted_zone_parameter"

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +30,17 @@ REGEN_SCRIPT = REPO / "scripts" / "regen_golden.py"
 # CI clones the repo into a folder that has a copy of shared/ beside it.
 REFERENCE_DIR = REPO.parent / "shared" / "reference" / "public-facing-api-ecs-fargate"
 
+# The files of one [service]; variant_template_files() gives each variant's own.
 TEMPLATE_FILES = ("vpc.yml", "cluster.yml", "service.yml", "parent.yml")
+LOAD_BALANCER_FILE = "load-balancer.yml"
+REPOSITORY_FILE = "repository.yml"
 REQUIRED_VARIANTS = (
     "default",
     "single-nat",
     "no-nat-endpoints",
     "https",
+    "domain",
+    "domain-zone-lookup",
     "autoscaling",
     "arm",
     "spot",
@@ -44,8 +50,12 @@ REQUIRED_VARIANTS = (
     "canary",
     "linear",
     "rolling-alarms",
+    "services",
+    "services-canary",
 )
 LINT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+# stack_wiring's source for a value passed from one of the parent's own parameters.
+PARENT_PARAMETER = "<parent parameter>"
 CLI_TIMEOUT = 60
 MAX_DIFF_ENTRIES = 40
 
@@ -72,6 +82,31 @@ def variant_names() -> list[str]:
 
 def variant_config(variant: str) -> Path:
     return VARIANTS_DIR / f"{variant}.toml"
+
+
+def variant_services(variant: str) -> list[str]:
+    """The names of a variant's [[services]], in order; [] for one [service]."""
+    data = tomllib.loads(variant_config(variant).read_text(encoding="utf-8"))
+    return [str(svc["name"]) for svc in data.get("services", [])]
+
+
+def variant_template_files(variant: str) -> tuple[str, ...]:
+    """The files `synth` writes for a variant, read from its TOML (not from the synth):
+    the four of one [service], or load-balancer.yml and one service-<name>.yml per
+    [[services]] instead of service.yml; repository.yml beside them when a service builds."""
+    data = tomllib.loads(variant_config(variant).read_text(encoding="utf-8"))
+    services = data.get("services", [])
+    built = "build" in data.get("service", {}) or any("build" in svc for svc in services)
+    repository = (REPOSITORY_FILE,) if built else ()
+    if not services:
+        return ("vpc.yml", "cluster.yml", *repository, "service.yml", "parent.yml")
+    per_service = tuple(f"service-{svc['name']}.yml" for svc in services)
+    return ("vpc.yml", "cluster.yml", *repository, LOAD_BALANCER_FILE, *per_service, "parent.yml")
+
+
+def variant_files() -> list[tuple[str, str]]:
+    """(variant, template file) for every file of every variant, for parametrize."""
+    return [(v, name) for v in variant_names() for name in variant_template_files(v)]
 
 
 # --- the CLI -------------------------------------------------------------------------
@@ -317,11 +352,17 @@ def sam_translate(template: Json, region: str = "us-east-1") -> Json:
 
 
 def stack_wiring(translated: Json) -> dict[str, dict[str, tuple[str, str]]]:
-    """Nested stack -> {parameter: (source stack, source output)} of a translated parent."""
+    """Nested stack -> {parameter: (source stack, source output)} of a translated parent;
+    a value the deploy supplies (`Ref` to one of the parent's parameters, such as the
+    hosted zone) reads as (PARENT_PARAMETER, the parent's parameter)."""
     wiring: dict[str, dict[str, tuple[str, str]]] = {}
+    declared = translated.get("Parameters", {})
     for logical_id, resource in resources_of_type(translated, "AWS::CloudFormation::Stack").items():
         params: dict[str, tuple[str, str]] = {}
         for name, value in resource.get("Properties", {}).get("Parameters", {}).items():
+            if isinstance(value, dict) and value.get("Ref") in declared:
+                params[name] = (PARENT_PARAMETER, value["Ref"])
+                continue
             source = value.get("Fn::GetAtt") if isinstance(value, dict) else None
             if not (isinstance(source, list) and len(source) == 2):
                 raise AssertionError(

@@ -13,13 +13,12 @@ import yaml
 
 from functional.support import (
     GOLDEN_DIR,
-    TEMPLATE_FILES,
     Json,
     SynthCache,
     format_matches,
     lint_text,
     load_template,
-    variant_names,
+    variant_files,
 )
 
 
@@ -27,8 +26,7 @@ def _rule_ids(matches: list[object]) -> set[str]:
     return {str(getattr(getattr(m, "rule", None), "id", "?")) for m in matches}
 
 
-@pytest.mark.parametrize("name", TEMPLATE_FILES)
-@pytest.mark.parametrize("variant", variant_names())
+@pytest.mark.parametrize(("variant", "name"), variant_files())
 def test_template_has_no_cfn_lint_findings(
     synthesized: SynthCache, variant: str, name: str
 ) -> None:

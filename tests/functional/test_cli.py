@@ -270,20 +270,45 @@ def _ref(value: Any) -> str:
 
 
 class Stack:
-    """The four templates of one synth run, with the lookups the invariants need."""
+    """The templates of one synth run, with the lookups the invariants need: one [service]
+    (service.yml holds the load balancer and the service) or [[services]] (load-balancer.yml
+    holds the load balancer and the services' security groups, each service-<name>.yml a
+    service)."""
 
     def __init__(self, out_dir: Path) -> None:
         self.vpc = load_template(out_dir / "vpc.yml")
         self.cluster = load_template(out_dir / "cluster.yml")
-        self.service = load_template(out_dir / "service.yml")
         self.parent = load_template(out_dir / "parent.yml")
+        self.shared = (out_dir / "load-balancer.yml").is_file()
+        self.balancer_stack = "LoadBalancerStack" if self.shared else "ServiceStack"
+        locations = {
+            logical_id: body["Properties"]["Location"]
+            for logical_id, body in self.parent["Resources"].items()
+        }
+        self.balancer = load_template(out_dir / locations[self.balancer_stack])
+        # Parent child id -> template, for every stack that runs an ECS service.
+        self.services = {
+            logical_id: load_template(out_dir / location)
+            for logical_id, location in locations.items()
+            if logical_id.startswith("Service") and logical_id.endswith("Stack")
+        }
+        assert self.services, f"no service stack in parent.yml: {sorted(locations)}"
+
+    def wired(self, stack: str, parameter: str) -> tuple[str, str]:
+        """(source stack, output) the parent passes as `stack`'s `parameter`."""
+        value = self.parent["Resources"][stack]["Properties"]["Parameters"][parameter]
+        source, attribute = value["Fn::GetAtt"]
+        return source, attribute.removeprefix("Outputs.")
 
     def subnets_passed_as(self, parameter: str) -> list[str]:
-        """Follows parent -> VpcStack output -> subnet resources for a service parameter."""
-        wired = self.parent["Resources"]["ServiceStack"]["Properties"]["Parameters"][parameter]
-        stack, attribute = wired["Fn::GetAtt"]
-        assert stack == "VpcStack", wired
-        value = self.vpc["Outputs"][attribute.removeprefix("Outputs.")]["Value"]
+        """Follows parent -> VpcStack output -> subnet resources for a parameter of the
+        stacks that use it (the load balancer's for public subnets, the services' else)."""
+        stacks = [self.balancer_stack] if parameter == "PublicSubnetIds" else list(self.services)
+        sources = {self.wired(stack, parameter) for stack in stacks}
+        assert len(sources) == 1, f"{parameter} comes from several outputs: {sources}"
+        ((stack, output),) = sources
+        assert stack == "VpcStack", (stack, output)
+        value = self.vpc["Outputs"][output]["Value"]
         delimiter, refs = value["Fn::Join"]
         assert delimiter == ","
         subnets = [_ref(r) for r in refs]
@@ -316,17 +341,39 @@ class Stack:
             for route in self.default_routes(subnet)
         )
 
-    def ecs_service(self) -> Json:
-        services = resources_of_type(self.service, "AWS::ECS::Service")
-        assert len(services) == 1, services
-        props: Json = next(iter(services.values()))["Properties"]
-        return props
-
     def load_balancer(self) -> Json:
-        balancers = resources_of_type(self.service, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+        balancers = resources_of_type(self.balancer, "AWS::ElasticLoadBalancingV2::LoadBalancer")
         assert len(balancers) == 1, balancers
         props: Json = next(iter(balancers.values()))["Properties"]
         return props
+
+    def service_group(self, stack: str) -> tuple[Json, str]:
+        """(template, logical id) of the security group of `stack`'s tasks: in its own
+        template, or in the load balancer's, passed in by the parent."""
+        service = self.services[stack]
+        (group,) = ecs_service(service)["NetworkConfiguration"]["AwsvpcConfiguration"][
+            "SecurityGroups"
+        ]
+        name = _ref(group)
+        if name in service["Resources"]:
+            return service, name
+        source, output = self.wired(stack, name)
+        assert source == self.balancer_stack, (stack, name, source)
+        return self.balancer, _ref(self.balancer["Outputs"][output]["Value"])
+
+
+def ecs_service(template: Json) -> Json:
+    services = resources_of_type(template, "AWS::ECS::Service")
+    assert len(services) == 1, services
+    props: Json = next(iter(services.values()))["Properties"]
+    return props
+
+
+def _container(template: Json) -> Json:
+    container: Json = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][
+        0
+    ]
+    return container
 
 
 VARIANT_PARAMS = pytest.mark.parametrize("variant", variant_names())
@@ -337,12 +384,9 @@ def test_default_invariants_hold(synthesized: SynthCache) -> None:
     stack = Stack(synthesized.get("default"))
     assert len(stack.subnets_passed_as("PrivateSubnetIds")) == 2
     assert len(resources_of_type(stack.vpc, "AWS::EC2::NatGateway")) == 2
-    log_group = _ref(
-        stack.service["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0][
-            "LogConfiguration"
-        ]["Options"]["awslogs-group"]
-    )
-    assert stack.service["Resources"][log_group]["Properties"]["RetentionInDays"] == 30
+    service = stack.services["ServiceStack"]
+    log_group = _ref(_container(service)["LogConfiguration"]["Options"]["awslogs-group"])
+    assert service["Resources"][log_group]["Properties"]["RetentionInDays"] == 30
 
 
 @VARIANT_PARAMS
@@ -350,9 +394,10 @@ def test_tasks_run_in_private_subnets_without_public_ips(
     synthesized: SynthCache, variant: str
 ) -> None:
     stack = Stack(synthesized.get(variant))
-    network = stack.ecs_service()["NetworkConfiguration"]["AwsvpcConfiguration"]
-    assert network["AssignPublicIp"] == "DISABLED"
-    assert _ref(network["Subnets"]) == "PrivateSubnetIds"
+    for service in stack.services.values():
+        network = ecs_service(service)["NetworkConfiguration"]["AwsvpcConfiguration"]
+        assert network["AssignPublicIp"] == "DISABLED"
+        assert _ref(network["Subnets"]) == "PrivateSubnetIds"
     private = stack.subnets_passed_as("PrivateSubnetIds")
     assert private, "no private subnets"
     for subnet in private:
@@ -379,44 +424,62 @@ def test_load_balancer_is_internet_facing_in_the_public_subnets(
     assert len({json.dumps(z, sort_keys=True) for z in zones}) == len(public), "AZs repeat"
 
 
+def _allowed_sources(variant: str, stack: Stack) -> dict[str, set[str]]:
+    """Service stack -> the security groups that may reach its tasks besides the load
+    balancer's: those of the services its allow_from names ([[services]] only)."""
+    services = {svc["name"]: svc for svc in _config(variant).get("services", [])}
+    allowed: dict[str, set[str]] = {stack_id: set() for stack_id in stack.services}
+    for name, svc in services.items():
+        own = "Service" + "".join(p[:1].upper() + p[1:] for p in name.split("-")) + "Stack"
+        for source in svc.get("allow_from", []):
+            other = "Service" + "".join(p[:1].upper() + p[1:] for p in source.split("-"))
+            allowed[own].add(stack.service_group(f"{other}Stack")[1])
+    return allowed
+
+
 @VARIANT_PARAMS
 def test_service_accepts_only_the_load_balancer_on_the_container_port(
     synthesized: SynthCache, variant: str
 ) -> None:
+    """...and, with [[services]], the services its allow_from names: no other service."""
     stack = Stack(synthesized.get(variant))
-    service_groups = [
-        _ref(g)
-        for g in stack.ecs_service()["NetworkConfiguration"]["AwsvpcConfiguration"][
-            "SecurityGroups"
-        ]
-    ]
     alb_groups = {_ref(g) for g in stack.load_balancer()["SecurityGroups"]}
-    assert service_groups and alb_groups
-    for group in service_groups:
-        props = stack.service["Resources"][group]["Properties"]
+    assert alb_groups
+    allowed = _allowed_sources(variant, stack)
+    for stack_id, service in stack.services.items():
+        template, group = stack.service_group(stack_id)
+        props = template["Resources"][group]["Properties"]
         assert not props.get("SecurityGroupIngress"), f"{group} has inline ingress rules"
+        port_parameter = service["Parameters"]["ContainerPort"]
+        container_port = (
+            {"Ref": "ContainerPort"} if template is service else port_parameter["Default"]
+        )
         rules = [
             r["Properties"]
-            for r in resources_of_type(stack.service, "AWS::EC2::SecurityGroupIngress").values()
+            for r in resources_of_type(template, "AWS::EC2::SecurityGroupIngress").values()
             if _ref(r["Properties"]["GroupId"]) == group
         ]
         assert rules, f"nothing may reach {group}"
+        sources = set()
         for rule in rules:
             assert rule["IpProtocol"] == "tcp", rule
-            assert _ref(rule["FromPort"]) == _ref(rule["ToPort"]) == "ContainerPort", rule
-            assert _ref(rule["SourceSecurityGroupId"]) in alb_groups, rule
+            assert rule["FromPort"] == rule["ToPort"] == container_port, rule
+            sources.add(_ref(rule["SourceSecurityGroupId"]))
             peers = {"CidrIp", "CidrIpv6", "SourcePrefixListId"} & set(rule)
             assert not peers, f"ingress to the tasks from {peers}: {rule}"
-    container = stack.service["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][
-        0
-    ]
-    assert _ref(container["PortMappings"][0]["ContainerPort"]) == "ContainerPort"
+        assert sources & alb_groups, f"the load balancer cannot reach {group}"
+        assert sources - alb_groups == allowed[stack_id], (
+            f"{group} admits {sorted(sources - alb_groups)} besides the load balancer; "
+            f"allow_from names {sorted(allowed[stack_id])}"
+        )
+        assert _ref(_container(service)["PortMappings"][0]["ContainerPort"]) == "ContainerPort"
 
 
 @VARIANT_PARAMS
 def test_private_routes_use_nat_and_public_routes_use_the_igw(
     synthesized: SynthCache, variant: str
 ) -> None:
+
     stack = Stack(synthesized.get(variant))
     nat_mode = _config(variant).get("network", {}).get("nat", "per-az")
     public = stack.subnets_passed_as("PublicSubnetIds")
@@ -453,19 +516,18 @@ def test_circuit_breaker_on_and_every_log_group_expires(
     synthesized: SynthCache, variant: str
 ) -> None:
     stack = Stack(synthesized.get(variant))
-    deployment = stack.ecs_service()["DeploymentConfiguration"]
-    assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
-    for name, template in (("vpc", stack.vpc), ("service", stack.service)):
-        groups = resources_of_type(template, "AWS::Logs::LogGroup")
-        assert groups, f"{name}.yml has no log group"
-        for logical_id, body in groups.items():
-            retention = body.get("Properties", {}).get("RetentionInDays")
-            assert isinstance(retention, int) and retention > 0, (
-                f"{name}:{logical_id} never expires"
-            )
-    container = stack.service["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][
-        0
-    ]
-    options = container["LogConfiguration"]["Options"]
-    assert container["LogConfiguration"]["LogDriver"] == "awslogs"
-    assert _ref(options["awslogs-group"]) in resources_of_type(stack.service, "AWS::Logs::LogGroup")
+    for stack_id, service in stack.services.items():
+        deployment = ecs_service(service)["DeploymentConfiguration"]
+        assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+        for name, template in (("vpc", stack.vpc), (stack_id, service)):
+            groups = resources_of_type(template, "AWS::Logs::LogGroup")
+            assert groups, f"{name} has no log group"
+            for logical_id, body in groups.items():
+                retention = body.get("Properties", {}).get("RetentionInDays")
+                assert isinstance(retention, int) and retention > 0, (
+                    f"{name}:{logical_id} never expires"
+                )
+        container = _container(service)
+        options = container["LogConfiguration"]["Options"]
+        assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+        assert _ref(options["awslogs-group"]) in resources_of_type(service, "AWS::Logs::LogGroup")

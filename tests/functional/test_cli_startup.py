@@ -142,6 +142,7 @@ def test_version_and_help_skip_the_config_model_too(tmp_path: Path, args: list[s
         "fargate_api",
         "fargate_api.cli",
         "fargate_api.cli_lazy",
+        "fargate_api.cli_options",
         "fargate_api.errors",
     ]
 

@@ -30,7 +30,9 @@ from functional.support import (
     load_template,
     run_cli,
     variant_config,
+    variant_files,
     variant_names,
+    variant_template_files,
 )
 
 VARIANTS = variant_names()
@@ -65,14 +67,27 @@ def test_golden_folders_match_the_variants() -> None:
     )
     for variant in VARIANTS:
         files = sorted(p.name for p in (GOLDEN_DIR / variant).iterdir())
-        assert files == sorted(TEMPLATE_FILES), (
-            f"tests/golden/{variant} holds {files}, expected exactly {sorted(TEMPLATE_FILES)}; "
-            "run 'make golden'"
+        expected = sorted(variant_template_files(variant))
+        assert files == expected, (
+            f"tests/golden/{variant} holds {files}, expected exactly {expected}; run 'make golden'"
         )
 
 
-@pytest.mark.parametrize("name", TEMPLATE_FILES)
-@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_variant_file_lists_follow_the_layout() -> None:
+    """The helper the per-file tests rely on: one [service] keeps the reference's four
+    files, [[services]] get the shared load balancer and a stack per service."""
+    assert variant_template_files("default") == TEMPLATE_FILES
+    assert variant_template_files("services") == (
+        "vpc.yml",
+        "cluster.yml",
+        "load-balancer.yml",
+        "service-api.yml",
+        "service-web.yml",
+        "parent.yml",
+    )
+
+
+@pytest.mark.parametrize(("variant", "name"), variant_files())
 def test_cli_output_matches_golden(synthesized: SynthCache, variant: str, name: str) -> None:
     golden_file = GOLDEN_DIR / variant / name
     actual = load_template(synthesized.get(variant) / name)
@@ -97,7 +112,10 @@ def test_two_synth_runs_write_identical_bytes(
         "synth", "-c", config, "-o", "out", cwd=cwd, env=cli_env(PYTHONHASHSEED="4242")
     )
     assert second.returncode == 0, describe_run(second)
-    for name in TEMPLATE_FILES:
+    assert sorted(p.name for p in (cwd / "out").iterdir()) == sorted(
+        variant_template_files(variant)
+    )
+    for name in variant_template_files(variant):
         a, b = (first / name).read_bytes(), (cwd / "out" / name).read_bytes()
         assert a == b, f"{variant}/{name}: two synth runs wrote different bytes"
 
@@ -117,7 +135,7 @@ def test_regen_writes_what_the_cli_writes(synthesized: SynthCache, tmp_path: Pat
     for variant in VARIANTS:
         if not (target / variant).is_dir() or synthesized.run(variant).returncode != 0:
             continue  # reported below, by the exit code and by the CLI golden tests
-        for name in TEMPLATE_FILES:
+        for name in variant_template_files(variant):
             script_bytes = (target / variant / name).read_bytes()
             cli_bytes = (synthesized.get(variant) / name).read_bytes()
             assert script_bytes == cli_bytes, f"{variant}/{name}: regen_golden.py != CLI output"

@@ -6,18 +6,22 @@
 `sam deploy` first packages the template (each local Application Location is uploaded to
 the managed bucket and replaced by its URL), then CloudFormation runs the SAM transform.
 Both steps are reproduced here: the packaging by emulation, the transform with the real
-aws-sam-translator. The result must be three nested stacks wired output-to-parameter,
-must pass cfn-lint, and must have the same wiring as the reference's parent.yml.
+aws-sam-translator. The result must be nested stacks wired output-to-parameter (the
+reference's three for one [service]; the shared load balancer and one stack per service
+for [[services]]), must pass cfn-lint, and for one [service] must have the same wiring as
+the reference's parent.yml.
 """
 
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from functional.support import (
+    PARENT_PARAMETER,
     SAM_APPLICATION,
     Json,
     Packaged,
@@ -31,11 +35,14 @@ from functional.support import (
     resources_of_type,
     sam_translate,
     stack_wiring,
+    variant_config,
     variant_names,
+    variant_services,
 )
 
 VARIANTS = variant_names()
 STACK = "AWS::CloudFormation::Stack"
+LB_STACK = "LoadBalancerStack"
 CHILD_FILES = {"VpcStack": "vpc.yml", "ClusterStack": "cluster.yml", "ServiceStack": "service.yml"}
 SERVICE_WIRING = {
     "VpcId": ("VpcStack", "VpcId"),
@@ -43,6 +50,20 @@ SERVICE_WIRING = {
     "PrivateSubnetIds": ("VpcStack", "PrivateSubnetIds"),
     "ClusterName": ("ClusterStack", "ClusterName"),
     "ECSTaskExecutionRole": ("ClusterStack", "ECSTaskExecutionRole"),
+}
+# A service stack of [[services]]: the network, the cluster and the shared listener.
+SHARED_WIRING = {
+    "VpcId": ("VpcStack", "VpcId"),
+    "PrivateSubnetIds": ("VpcStack", "PrivateSubnetIds"),
+    "ClusterName": ("ClusterStack", "ClusterName"),
+    "ECSTaskExecutionRole": ("ClusterStack", "ECSTaskExecutionRole"),
+    "ListenerArn": (LB_STACK, "ListenerArn"),
+}
+# Only for a service whose alarms or request scaling name the load balancer.
+METRICS_WIRING = ("LoadBalancerFullName", (LB_STACK, "LoadBalancerFullName"))
+LOAD_BALANCER_WIRING = {
+    "VpcId": ("VpcStack", "VpcId"),
+    "PublicSubnetIds": ("VpcStack", "PublicSubnetIds"),
 }
 # Resource name properties that would need CAPABILITY_NAMED_IAM, which the command omits.
 NAMED_IAM = {
@@ -52,6 +73,40 @@ NAMED_IAM = {
     "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
     "AWS::IAM::InstanceProfile": "InstanceProfileName",
 }
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-") if part)
+
+
+def _children(variant: str) -> dict[str, str]:
+    """The child stacks a variant's parent.yml must have, and their files."""
+    services = variant_services(variant)
+    if not services:
+        return CHILD_FILES
+    return {
+        "VpcStack": "vpc.yml",
+        "ClusterStack": "cluster.yml",
+        LB_STACK: "load-balancer.yml",
+        **{f"Service{_camel(name)}Stack": f"service-{name}.yml" for name in services},
+    }
+
+
+def _expected_wiring(variant: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """Each child's parameters read from other stacks' outputs (LoadBalancerFullName aside)."""
+    services = variant_services(variant)
+    if not services:
+        return {"VpcStack": {}, "ClusterStack": {}, "ServiceStack": SERVICE_WIRING}
+    config = tomllib.loads(variant_config(variant).read_text(encoding="utf-8"))
+    test_listener = "test_listener_port" in config.get("deployment", {})
+    wiring = {"VpcStack": {}, "ClusterStack": {}, LB_STACK: LOAD_BALANCER_WIRING}
+    for name in services:
+        wired = dict(SHARED_WIRING)
+        if test_listener:
+            wired["TestListenerArn"] = (LB_STACK, "TestListenerArn")
+        wired["ServiceSecurityGroupId"] = (LB_STACK, f"{_camel(name)}SecurityGroupId")
+        wiring[f"Service{_camel(name)}Stack"] = wired
+    return wiring
 
 
 def _package(out_dir: Path) -> Packaged:
@@ -64,22 +119,29 @@ def _translate_variant(synthesized: SynthCache, variant: str) -> tuple[Packaged,
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_parent_becomes_three_wired_nested_stacks(synthesized: SynthCache, variant: str) -> None:
+def test_parent_becomes_wired_nested_stacks(synthesized: SynthCache, variant: str) -> None:
     packaged, translated = _translate_variant(synthesized, variant)
+    children = _children(variant)
 
     assert "Transform" not in translated, "the SAM transform was not applied"
     resources = translated["Resources"]
     types = {logical_id: body["Type"] for logical_id, body in resources.items()}
-    assert types == dict.fromkeys(CHILD_FILES, STACK), f"unexpected resources: {types}"
-    assert {k: p.name for k, p in packaged.children.items()} == CHILD_FILES
+    assert types == dict.fromkeys(children, STACK), f"unexpected resources: {types}"
+    assert {k: p.name for k, p in packaged.children.items()} == children
     for logical_id, body in resources.items():
         url = body["Properties"]["TemplateURL"]
         assert url == packaged.urls[logical_id], f"{logical_id}: TemplateURL {url!r}"
         assert url.startswith("https://s3.amazonaws.com/") and url.endswith(".template")
 
     wiring = stack_wiring(translated)
-    assert wiring["ServiceStack"] == SERVICE_WIRING
-    assert wiring["VpcStack"] == {} and wiring["ClusterStack"] == {}
+    assert set(wiring) == set(children)
+    for stack, expected in _expected_wiring(variant).items():
+        from_outputs = {
+            param: source
+            for param, source in wiring[stack].items()
+            if source[0] != PARENT_PARAMETER and (param, source) != METRICS_WIRING
+        }
+        assert from_outputs == expected, stack
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -98,6 +160,8 @@ def test_wiring_matches_the_child_templates(synthesized: SynthCache, variant: st
         )
         assert not unset, f"{stack}: required parameters without a value: {unset}"
         for param, (source, output) in params.items():
+            if source == PARENT_PARAMETER:  # stack_wiring checked that the parent declares it
+                continue
             outputs = children[source].get("Outputs", {})
             assert output in outputs, (
                 f"{stack}.{param} reads {source}.Outputs.{output}: no such output"
@@ -114,7 +178,7 @@ def test_wiring_matches_the_child_templates(synthesized: SynthCache, variant: st
         output = attribute.removeprefix("Outputs.")
         assert output in children[source].get("Outputs", {}), (
             f"parent output {name} reads {source}.Outputs.{output}, which "
-            f"{CHILD_FILES[source]} does not define"
+            f"{packaged.children[source].name} does not define"
         )
     assert load_template(out_dir / "parent.yml")["Transform"] == "AWS::Serverless-2016-10-31"
 
@@ -132,7 +196,7 @@ def test_children_need_only_capability_iam(synthesized: SynthCache, variant: str
     out_dir = synthesized.get(variant)
     named = [
         f"{name}:{logical_id}.{prop}"
-        for name in CHILD_FILES.values()
+        for name in _children(variant).values()
         for type_, prop in NAMED_IAM.items()
         for logical_id, body in resources_of_type(load_template(out_dir / name), type_).items()
         if prop in body.get("Properties", {})

@@ -179,3 +179,24 @@ def test_six_az(synthesized: SynthCache) -> None:
     zones = {s["Properties"]["AvailabilityZone"]["Fn::Select"][0] for s in subnets.values()}
     assert zones == set(range(6))
     assert len(resources_of_type(vpc, "AWS::EC2::NatGateway")) == 6
+
+
+def test_domain(synthesized: SynthCache) -> None:
+    for variant in ("domain", "domain-zone-lookup"):
+        config, t = _load(synthesized, variant)
+        lb_config, service = config["load_balancer"], t["service"]
+        domain = lb_config["domain"]
+        certificate = _only(service, "AWS::CertificateManager::Certificate")
+        assert certificate["DomainName"] == domain and certificate["ValidationMethod"] == "DNS"
+        listeners = resources_of_type(service, "AWS::ElasticLoadBalancingV2::Listener")
+        (https,) = [
+            x["Properties"] for x in listeners.values() if x["Properties"]["Protocol"] == "HTTPS"
+        ]
+        assert https["Certificates"] == [{"CertificateArn": {"Ref": "Certificate"}}]
+        record = _only(service, "AWS::Route53::RecordSet")
+        assert record["Name"] == domain and record["Type"] == "A"
+        assert record["HostedZoneId"] == {"Ref": "HostedZoneId"}
+        zone = service["Parameters"]["HostedZoneId"]
+        assert zone.get("Default") == lb_config.get("hosted_zone_id")
+        assert service["Outputs"]["ServiceUrl"]["Value"] == f"https://{domain}"
+        assert service["Metadata"]["fargate-api"]["domain"]["name"] == domain

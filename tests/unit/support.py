@@ -178,7 +178,7 @@ def is_no_egress_placeholder(rule: Json) -> bool:
 
 def listener_ports(config: Config) -> set[int]:
     lb = config.load_balancer
-    return {lb.http_port, lb.https_port} if lb.certificate_arn else {lb.http_port}
+    return {lb.http_port, lb.https_port} if lb.https else {lb.http_port}
 
 
 def listener_ranges(config: Config) -> set[tuple[int, str]]:
@@ -524,12 +524,16 @@ def check_listeners(config: Config, service: Json) -> None:
         assert listener["LoadBalancerArn"] == {"Ref": lb_id}
     http = listeners[lb_config.http_port]
     assert http["Protocol"] == "HTTP"
-    if lb_config.certificate_arn:
+    if lb_config.https:
         https = listeners[lb_config.https_port]
         assert https["Protocol"] == "HTTPS"
         assert https["SslPolicy"] == lb_config.ssl_policy
         assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS")
-        assert https["Certificates"] == [{"CertificateArn": lb_config.certificate_arn}]
+        # A domain without certificate_arn: the stack's own certificate.
+        certificate = (
+            {"Ref": "Certificate"} if lb_config.creates_certificate else lb_config.certificate_arn
+        )
+        assert https["Certificates"] == [{"CertificateArn": certificate}]
         assert https["DefaultActions"] == forward
         (action,) = http["DefaultActions"]
         assert action["Type"] == "redirect"
@@ -722,7 +726,10 @@ def check_parent(config: Config, docs: Mapping[str, Json]) -> None:
     required = {k for k, v in service_parameters.items() if "Default" not in v}
     assert required <= set(given), f"parent does not pass {required - set(given)}"
     for value in given.values():
-        check_output_ref(value)
+        if "Ref" in value:  # a value `deploy` supplies (the hosted zone): the parent's own
+            assert value["Ref"] in parent.get("Parameters", {}), value
+        else:
+            check_output_ref(value)
     for stack in (stack_of["vpc.yml"], stack_of["cluster.yml"]):
         assert "Parameters" not in props(apps[stack])
 
@@ -733,9 +740,11 @@ def check_parent(config: Config, docs: Mapping[str, Json]) -> None:
     assert ("NatEgressIps" in outputs) is (config.network.nat is not NatMode.NONE)
     service_outputs = docs["service.yml"]["Outputs"]
     lb = config.load_balancer
-    scheme, port = ("https", lb.https_port) if lb.certificate_arn else ("http", lb.http_port)
+    scheme, port = ("https", lb.https_port) if lb.https else ("http", lb.http_port)
     suffix = "" if port == {"https": 443, "http": 80}[scheme] else f":{port}"
     lb_id, _ = load_balancer(docs["service.yml"])
-    assert service_outputs["ServiceUrl"]["Value"] == {
-        "Fn::Sub": f"{scheme}://${{{lb_id}.DNSName}}{suffix}"
-    }
+    url = service_outputs["ServiceUrl"]["Value"]
+    if lb.domain is not None:
+        assert url == f"https://{lb.domain}{suffix}"
+    else:
+        assert url == {"Fn::Sub": f"{scheme}://${{{lb_id}.DNSName}}{suffix}"}

@@ -14,10 +14,13 @@ from fargate_api.config import Config, parse_config
 from fargate_api.synth.accepted_risks import AcceptedRisk, accepted_risks
 from fargate_api.synth.template import Template
 from unit.support import synth_dicts
+from unit.variants import SERVICES_VARIANTS
 
-# A config key (service.user, load_balancer.access_logs, ...) or a plain "no key" statement.
+# A config key (service.user, services[1].allow_from, load_balancer.access_logs, ...) or a
+# plain "no key" statement.
 NAMES_A_KEY = re.compile(
-    r"\b(network|service|load_balancer|autoscaling|deployment)\.[a-z_]+|(?i:no config key)"
+    r"\b(network|services?(\[\d+\])?|load_balancer|autoscaling|deployment)\.[a-z_]+"
+    r"|(?i:no config key)"
 )
 
 
@@ -34,11 +37,17 @@ def _ids(config: Config) -> set[tuple[str, str]]:
     return found
 
 
-def test_every_risk_has_an_id_and_a_reason_that_names_its_key() -> None:
-    for risk in accepted_risks(_config("")):
+@pytest.mark.parametrize("text", ["", SERVICES_VARIANTS["services-canary"]])
+def test_every_risk_has_an_id_and_a_reason_that_names_its_key(text: str) -> None:
+    for risk in accepted_risks(_config(text)):
         assert risk.rule_id or risk.checkov or risk.guard, risk
         assert len(risk.reason) >= 60, risk
         assert NAMES_A_KEY.search(risk.reason), f"{risk.logical_id}: {risk.reason}"
+
+
+def test_the_key_pattern_needs_a_key() -> None:
+    assert NAMES_A_KEY.search("set services[0].image to a tag")
+    assert not NAMES_A_KEY.search("set the services' images to a tag")
 
 
 def test_the_defaults_write_each_scanners_block() -> None:
@@ -62,6 +71,16 @@ def test_the_defaults_write_each_scanners_block() -> None:
         (
             '[load_balancer]\ncertificate_arn = "arn:aws:acm:us-east-1:123456789012:'
             'certificate/abc-123"\n',
+            {
+                ("PublicLoadBalancerListener", "FA204"),
+                ("PublicLoadBalancerListener", "CKV_AWS_2"),
+                ("PublicLoadBalancerListener", "CKV_AWS_103"),
+                ("PublicLoadBalancerListener", "alb_http_to_https_redirection_check"),
+            },
+        ),
+        (
+            # A domain serves HTTPS with the stack's own certificate: no HTTP-only risk.
+            '[load_balancer]\ndomain = "api.example.com"\n',
             {
                 ("PublicLoadBalancerListener", "FA204"),
                 ("PublicLoadBalancerListener", "CKV_AWS_2"),

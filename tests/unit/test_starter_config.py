@@ -15,7 +15,7 @@ from fargate_api.config import Config, parse_config
 from fargate_api.config.model import AutoscalingConfig
 from fargate_api.config.starter import STARTER_CONFIG
 
-HEADER = re.compile(r"^#?\s*\[([A-Za-z0-9_.]+)\]")
+HEADER = re.compile(r"^#?\s*(\[\[?)([A-Za-z0-9_.]+)\]")
 COMMENTED_KEY = re.compile(r"^# ([A-Za-z_][A-Za-z0-9_]*) = ")
 LINES = STARTER_CONFIG.splitlines()
 
@@ -29,8 +29,15 @@ EXAMPLES = {
     ("service", "build"),
     ("load_balancer", "certificate_arn"),
     ("load_balancer", "access_logs"),
+    ("load_balancer", "domain"),
+    ("load_balancer", "hosted_zone_id"),
     ("local", "command"),
 }
+# Set by --env, never written in the file (the [env.*] prose explains it).
+NOT_FILE_KEYS = {("", "environment")}
+# ServiceConfig keys that only [[services]] tables take: documented there.
+SERVICES_ONLY = {"paths", "hosts", "priority", "allow_from", "autoscaling"}
+ENV_TABLE = re.compile(r"^env\.[a-z][a-z0-9-]*\.?")
 
 
 def model_of(annotation: Any) -> type[BaseModel] | None:
@@ -51,7 +58,10 @@ def blocks() -> dict[str, list[str]]:
     for line in LINES:
         header = HEADER.match(line)
         if header:
-            current = header.group(1)
+            current = header.group(2)
+            if header.group(1) == "[[":  # an array of tables: one header per element
+                found.setdefault(current, [])
+                continue
             assert current not in found, f"[{current}] appears twice"
             found[current] = []
             continue
@@ -69,15 +79,19 @@ def assigns(lines: list[str], key: str) -> str | None:
 
 
 def documented_fields() -> Iterator[tuple[str, str, type[BaseModel]]]:
-    """(table, field, model) for every field of every section model, walked from Config."""
+    """(table, field, model) for every field of every section model, walked from Config,
+    with the keys only [[services]] takes under `services`, where they are written."""
     pending: list[tuple[str, type[BaseModel]]] = [("", Config)]
     while pending:
         table, model = pending.pop()
         for field_name, field in model.model_fields.items():
-            yield table, field_name, model
+            if (table, field_name) in NOT_FILE_KEYS:
+                continue
+            where = "services" if table == "service" and field_name in SERVICES_ONLY else table
+            yield where, field_name, model
             sub = model_of(field.annotation)
             if sub is not None:
-                pending.append((f"{table}.{field_name}".lstrip("."), sub))
+                pending.append((f"{where}.{field_name}".lstrip("."), sub))
 
 
 def test_starter_parses_to_exactly_the_defaults() -> None:
@@ -114,7 +128,14 @@ def test_every_model_field_is_documented() -> None:
 
 def test_every_table_in_the_starter_exists_in_the_model() -> None:
     known = {f"{t}.{f}".lstrip(".") for t, f, _ in documented_fields()}
-    assert set(blocks()) - {""} <= known
+    tables = {ENV_TABLE.sub("", name) for name in blocks()} - {""}
+    assert tables <= known
+
+
+def test_environment_is_not_a_file_key() -> None:
+    assert "environment" in Config.model_fields
+    assert assigns(blocks()[""], "environment") is None
+    assert "`environment` is set by --env" in STARTER_CONFIG.replace("\n# ", " ")
 
 
 def documented_defaults() -> list[tuple[str, int]]:
@@ -124,7 +145,7 @@ def documented_defaults() -> list[tuple[str, int]]:
     for index, line in enumerate(LINES):
         header = HEADER.match(line)
         if header:
-            current, header_commented = header.group(1), line.startswith("#")
+            current, header_commented = header.group(2), line.startswith("#")
             continue
         key = COMMENTED_KEY.match(line)
         if key and not header_commented and (current, key.group(1)) not in EXAMPLES:
@@ -205,3 +226,44 @@ def test_shown_autoscaling_block_uses_the_model_defaults() -> None:
 def test_shown_examples_are_valid(lines: tuple[str, ...]) -> None:
     config = parse_config(uncommented(*(index_of(p) for p in lines)))
     assert config != Config()
+
+
+def commented_block(first: str, last: str) -> list[int]:
+    """The indexes of the commented lines from the first one starting with `first` to the
+    one starting with `last`, both included."""
+    start = next(i for i, line in enumerate(LINES) if line.startswith(first))
+    end = index_of(last)
+    return [i for i in range(start, end + 1) if LINES[i].startswith("# ")]
+
+
+def test_shown_domain_and_zone_are_valid_together() -> None:
+    config = parse_config(uncommented(index_of("# domain = "), index_of("# hosted_zone_id = ")))
+    assert config.load_balancer.domain == "api.example.com"
+    assert config.load_balancer.hosted_zone_id is not None
+    assert config.load_balancer.creates_certificate
+
+
+def test_shown_services_example_is_valid() -> None:
+    text = uncommented(*commented_block("# [[services]]", '# paths = ["/*"]'))
+    # The example says to remove [service]: [service] and [[services]] are exclusive.
+    config = parse_config(text.replace("\n[service]\n", "\n"))
+    assert [svc.name for svc in config.services] == ["api", "web"]
+    api, web = config.services
+    assert api.paths == ("/api/*",) and api.allow_from == ("web",)
+    assert api.autoscaling is not None and api.autoscaling.cpu_target == 60
+    assert web.paths == ("/*",)
+    assert [config.service_priority(i) for i in range(2)] == [10, 20]
+
+
+def test_shown_environments_are_valid() -> None:
+    text = uncommented(*commented_block("# [env.staging.service]", "# deletion_protection = true"))
+    # The example asks for a short name: the default one with a suffix is too long.
+    text = text.replace('name = "serverless-api-environment"', 'name = "shop"')
+    production = parse_config(text, env="production")
+    assert (production.name, production.environment) == ("shop-production", "production")
+    assert (production.service.cpu, production.service.desired_count) == (1024, 4)
+    assert production.load_balancer.deletion_protection
+    staging = parse_config(text, env="staging")
+    assert (staging.name, staging.service.desired_count) == ("shop-staging", 1)
+    assert staging.network.nat == "single"
+    assert parse_config(text) == parse_config(text.split("[env.staging.service]")[0])

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from fargate_api.config import Config, parse_config
-from fargate_api.synth import TEMPLATE_FILES, synthesize, to_yaml
-from unit.variants import VARIANTS
+from fargate_api.synth import TEMPLATE_FILES, synthesize, template_files, to_yaml
+from unit.variants import SERVICES_VARIANTS, VARIANTS
 
 ALIAS = re.compile(r"[&*]id\d+")
 
@@ -30,11 +30,22 @@ def test_two_synths_are_byte_identical(name: str) -> None:
     assert first == second
 
 
+@pytest.mark.parametrize("name", sorted(SERVICES_VARIANTS))
+def test_two_synths_of_several_services_are_byte_identical(name: str) -> None:
+    config = parse_config(SERVICES_VARIANTS[name], source=f"{name}.toml")
+    first = rendered(config)
+    assert list(first) == list(template_files(config))
+    assert first == rendered(parse_config(SERVICES_VARIANTS[name], source=f"{name}.toml"))
+    for file_name, text in first.items():
+        assert not ALIAS.search(text), f"{file_name} has a YAML alias"
+
+
 def test_synth_leaves_no_state_behind() -> None:
     before = rendered(Config())
     rendered(variant("https-custom-ports"))
     rendered(variant("autoscaling-both"))
     rendered(variant("six-azs"))
+    rendered(parse_config(SERVICES_VARIANTS["services-canary"]))
     assert rendered(Config()) == before
 
 

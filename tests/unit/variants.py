@@ -19,6 +19,10 @@ vpc_endpoints = true
 image = "{PRIVATE_IMAGE}"
 """,
     "https": f'[load_balancer]\ncertificate_arn = "{CERTIFICATE}"\n',
+    "domain": (
+        '[load_balancer]\ndomain = "api.example.com"\nhosted_zone_id = "Z0123456789ABCDEFGHIJ"\n'
+    ),
+    "domain-zone-lookup": '[load_balancer]\ndomain = "api.example.com"\n',
     "https-custom-ports": f"""
 [load_balancer]
 certificate_arn = "{CERTIFICATE}"
@@ -128,4 +132,91 @@ bake_time = 10
 alarms = { unhealthy_hosts = false }
 """,
     "rolling-alarms": "[deployment]\nalarms = true\n",
+}
+
+# [[services]]: several services behind one load balancer (load-balancer.yml and one
+# service-<name>.yml each). Apart from VARIANTS, whose tests read the one service.yml.
+_TWO_SERVICES = """
+[[services]]
+name = "api"
+paths = ["/api/*"]
+desired_count = 2
+
+[services.autoscaling]
+min = 2
+max = 8
+cpu_target = 60
+{requests}
+[[services]]
+name = "web"
+image = "ghcr.io/acme/storefront:3.2.0"
+port = 8080
+user = "1000:1000"
+paths = ["/*"]
+allow_from = ["api"]
+"""
+SERVICES_VARIANTS: dict[str, str] = {
+    "services": _TWO_SERVICES.format(requests="requests_per_target = 500\n"),
+    "services-canary": _TWO_SERVICES.format(requests="")
+    + '\n[deployment]\nstrategy = "canary"\ntest_listener_port = 9000\n',
+    "services-https-hosts": f"""
+[load_balancer]
+certificate_arn = "{CERTIFICATE}"
+
+[[services]]
+name = "api-v2"
+image = "{PRIVATE_IMAGE}"
+user = "1000"
+hosts = ["api.example.com"]
+paths = ["/v2/*", "/v2"]
+priority = 5
+
+[[services]]
+name = "docs"
+image = "{PRIVATE_IMAGE}"
+user = "1000"
+hosts = ["docs.example.com"]
+
+[deployment]
+strategy = "blue_green"
+test_listener_port = 8443
+test_listener_cidrs = ["203.0.113.0/24"]
+""",
+    "services-built-no-nat": f"""
+[network]
+nat = "none"
+vpc_endpoints = true
+
+[[services]]
+name = "api"
+build = "examples/api"
+user = "1000"
+paths = ["/api/*"]
+allow_from = ["worker"]
+
+[services.secrets]
+API_KEY = "{SSM_SECRET}"
+
+[[services]]
+name = "worker"
+build = "examples/api"
+user = "1000"
+port = 8080
+paths = ["/*"]
+allow_from = ["api"]
+
+[deployment]
+alarms = true
+""",
+    "services-one-built": f"""
+[[services]]
+name = "api"
+build = "examples/api"
+paths = ["/api/*"]
+
+[[services]]
+name = "web"
+image = "{PRIVATE_IMAGE}"
+paths = ["/*"]
+""",
 }

@@ -21,6 +21,7 @@ from fargate_api.check.report import Report
 from fargate_api.check.writers.json_report import to_json
 from fargate_api.check.writers.sarif import to_sarif
 from fargate_api.check.writers.text import write_text
+from fargate_api.cli_options import EnvOption
 from fargate_api.errors import UserError, writing
 
 
@@ -39,6 +40,7 @@ def check_command(
             show_default=False,
         ),
     ] = None,
+    *,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -48,6 +50,7 @@ def check_command(
             show_default=False,
         ),
     ] = None,
+    env: EnvOption = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Report format.")
     ] = OutputFormat.TEXT,
@@ -66,12 +69,12 @@ def check_command(
 ) -> None:
     """Check templates against the pattern's rules and cfn-lint; exit 1 on findings."""
     stderr = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
-    if paths and config is not None:
+    if paths and (config is not None or env is not None):
         raise UserError(
             "give template PATHs or -c CONFIG, not both",
-            fix="-c synthesizes the templates to check; PATHs check existing ones",
+            fix="-c (with --env) synthesizes the templates to check; PATHs check existing ones",
         )
-    inputs = from_paths(paths) if paths else from_config(config)
+    inputs = from_paths(paths) if paths else from_config(config, env)
     for note in inputs.notes:
         stderr.print(escape(note))
     # cfn-lint takes a second or more per template set: show that something is happening.

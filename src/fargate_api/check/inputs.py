@@ -32,10 +32,12 @@ def from_paths(paths: Sequence[Path]) -> Inputs:
     return _load(paths, DiskReader())
 
 
-def from_config(config: Path | None) -> Inputs:
-    model = load_config(config)
+def from_config(config: Path | None, env: str | None = None) -> Inputs:
+    model = load_config(config, env)
     files = {Path(name): to_yaml(t.to_dict()) for name, t in synthesize(model).items()}
     source = str(config) if config else "the default config"
+    if env is not None:
+        source += f", environment {env}"
     inputs = _load(list(files), MemoryReader(files))
     inputs.notes.insert(0, f"checked the templates synthesized from {source}")
     return inputs

@@ -11,7 +11,13 @@ import os
 _plugins_setting = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
 os.environ["PYDANTIC_DISABLE_PLUGINS"] = "1"
 try:
-    from fargate_api.config.loader import DEFAULT_CONFIG_PATH, load_config, parse_config
+    from fargate_api.config.loader import (
+        DEFAULT_CONFIG_PATH,
+        LoadedConfig,
+        load_config,
+        parse_config,
+        read_config,
+    )
     from fargate_api.config.model import Config, NatMode, Platform
 finally:
     if _plugins_setting is None:
@@ -20,4 +26,13 @@ finally:
         os.environ["PYDANTIC_DISABLE_PLUGINS"] = _plugins_setting
     del _plugins_setting
 
-__all__ = ["DEFAULT_CONFIG_PATH", "Config", "NatMode", "Platform", "load_config", "parse_config"]
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "Config",
+    "LoadedConfig",
+    "NatMode",
+    "Platform",
+    "load_config",
+    "parse_config",
+    "read_config",
+]

@@ -2,7 +2,9 @@
 
 Pydantic's messages name a location as a tuple; users think in TOML tables and keys, and
 want the line, the allowed values and, for a typo, the key they meant. That translation
-is this module's job.
+is this module's job. A file with `[env.NAME]` tables is validated once per environment
+too (environments.py merges them), so that a broken production table fails on the
+developer's machine, not in the production deploy; its errors point into that table.
 """
 
 from __future__ import annotations
@@ -11,13 +13,28 @@ import difflib
 import re
 import types
 import typing
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from fargate_api.config.model import Config
+from fargate_api.config.environments import (
+    ENV_TABLE,
+    ENVIRONMENT_KEY,
+    NAME_KEY,
+    EnvironmentTableError,
+    KeyPath,
+    Layers,
+    Sources,
+    base_sources,
+    dotted_key,
+    environment_data,
+    split_layers,
+    unknown_environment,
+)
+from fargate_api.config.model import Config, ServiceConfig
 from fargate_api.errors import UserError
 
 DEFAULT_CONFIG_PATH = Path("fargate-api.toml")
@@ -28,13 +45,39 @@ FRIENDLIER = {
     "ip_v4_network": "is not an IPv4 range such as '10.0.0.0/16' (the host bits must be zero)",
     "dict_type": 'should be a table, e.g. [section] or { key = "value" }',
 }
+FIX = "correct the config; 'fargate-api init' writes a commented example of every key"
 
 
-def load_config(path: Path | None) -> Config:
-    """The config at `path`; with no path, ./fargate-api.toml if present, else defaults."""
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config and what `config` shows about it: where each value came from."""
+
+    config: Config
+    sources: Sources = field(default_factory=dict)
+    """Every leaf key the file (or --env) sets -> "base", "env.NAME" or "--env"."""
+    environments: tuple[str, ...] = ()
+    """The names of the file's [env.NAME] tables."""
+    file: Path | None = None
+
+
+def load_config(path: Path | None, env: str | None = None) -> Config:
+    """The config at `path`; with no path, ./fargate-api.toml if present, else defaults.
+    With `env`, its [env.NAME] table merged over the rest of the file."""
+    return read_config(path, env).config
+
+
+def read_config(path: Path | None, env: str | None = None) -> LoadedConfig:
+    """load_config, with each value's source and the file's environments."""
     if path is None:
         if not DEFAULT_CONFIG_PATH.exists():
-            return Config()
+            if env is not None:
+                raise UserError(
+                    f"--env {env} picks an [env.{env}] table of the config file, and there "
+                    f"is no config file (no -c, no ./{DEFAULT_CONFIG_PATH})",
+                    fix="pass -c CONFIG, or drop --env; 'fargate-api init' writes a config "
+                    "with an [env.*] example",
+                )
+            return LoadedConfig(Config())
         path = DEFAULT_CONFIG_PATH
     if not path.is_file():
         raise UserError(
@@ -43,23 +86,38 @@ def load_config(path: Path | None) -> Config:
             fix="check the path given to -c/--config, or run 'fargate-api init' to write one",
         )
     text = path.read_text(encoding="utf-8")
-    return anchor_paths(parse_config(text, source=str(path)), path.parent)
+    loaded = parse_layered(text, source=str(path), env=env)
+    return replace(loaded, config=anchor_paths(loaded.config, path.parent), file=path)
 
 
 def anchor_paths(config: Config, folder: Path) -> Config:
-    """The config with its build context as an absolute path: the file names it relative
-    to itself, but synth writes it relative to wherever the templates go."""
-    build = config.service.build
-    if build is None:
-        return config
-    context = str((folder / build.context).resolve())
-    service = config.service.model_copy(
-        update={"build": build.model_copy(update={"context": context})}
-    )
-    return config.model_copy(update={"service": service})
+    """The config with its build contexts as absolute paths: the file names them relative
+    to itself, but synth writes them relative to wherever the templates go."""
+
+    def anchored(service: ServiceConfig) -> ServiceConfig:
+        build = service.build
+        if build is None:
+            return service
+        context = str((folder / build.context).resolve())
+        return service.model_copy(update={"build": build.model_copy(update={"context": context})})
+
+    update: dict[str, Any] = {}
+    if config.service.build is not None:
+        update["service"] = anchored(config.service)
+    if any(service.build is not None for service in config.services):
+        update["services"] = tuple(anchored(service) for service in config.services)
+    return config.model_copy(update=update) if update else config
 
 
-def parse_config(text: str, source: str = "fargate-api.toml") -> Config:
+def parse_config(text: str, source: str = "fargate-api.toml", env: str | None = None) -> Config:
+    return parse_layered(text, source, env).config
+
+
+def parse_layered(
+    text: str, source: str = "fargate-api.toml", env: str | None = None
+) -> LoadedConfig:
+    """The config a file's text describes, for environment `env` or the base; without
+    `env` every environment is validated as well."""
     import tomllib  # noqa: PLC0415 (only with a config file: the defaults need no parsing)
 
     try:
@@ -70,82 +128,166 @@ def parse_config(text: str, source: str = "fargate-api.toml") -> Config:
             where=source,
             fix="see https://toml.io for the syntax; strings need quotes",
         ) from None
+    layers = _layers(data, text, source)
+    if env is None:
+        # The base and every environment, so that one run reports every broken table.
+        # Every environment inherits the base's problems: they are reported once.
+        config, problems = _validate(layers.base, text, source, None)
+        if config is not None:
+            for name in layers.names:
+                problems += _validate(environment_data(layers, name)[0], text, source, name)[1]
+        if config is None or problems:
+            raise _to_user_error(problems)
+        return LoadedConfig(config, base_sources(layers), layers.names)
+    if env not in layers.environments:
+        raise UserError(
+            unknown_environment(env, layers),
+            where=source,
+            fix="pass the name of one of the file's [env.NAME] tables to --env, or add "
+            f"[env.{env}]",
+        )
+    merged, sources = environment_data(layers, env)
+    config, problems = _validate(merged, text, source, env)
+    if config is None:
+        raise _to_user_error(problems)
+    return LoadedConfig(config, sources, layers.names)
+
+
+def _layers(data: dict[str, Any], text: str, source: str) -> Layers:
     try:
-        return Config.model_validate(data)
+        return split_layers(data)
+    except EnvironmentTableError as exc:
+        line = _FileLines(text).line_of(exc.path)
+        raise UserError(str(exc), where=f"{source}:{line}" if line else source, fix=FIX) from None
+
+
+def _validate(
+    data: dict[str, Any], text: str, source: str, env: str | None
+) -> tuple[Config | None, list[str]]:
+    """The config, or None and one line per problem (file:line, key, what)."""
+    try:
+        return Config.model_validate(data), []
     except ValidationError as exc:
-        raise _to_user_error(exc, text, source) from None
+        lines = _FileLines(text)
+        errors = exc.errors(include_url=False)
+        return None, [_describe(error, lines, source, env) for error in errors]
 
 
-def _to_user_error(exc: ValidationError, text: str, source: str) -> UserError:
-    errors = exc.errors(include_url=False)
-    lines = [_describe(error, text, source) for error in errors]
-    what = lines[0] if len(lines) == 1 else f"{len(lines)} problems:\n  " + "\n  ".join(lines)
-    return UserError(
-        what,
-        fix="correct the config; 'fargate-api init' writes a commented example of every key",
+def _to_user_error(problems: list[str]) -> UserError:
+    what = (
+        problems[0]
+        if len(problems) == 1
+        else f"{len(problems)} problems:\n  " + "\n  ".join(problems)
     )
+    return UserError(what, fix=FIX)
 
 
-def _describe(error: ErrorDetails, text: str, source: str) -> str:
+def _describe(error: ErrorDetails, lines: _FileLines, source: str, env: str | None) -> str:
     loc = tuple(str(part) for part in error["loc"])
     message = FRIENDLIER.get(error["type"], error["msg"].removeprefix("Value error, "))
-    line = _locate(text, loc, message)
+    line, in_env = lines.locate(loc, message, env)
     where = f"{source}:{line}" if line else source
+    # In the environment's table the key is named as written there; a base key's error
+    # says which environment it broke.
+    prefix: KeyPath = (ENV_TABLE, env) if env is not None and in_env else ()
+    context = f"environment {env}: " if env is not None and not in_env else ""
     if error["type"] == "extra_forbidden":
-        known = _known_keys(loc[:-1])
+        known = _known_keys(loc[:-1], top_level_file=not prefix)
         key = loc[-1]
-        table = _table_name(loc[:-1])
+        table = _table_name(loc[:-1], prefix)
         hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
         return (
-            f"{where}: unknown key '{key}' in {table}{suggestion} (known keys: {', '.join(known)})"
+            f"{where}: {context}unknown key '{key}' in {table}{suggestion} "
+            f"(known keys: {', '.join(known)})"
+        )
+    if env is not None and loc == (NAME_KEY,) and not in_env:
+        message += (
+            f"; with --env {env} the name is the base name followed by '-{env}': "
+            f"shorten `name`, or set a name of its own in [env.{env}]"
         )
     value = error.get("input")
     is_table = isinstance(value, dict) or error["type"] == "missing"
     # A key that may hold a table or a scalar (`alarms = true`) but holds something else
     # reads as the key it is, not as a table.
-    field = _field_name(loc) if is_table else _key_name(loc)
+    name = _field_name(loc, prefix) if is_table else _key_name(loc, prefix)
     shown = "" if is_table else f" = {value!r}"
-    return f"{where}: {field}{shown}: {message}"
+    return f"{where}: {context}{name}{shown}: {message}"
 
 
-def _key_name(loc: tuple[str, ...]) -> str:
+def _key_name(loc: KeyPath, prefix: KeyPath) -> str:
     if len(loc) > 1 and _resolves_to_table(loc) and _resolves_to_table(loc[:-1]):
-        return f"[{'.'.join(loc[:-1])}] {loc[-1]}"
-    return _field_name(loc)
+        return _key_in(loc[:-1], loc[-1], prefix)
+    return _field_name(loc, prefix)
 
 
-def _table_name(loc: tuple[str, ...]) -> str:
-    return f"[{'.'.join(loc)}]" if loc else "the top level"
-
-
-def _field_name(loc: tuple[str, ...]) -> str:
+def _field_name(loc: KeyPath, prefix: KeyPath = ()) -> str:
     if not loc:
-        return "config"
+        return _table_name((), prefix) if prefix else "config"
     if _resolves_to_table(loc):
-        return _table_name(loc)
+        return _table_name(loc, prefix)
     # A tuple/list element shows as its index: network.public_subnets.0
     table, key = loc[:-1], loc[-1]
     if key.isdigit() and table:
-        return f"{_field_name(table)}[{key}]"
-    return f"[{'.'.join(table)}] {key}" if table else key
+        return f"{_field_name(table, prefix)}[{key}]"
+    return _key_in(table, key, prefix)
 
 
-def _known_keys(loc: tuple[str, ...]) -> list[str]:
+def _key_in(table: KeyPath, key: str, prefix: KeyPath) -> str:
+    """`[network] cidr`, `[env.staging.service] cpu`, or in an array of tables
+    `services[1].cpu` (the form the model's own messages use)."""
+    if _has_index(table):
+        return dotted_key((*prefix, *table, key))
+    if not table and not prefix:
+        return key
+    return f"{_table_name(table, prefix)} {key}"
+
+
+def _table_name(loc: KeyPath, prefix: KeyPath = ()) -> str:
+    parts = (*prefix, *loc)
+    if not parts:
+        return "the top level"
+    if _has_index(loc):
+        return dotted_key(parts)
+    return f"[{'.'.join(parts)}]"
+
+
+def _has_index(loc: KeyPath) -> bool:
+    return any(part.isdigit() for part in loc)
+
+
+def _known_keys(loc: KeyPath, *, top_level_file: bool = False) -> list[str]:
     model = _model_at(loc)
-    return list(model.model_fields) if model else []
+    if model is None:
+        return []
+    known = list(model.model_fields)
+    if not loc:
+        # `environment` is --env's, never a file key; `env` holds the environments.
+        known.remove(ENVIRONMENT_KEY)
+        if top_level_file:
+            known.append(ENV_TABLE)
+    return known
 
 
-def _resolves_to_table(loc: tuple[str, ...]) -> bool:
+def _resolves_to_table(loc: KeyPath) -> bool:
     return _model_at(loc) is not None
 
 
-def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
+def _model_at(loc: KeyPath) -> type[BaseModel] | None:
+    """The model of the table at `loc`; an array of tables' element is `(key, index)`."""
     model: type[BaseModel] | None = Config
+    items: type[BaseModel] | None = None  # set after the key of an array of tables
     for part in loc:
+        if items is not None:
+            if not part.isdigit():
+                return None
+            model, items = items, None
+            continue
         if model is None or part not in model.model_fields:
             return None
-        model = _model_of(model.model_fields[part].annotation)
+        annotation = model.model_fields[part].annotation
+        items = _items_model(annotation)
+        model = None if items is not None else _model_of(annotation)
     return model
 
 
@@ -160,45 +302,102 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _locate(text: str, loc: tuple[str, ...], message: str) -> int | None:
-    """Best-effort line of the key an error is about, so the message points into the file.
-
-    A cross-field error is reported by pydantic on its table (or on the whole config);
-    then the first key that the message names and the file sets is the one to show.
-    """
-    lines = _key_lines(text)
-    keys = tuple(part for part in loc if not part.isdigit())
-    if not keys or _resolves_to_table(keys):
-        for path in _mentioned_paths(keys, message):
-            if path in lines:
-                return lines[path]
-    for size in range(len(keys), 0, -1):
-        if keys[:size] in lines:
-            return lines[keys[:size]]
+def _items_model(annotation: Any) -> type[BaseModel] | None:
+    """The element model of an array of tables (`tuple[ServiceConfig, ...]`)."""
+    if typing.get_origin(annotation) in (tuple, list):
+        args = [arg for arg in typing.get_args(annotation) if arg is not Ellipsis]
+        if len(args) == 1:
+            return _model_of(args[0])
     return None
 
 
-def _mentioned_paths(table: tuple[str, ...], message: str) -> list[tuple[str, ...]]:
-    found: list[tuple[int, tuple[str, ...]]] = []
-    for dotted in re.finditer(r"\b([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+)\b", message):
-        found.append((dotted.start(), tuple(dotted.group(1).split("."))))
+class _FileLines:
+    """The line of every key of the file, and the same seen from inside one [env.NAME]
+    table, so that an environment's error points at its table when the key is there."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = _key_lines(text)
+
+    def line_of(self, path: KeyPath) -> int | None:
+        for size in range(len(path), 0, -1):
+            if path[:size] in self.lines:
+                return self.lines[path[:size]]
+        return None
+
+    def locate(self, loc: KeyPath, message: str, env: str | None) -> tuple[int | None, bool]:
+        """Best-effort line of the key an error is about, and whether it lies in the
+        environment's table. A cross-field error is reported by pydantic on its table (or
+        on the whole config); then the first key that the message names and the file sets
+        is the one to show. Keys the file sets win over the tables that hold them."""
+        base = {path: n for path, n in self.lines.items() if path[:1] != (ENV_TABLE,)}
+        views = [(base, False)]
+        if env is not None:
+            inside = (ENV_TABLE, env)
+            table = {p[2:]: n for p, n in self.lines.items() if p[:2] == inside and p[2:]}
+            views.insert(0, (table, True))
+        mentioned = _mentioned_paths(loc, message) if _is_table_error(loc) else []
+        # The keys the message names before the table it was raised on (its header line
+        # says less); the environment's own keys first: the base alone is validated too,
+        # so what an environment breaks is most likely what it changes.
+        for candidates in (mentioned, [loc]):
+            for lines, in_env in views:
+                for path in candidates:
+                    if path and path in lines:
+                        return lines[path], in_env
+            for lines, in_env in views:
+                for path in candidates:
+                    for size in range(len(path) - 1, 0, -1):
+                        if path[:size] in lines:
+                            return lines[path[:size]], in_env
+        return None, False
+
+
+def _is_table_error(loc: KeyPath) -> bool:
+    return not loc or _resolves_to_table(loc)
+
+
+# A key as the model's messages name it: `service.desired_count`, `services[1].allow_from`,
+# `services[1]`, `load_balancer.domain`.
+MENTION = re.compile(
+    r"(?<![\w.])([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[a-z_][a-z0-9_]*(?:\[\d+\])?)*)(?![\w\[])"
+)
+
+
+def _mentioned_paths(table: KeyPath, message: str) -> list[KeyPath]:
+    found: list[tuple[int, KeyPath]] = []
+    for mention in MENTION.finditer(message):
+        text = mention.group(1)
+        if "." not in text and "[" not in text:
+            continue
+        path = tuple(part for part in re.split(r"[.\[\]]+", text) if part)
+        found.append((mention.start(), path))
+        if table:  # named from inside its table, as a sub-table's message does
+            found.append((mention.start(), (*table, *path)))
     for key in _known_keys(table):
-        bare = re.search(rf"(?<![.\w]){re.escape(key)}\b", message)
+        # Not the first part of a dotted mention (`service.cpu` names cpu, not [service]).
+        bare = re.search(rf"(?<![.\w]){re.escape(key)}\b(?![.\[])", message)
         if bare:
             found.append((bare.start(), (*table, key)))
     # Earliest mention first; at one position the longer (dotted) path wins.
     return [path for _, path in sorted(found, key=lambda item: (item[0], -len(item[1])))]
 
 
-def _key_lines(text: str) -> dict[tuple[str, ...], int]:
-    """Line of every table header and key in the file, inline tables included."""
-    lines: dict[tuple[str, ...], int] = {}
-    current: tuple[str, ...] = ()
+def _key_lines(text: str) -> dict[KeyPath, int]:
+    """Line of every table header and key in the file, inline tables included. The n-th
+    `[[services]]` table is ("services", "n-1"), the tables under it follow its index."""
+    lines: dict[KeyPath, int] = {}
+    arrays: dict[KeyPath, int] = {}  # array of tables -> index of its latest element
+    current: KeyPath = ()
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
-        header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+        header = re.match(r"^(\[\[?)\s*([^\]]+?)\s*\]\]?", stripped)
         if header:
-            current = _dotted(header.group(1))
+            current = _resolve(_dotted(header.group(2)), arrays)
+            if header.group(1) == "[[":
+                index = arrays.get(current, -1) + 1
+                arrays[current] = index
+                lines.setdefault(current, number)
+                current = (*current, str(index))
             for size in range(1, len(current) + 1):
                 lines.setdefault(current[:size], number)
             continue
@@ -214,5 +413,16 @@ def _key_lines(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
-def _dotted(name: str) -> tuple[str, ...]:
+def _resolve(parts: KeyPath, arrays: dict[KeyPath, int]) -> KeyPath:
+    """A header's path with the index of every array of tables it passes through (its
+    last key is the table or array the header opens, so it takes no index)."""
+    resolved: KeyPath = ()
+    for part in parts[:-1]:
+        resolved = (*resolved, part)
+        if resolved in arrays:
+            resolved = (*resolved, str(arrays[resolved]))
+    return (*resolved, *parts[-1:])
+
+
+def _dotted(name: str) -> KeyPath:
     return tuple(part.strip().strip('"') for part in name.split("."))

@@ -73,8 +73,9 @@ HOST_PATTERN = r"^(?=.{1,128}$)[A-Za-z0-9*?](?:[A-Za-z0-9*?.-]*[A-Za-z0-9*?])?$"
 # A service of [[services]] names a stack (NAME-service-<name>) and an ECS service, and
 # may become a DNS label: lower case, so that it is one.
 SERVICE_NAME_PATTERN = r"^[a-z](?:[a-z0-9-]{0,26}[a-z0-9])?$"
-# An ALB rule takes five condition values in all (hosts + paths).
+# An ALB rule takes five condition values in all (hosts + paths), three per condition.
 MAX_RULE_VALUES = 5
+MAX_CONDITION_VALUES = 3
 DOMAIN_PATTERN = (
     r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])$"
 )
@@ -546,8 +547,6 @@ class LoadBalancerConfig(_Section):
         return (self.http_port, self.https_port) if self.https else (self.http_port,)
 
 
-
-
 class LocalConfig(_Section):
     command: str | None = Field(
         default=None,
@@ -871,6 +870,13 @@ class Config(_Section):
                     f"services[{index}].name = {name!r} is used twice; give each service its "
                     "own name"
                 )
+            first = [logical_id_form(n) for n in names].index(logical_id_form(name))
+            if first != index:
+                raise ValueError(
+                    f"services[{index}].name = {name!r} and services[{first}].name = "
+                    f"{names[first]!r} both become {logical_id_form(name)!r} in the templates' "
+                    "logical ids; rename one of them"
+                )
         check_routes(self.services, [self.service_priority(i) for i in range(len(names))])
         for index, svc in enumerate(self.services):
             for source in svc.allow_from:
@@ -927,14 +933,16 @@ class Config(_Section):
                     f"on the other listeners that need {ranges} rules, and a security group "
                     f"holds {MAX_SECURITY_GROUP_RULES}; list fewer, wider ranges"
                 )
-        scaling = self.autoscaling
-        if deployment.shifts_traffic and scaling and scaling.requests_per_target is not None:
-            raise ValueError(
-                f"autoscaling.requests_per_target tracks the requests of one target group, "
-                f"but with deployment.strategy = {deployment.strategy.value!r} ECS moves the "
-                "production traffic to the other group on every deployment; scale on "
-                "autoscaling.cpu_target instead"
-            )
+        for index, svc in enumerate(self.service_list()):
+            scaling = self.scaling_of(svc)
+            key = f"{self.service_key(index)}.autoscaling" if self.services else "autoscaling"
+            if deployment.shifts_traffic and scaling and scaling.requests_per_target is not None:
+                raise ValueError(
+                    f"{key}.requests_per_target tracks the requests of one target group, "
+                    f"but with deployment.strategy = {deployment.strategy.value!r} ECS moves "
+                    "the production traffic to the other group on every deployment; scale on "
+                    f"{key}.cpu_target instead"
+                )
         alarms = deployment.alarm_settings()
         if alarms is not None and alarms.p99_response_time >= lb.idle_timeout:
             raise ValueError(
@@ -964,6 +972,12 @@ def check_routes(services: tuple[ServiceConfig, ...], priorities: list[int]) -> 
                 f"services[{index}] ({svc.name}) lists {len(svc.paths) + len(svc.hosts)} "
                 f"paths and hosts; an ALB rule takes {MAX_RULE_VALUES} at most"
             )
+        for what, values in (("paths", svc.paths), ("hosts", svc.hosts)):
+            if len(values) > MAX_CONDITION_VALUES:
+                raise ValueError(
+                    f"services[{index}] ({svc.name}) lists {len(values)} {what}; one condition "
+                    f"of an ALB rule takes {MAX_CONDITION_VALUES} at most"
+                )
         if priority in seen:
             other = seen[priority]
             raise ValueError(
@@ -984,6 +998,11 @@ def check_routes(services: tuple[ServiceConfig, ...], priorities: list[int]) -> 
                     f"request reaches {second.name}; give {second.name} a lower priority "
                     "number, or narrow the other's paths or hosts"
                 )
+
+
+def logical_id_form(name: str) -> str:
+    """How a [[services]] name appears in logical ids: "api-v2" -> "ApiV2"."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-") if part)
 
 
 def _covers(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:

@@ -67,6 +67,28 @@ name = "serverless-api-environment"
 # [service.secrets]              # name -> SSM parameter or Secrets Manager ARN
 # DATABASE_URL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-url"
 
+# Several services behind the one load balancer: one [[services]] table per service instead
+# of [service] (remove the [service] table above). Each takes every [service] key, plus how
+# the load balancer routes to it; a request goes to the first service, by priority, whose
+# paths and hosts match it.
+# [[services]]
+# name = "api"                   # lower case: the stack is NAME-service-api
+# paths = ["/api/*"]             # ALB path patterns (* and ? wildcards)
+# hosts = ["api.example.com"]    # host names, "*.example.com" too; 5 paths + hosts at most
+# priority = 10                  # the listener rule's, lowest first; default 10 x position
+# allow_from = ["web"]           # services whose tasks may reach this one's port directly
+# [services.autoscaling]         # this service's own scaling, as [autoscaling] below
+# min = 2
+# max = 10
+# cpu_target = 60
+# requests_per_target = 1000
+# scale_in_cooldown = 60
+# scale_out_cooldown = 60
+#
+# [[services]]
+# name = "web"
+# paths = ["/*"]                 # the catch-all: its default priority (20) comes last
+
 [load_balancer]
 # certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/..."  # adds HTTPS + redirect
 # ssl_policy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -76,6 +98,9 @@ name = "serverless-api-environment"
 # deletion_protection = false
 # ingress_cidrs = ["0.0.0.0/0"]  # who may reach the listeners
 # access_logs = { bucket = "my-alb-logs", prefix = "api" }
+# domain = "api.example.com"     # serve HTTPS on this name: an ACM certificate validated by
+#                                # DNS, HTTP redirected to HTTPS, a Route 53 alias record
+# hosted_zone_id = "Z0123456789ABCDEFGHIJ"  # the domain's zone; default: deploy finds it by name
 
 # [autoscaling]                  # target tracking; leave out for a fixed desired_count
 # min = 2
@@ -119,4 +144,24 @@ name = "serverless-api-environment"
 # --secret NAME=VALUE and --secrets-file FILE do the same from the command line.
 # [local.secrets]
 # DB_PASSWORD = "local-only"
+
+# Environments: one file for staging and production. An [env.NAME] table holds only what
+# differs; `--env NAME` (synth, deploy, diff, config and every command with -c) merges it
+# over the rest of the file: tables key by key, anything else (a value, an array,
+# [[services]]) replaced whole. The stacks are then named NAME-ENV (so keep `name` short:
+# 28 characters at most with the suffix) unless the table sets a `name` of its own.
+# `environment` is set by --env, never written in this file. `fargate-api config --env
+# production` shows each value and where it comes from; `fargate-api diff --env staging
+# --env production` compares the two environments' templates.
+# [env.staging.service]
+# desired_count = 1
+# [env.staging.network]
+# nat = "single"
+#
+# [env.production.service]
+# cpu = 1024
+# memory = 2048
+# desired_count = 4
+# [env.production.load_balancer]
+# deletion_protection = true
 """

@@ -6,11 +6,10 @@ a folder with -t. Prices are the bundled table's, or the Price List API's with -
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fargate_api.aws_errors import aws_errors
+from fargate_api.cli_options import EnvOption
 from fargate_api.config import load_config
 from fargate_api.cost import live_prices
 from fargate_api.cost.estimate import Assumptions, Estimate, estimate
@@ -30,6 +30,7 @@ from fargate_api.cost.prices import (
     empty_table,
     load_bundled,
 )
+from fargate_api.cost.report import CostLine, CostReport, CostVariant, ServiceSubtotal
 from fargate_api.cost.variants import Variant, cheaper_variants
 from fargate_api.errors import UserError
 from fargate_api.synth import synthesize, to_yaml
@@ -54,10 +55,15 @@ def make_pricing_client(profile: str | None) -> PricingClient | None:
         return client
 
 
-def load_inventory(config: Path | None, templates: Path | None) -> tuple[Inventory, str]:
-    """What the templates create: from -t DIR, or synthesized in memory from the config."""
-    if config is not None and templates is not None:
-        raise UserError("pass -c CONFIG or -t DIR, not both", fix="drop one of them")
+def load_inventory(
+    config: Path | None, templates: Path | None, env: str | None = None
+) -> tuple[Inventory, str]:
+    """What the templates create: from -t DIR, or synthesized in memory from the config
+    (its environment `env`)."""
+    if (config is not None or env is not None) and templates is not None:
+        raise UserError(
+            "pass -c CONFIG or -t DIR, not both", fix="drop one of them (--env goes with -c)"
+        )
     reader: TemplateReader
     if templates is not None:
         if not templates.is_dir():
@@ -68,10 +74,12 @@ def load_inventory(config: Path | None, templates: Path | None) -> tuple[Invento
             )
         reader, paths, origin = DiskReader(), [templates], f"templates in {templates}"
     else:
-        model = load_config(config)
+        model = load_config(config, env)
         files = {Path(n): to_yaml(t.to_dict()) for n, t in synthesize(model).items()}
         reader, paths = MemoryReader(files), list(files)
         origin = f"templates synthesized from {config or 'the default config'}"
+        if env is not None:
+            origin += f", environment {env}"
     found = discover(paths, reader)
     stack_sets = [load_templates(root, reader=reader) for root in found.roots]
     inventories = [from_stack_set(s) for s in stack_sets]
@@ -142,6 +150,7 @@ def cost_command(
     config: Annotated[
         Path | None, typer.Option("-c", "--config", help="The config to synthesize and price.")
     ] = None,
+    env: EnvOption = None,
     templates: Annotated[
         Path | None,
         typer.Option("-t", "--templates", help="Price this folder of templates instead."),
@@ -175,7 +184,7 @@ def cost_command(
     """Estimate the monthly cost of the templates, and the cheaper variants' trade-offs."""
     assumptions = Assumptions(traffic_gb, egress_gb, log_gb, flow_log_gb, lcus)
     target = _region(region)
-    inventory, origin = load_inventory(config, templates)
+    inventory, origin = load_inventory(config, templates, env)
     prices = resolve_prices(target, live, profile)
     result = estimate(inventory, prices, assumptions)
     variants = cheaper_variants(inventory, prices, assumptions)
@@ -190,7 +199,7 @@ def cost_command(
         inventory_notes=inventory.notes,
     )
     if as_json:
-        stdout.print_json(json.dumps(report))
+        stdout.print_json(report.model_dump_json())
     else:
         _print(result, variants, report)
 
@@ -203,29 +212,31 @@ def to_report(
     prices: PriceTable,
     origin: str,
     inventory_notes: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """The JSON shape: every line with its price source and date."""
+) -> CostReport:
+    """The --json result: every line with its price source and date."""
     total = result.total
-    return {
-        "region": result.region,
-        "currency": "USD",
-        "inputs": origin,
-        "list_prices_without_free_tier": True,
-        "assumptions": assumptions.describe(prices.hours_per_month),
-        "notes": [*inventory_notes, *result.notes],
-        "lines": [line.to_dict() for line in result.lines],
-        "monthly_total": round(total, 2),
-        "variants": [
-            {
-                "name": v.name,
-                "config": v.config,
-                "monthly_total": round(v.estimate.total, 2),
-                "saving": round(total - v.estimate.total, 2),
-                "trade_off": v.trade_off,
-            }
+    return CostReport(
+        region=result.region,
+        inputs=origin,
+        assumptions=assumptions.describe(prices.hours_per_month),
+        notes=[*inventory_notes, *result.notes],
+        lines=[CostLine(**line.to_dict()) for line in result.lines],
+        monthly_total=round(total, 2),
+        by_service=[
+            ServiceSubtotal(service=name, monthly_total=round(amount, 2))
+            for name, amount in result.by_service().items()
+        ],
+        variants=[
+            CostVariant(
+                name=v.name,
+                config=v.config,
+                monthly_total=round(v.estimate.total, 2),
+                saving=round(total - v.estimate.total, 2),
+                trade_off=v.trade_off,
+            )
             for v in variants
         ],
-    }
+    )
 
 
 def _short_source(source: str, as_of: str) -> str:
@@ -234,7 +245,22 @@ def _short_source(source: str, as_of: str) -> str:
     return f"{origin}, {as_of}"
 
 
-def _print(result: Estimate, variants: list[Variant], report: dict[str, Any]) -> None:
+def _print_by_service(result: Estimate) -> None:
+    """Subtotals once there are several services to tell apart; one service's would only
+    repeat its lines."""
+    totals = result.by_service()
+    if len(totals) < 2:
+        return
+    table = Table(title="By service (its tasks and log groups; the shared network, load "
+                  "balancer and traffic are in no service)")  # fmt: skip
+    table.add_column("service")
+    table.add_column("monthly", justify="right")
+    for name, amount in totals.items():
+        table.add_row(escape(name), f"{amount:,.2f}")
+    stdout.print(table)
+
+
+def _print(result: Estimate, variants: list[Variant], report: CostReport) -> None:
     table = Table(title=f"Monthly estimate, {result.region} (USD, list prices, no free tier)")
     for column in ("category", "item", "quantity", "unit price", "monthly", "price source"):
         table.add_column(column, justify="right" if column in ("monthly", "quantity") else "left")
@@ -250,8 +276,9 @@ def _print(result: Estimate, variants: list[Variant], report: dict[str, Any]) ->
     table.add_row("", "[bold]total[/bold]", "", "", f"[bold]{result.total:,.2f}[/bold]", "")
     stdout.print(table)
     stdout.print("Sources: --json lists each price's page or Price List API usage type.")
+    _print_by_service(result)
     assumptions = Table(title="Assumptions (flags)", show_header=False)
-    for key, text in report["assumptions"].items():
+    for key, text in report.assumptions.items():
         flag = "hours per month" if key == "hours_per_month" else "--" + key.replace("_", "-")
         assumptions.add_row(flag, escape(text))
     stdout.print(assumptions)

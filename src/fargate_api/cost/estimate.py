@@ -51,6 +51,7 @@ class LineItem:
     price_key: str
     source: str
     as_of: str
+    service: str | None = None  # the ECS service the line is for; None: shared by all
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form; money rounded to a millionth of a dollar, away from float noise."""
@@ -70,6 +71,15 @@ class Estimate:
     def total(self) -> float:
         return sum(line.monthly for line in self.lines)
 
+    def by_service(self) -> dict[str, float]:
+        """Each service's own lines (its tasks, its log groups) added up, in the order the
+        services first appear; the network and the load balancer they share are not split."""
+        totals: dict[str, float] = {}
+        for line in self.lines:
+            if line.service is not None:
+                totals[line.service] = totals.get(line.service, 0.0) + line.monthly
+        return totals
+
 
 class _Builder:
     def __init__(self, prices: PriceTable) -> None:
@@ -77,7 +87,9 @@ class _Builder:
         self.lines: list[LineItem] = []
         self.notes: list[str] = []
 
-    def add(self, category: str, item: str, quantity: float, key: str) -> None:
+    def add(
+        self, category: str, item: str, quantity: float, key: str, service: str | None = None
+    ) -> None:
         if quantity <= 0:
             return
         price = self.prices[key]
@@ -92,6 +104,7 @@ class _Builder:
                 price_key=key,
                 source=price.source,
                 as_of=price.as_of,
+                service=service,
             )
         )
 
@@ -160,12 +173,14 @@ def _fargate(b: _Builder, group: TaskGroup, hours: float) -> None:
             f"{what} x {group.vcpu:g} vCPU x {hours:g} h",
             count * group.vcpu * hours,
             f"{key}_vcpu_hour",
+            group.service,
         )
         b.add(
             category,
             f"{what} x {group.memory_gb:g} GB x {hours:g} h",
             count * group.memory_gb * hours,
             f"{key}_gb_hour",
+            group.service,
         )
 
 
@@ -177,7 +192,7 @@ def _logs(b: _Builder, inventory: Inventory, assumptions: Assumptions) -> None:
         gb = gb / tasks if tasks else 0.0  # the assumption is per kind, shared by its groups
         if gb <= 0:
             continue
-        b.add("CloudWatch Logs", f"{group.name}: ingestion", gb, "logs_ingest_gb")
+        b.add("CloudWatch Logs", f"{group.name}: ingestion", gb, "logs_ingest_gb", group.service)
         months = (
             group.retention_days / DAYS_PER_MONTH if group.retention_days else NEVER_EXPIRES_MONTHS
         )
@@ -191,4 +206,5 @@ def _logs(b: _Builder, inventory: Inventory, assumptions: Assumptions) -> None:
             f"{group.name}: storage ({kept}, uncompressed upper bound)",
             gb * months,
             "logs_storage_gb_month",
+            group.service,
         )

@@ -14,10 +14,11 @@ things the picture draws; what it *costs* is this package's.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fargate_api.templates import ResourceRef, StackSet, Unresolved
+from fargate_api.templates import Resource, ResourceRef, StackSet, Unresolved
 from fargate_api.templates.network import (
     EIP,
     NAT_GATEWAY,
@@ -53,7 +54,7 @@ class InterfaceEndpoint:
 class TaskGroup:
     """One ECS service's running tasks, split between on-demand and spot capacity."""
 
-    service: str
+    service: str  # its label: the ECS service's name (service_label)
     vcpu: float
     memory_gb: float
     architecture: str  # X86_64 | ARM64
@@ -67,9 +68,10 @@ class TaskGroup:
 
 @dataclass(frozen=True)
 class LogGroup:
-    name: str
+    name: str  # logical id, with its service or stack where two share one
     kind: str  # tasks | flow-logs | other
     retention_days: int | None  # None: never expires
+    service: str | None = None  # the label of the service whose tasks write to it
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,9 @@ def from_stack_set(stack_set: StackSet) -> Inventory:
         if isinstance(r.properties.get("LogGroupName"), ResourceRef)
     }
     log_groups = []
-    for r in stack_set.resources(LOG_GROUP):
+    resources = list(stack_set.resources(LOG_GROUP))
+    shared = _shared_ids(resources)
+    for r in resources:
         key = (r.stack, r.logical_id)
         kind = (
             "tasks"
@@ -208,7 +212,13 @@ def from_stack_set(stack_set: StackSet) -> Inventory:
             else "other"
         )
         retention = _number(r.properties.get("RetentionInDays"))
-        log_groups.append(LogGroup(r.logical_id, kind, int(retention) if retention else None))
+        service = task_log_groups.get(key)
+        name = r.logical_id
+        if r.logical_id in shared:
+            name = f"{r.logical_id} ({service or _stack_label(r)})"
+        log_groups.append(
+            LogGroup(name, kind, int(retention) if retention else None, service=service)
+        )
 
     return Inventory(
         nat_gateways=len(nats),
@@ -224,24 +234,55 @@ def from_stack_set(stack_set: StackSet) -> Inventory:
     )
 
 
+def _shared_ids(resources: list[Resource]) -> set[str]:
+    """Logical ids that more than one of `resources` has (one per stack, say)."""
+    counts = Counter(resource.logical_id for resource in resources)
+    return {logical_id for logical_id, count in counts.items() if count > 1}
+
+
+def _stack_label(resource: Resource) -> str:
+    """The nested stack's logical id, or the root template's file name."""
+    return resource.stack.rsplit("/", 1)[-1]
+
+
+def service_labels(services: list[Resource]) -> dict[tuple[str, str], str]:
+    """What each ECS service is called in the estimate: its ServiceName as resolved (a
+    parameter's default included), else its logical id, qualified by its stack where
+    several services share one. Keyed by (stack, logical id)."""
+    shared = _shared_ids(services)
+    labels = {}
+    for service in services:
+        name = get(service.properties, "ServiceName")
+        if not isinstance(name, str) or not name:
+            name = service.logical_id
+            if name in shared:
+                name = f"{_stack_label(service)}/{name}"
+        labels[(service.stack, service.logical_id)] = name
+    return labels
+
+
 def _tasks(
     stack_set: StackSet, notes: list[str]
-) -> tuple[list[TaskGroup], int, set[tuple[str, str]]]:
-    """The services' task groups, the private subnets they use and their log groups."""
+) -> tuple[list[TaskGroup], int, dict[tuple[str, str], str]]:
+    """The services' task groups, the private subnets they use and their log groups
+    (each with the label of the service whose tasks write to it)."""
     groups: list[TaskGroup] = []
     subnets = 0
-    log_groups: set[tuple[str, str]] = set()
+    log_groups: dict[tuple[str, str], str] = {}
     clusters = list(stack_set.resources(CLUSTER))
-    for service in stack_set.resources(SERVICE):
+    services = list(stack_set.resources(SERVICE))
+    labels = service_labels(services)
+    for service in services:
+        label = labels[(service.stack, service.logical_id)]
         props = service.properties
         task_def = stack_set.resource(props.get("TaskDefinition"))
         if task_def is None or task_def.type != TASK_DEFINITION:
-            notes.append(f"{service.logical_id}: task definition not in the templates; not priced")
+            notes.append(f"{label}: task definition not in the templates; not priced")
             continue
         for _, container in containers(task_def):
             group = get(container, "LogConfiguration", "Options", "awslogs-group")
             if isinstance(group, ResourceRef):
-                log_groups.add((group.stack, group.logical_id))
+                log_groups.setdefault((group.stack, group.logical_id), label)
         vcpu = _vcpu(task_def.properties.get("Cpu"))
         memory = _memory_gb(task_def.properties.get("Memory"))
         desired = _number(props.get("DesiredCount"))
@@ -249,9 +290,9 @@ def _tasks(
             desired = 1.0
             detail = props.get("DesiredCount")
             why = f" ({detail})" if isinstance(detail, Unresolved) else ""
-            notes.append(f"{service.logical_id}: desired count unknown{why}; assumed 1 task")
+            notes.append(f"{label}: desired count unknown{why}; assumed 1 task")
         if vcpu is None or memory is None:
-            notes.append(f"{service.logical_id}: task CPU or memory unknown; not priced")
+            notes.append(f"{label}: task CPU or memory unknown; not priced")
             continue
         platform = task_def.properties.get("RuntimePlatform") or {}
         arch = str(platform.get("CpuArchitecture", "X86_64")).upper()
@@ -264,7 +305,7 @@ def _tasks(
         subnets = max(subnets, _count(network.get("Subnets")) or 0)
         groups.append(
             TaskGroup(
-                service=service.logical_id,
+                service=label,
                 vcpu=vcpu,
                 memory_gb=memory,
                 architecture="ARM64" if arch == "ARM64" else "X86_64",

@@ -112,5 +112,13 @@ def cheaper_variants(
             continue
         result = estimate(changed, prices, assumptions)
         if result.total < base:
-            found.append(Variant(name, config, trade_off, result))
+            found.append(Variant(name, config_hint(config, inventory), trade_off, result))
     return sorted(found, key=lambda v: v.estimate.total)
+
+
+def config_hint(config: str, inventory: Inventory) -> str:
+    """A [service] key's change, said for every [[services]] table when the templates run
+    several services (each of their service stacks comes from one such table)."""
+    if config.startswith("service.") and len(inventory.tasks) > 1:
+        return f"{config.removeprefix('service.')} in every [[services]] table"
+    return config

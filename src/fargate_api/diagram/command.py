@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from fargate_api.cli_options import EnvOption
 from fargate_api.config import Config, load_config
 from fargate_api.diagram.model import build_model
 from fargate_api.diagram.render import FORMATS, render, require_graphviz
@@ -38,6 +39,7 @@ def diagram_command(
             show_default=False,
         ),
     ] = None,
+    env: EnvOption = None,
     templates: Annotated[
         Path | None,
         typer.Option(
@@ -56,17 +58,18 @@ def diagram_command(
     """Draw the architecture (VPC, AZs, subnets, gateways, ALB, tasks, SG edges) from the
     templates."""
     stderr = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
-    if config is not None and templates is not None:
+    if (config is not None or env is not None) and templates is not None:
         raise UserError(
             "give -c CONFIG or -t DIR, not both",
-            fix="-c draws the templates synthesized from the config; -t draws existing ones",
+            fix="-c (with --env) draws the templates synthesized from the config; -t draws "
+            "existing ones",
         )
     fmt = output_format(output)
     require_graphviz()
     stack_set, source = (
         (load_folder(templates), str(templates))
         if templates is not None
-        else (load_synthesized(config), str(config) if config else "the default config")
+        else (load_synthesized(config, env), _config_source(config, env))
     )
     model = build_model(stack_set)
     if not model.subnets() and not model.services and not model.load_balancers:
@@ -93,9 +96,14 @@ def output_format(output: Path) -> str:
     return fmt
 
 
-def load_synthesized(config: Path | None) -> StackSet:
+def _config_source(config: Path | None, env: str | None) -> str:
+    source = str(config) if config else "the default config"
+    return f"{source}, environment {env}" if env is not None else source
+
+
+def load_synthesized(config: Path | None, env: str | None = None) -> StackSet:
     """The config's templates, loaded from memory under the names `synth` would write."""
-    return synthesized_stack_set(load_config(config))
+    return synthesized_stack_set(load_config(config, env))
 
 
 def synthesized_stack_set(model: Config) -> StackSet:

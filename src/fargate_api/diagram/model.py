@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from fargate_api.templates import Resource, StackSet, Text
-from fargate_api.templates.load_balancing import read_listener
+from fargate_api.templates.load_balancing import (
+    ListenerAction,
+    ListenerRuleView,
+    ListenerView,
+    read_listener,
+)
 from fargate_api.templates.network import (
     DEFAULT_ROUTES,
     INTERNET_GATEWAY,
@@ -37,6 +42,7 @@ from fargate_api.templates.query import StackQuery
 from fargate_api.templates.topology import (
     LOAD_BALANCER,
     SCALABLE_TARGET,
+    ServiceView,
     is_application,
     is_internet_facing,
     listeners,
@@ -122,7 +128,10 @@ class Edge:
     source: str  # a node id: INTERNET, a load balancer, a service, a subnet, a NAT gateway
     target: str
     kind: EdgeKind
-    label: str
+    label: str  # the traffic the security group admits: "tcp 80"
+    # Load balancer -> service: the requests its listeners send there, one per rule,
+    # "/api/* (priority 10)"; empty when it sends every request to its only service.
+    routes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -296,10 +305,18 @@ def _join(items: list[str]) -> str:
 
 
 def _ingress_edges(ctx: StackQuery, ids: _NodeIds) -> list[Edge]:
-    """Internet -> load balancer on its security groups' CIDR rules, and load balancer ->
-    service where a service security group admits a load balancer's security group."""
+    """Internet -> load balancer on its security groups' CIDR rules, load balancer ->
+    service where a service security group admits a load balancer's security group (with
+    the listener rules that route to the service), and service -> service where one
+    service's security group admits another's."""
     edges: list[Edge] = []
+    views = services(ctx)
+    routes = _routes(ctx, ids, views)
     lb_groups: dict[str, list[Resource]] = {}  # security group node id -> load balancers
+    service_groups: dict[str, list[Resource]] = {}  # security group node id -> services
+    for view in views:
+        for group in view.security_groups:
+            service_groups.setdefault(ids.of(group), []).append(view.service)
     for lb in ctx.resources(LOAD_BALANCER):
         groups, _ = ctx.deref_all(get(lb.properties, "SecurityGroups"))
         for group in groups:
@@ -315,18 +332,92 @@ def _ingress_edges(ctx: StackQuery, ids: _NodeIds) -> list[Edge]:
                     f"{_join([_traffic(r) for r in rules])} from {cidrs}",
                 )
             )
-    for view in services(ctx):
+    for view in views:
+        target = ids.of(view.service)
         by_source: dict[str, list[str]] = {}
         for group in view.security_groups:
             for rule in ingress_rules(ctx, group):
                 if rule.peer is not None:
-                    for lb in lb_groups.get(ids.of(rule.peer), []):
-                        by_source.setdefault(ids.of(lb), []).append(_traffic(rule))
+                    peer = ids.of(rule.peer)
+                    peers = lb_groups.get(peer, []) + service_groups.get(peer, [])
+                    for resource in peers:
+                        if resource is not view.service:
+                            by_source.setdefault(ids.of(resource), []).append(_traffic(rule))
                 elif rule.cidr is not None:
                     by_source.setdefault(INTERNET, []).append(f"{_traffic(rule)} from {rule.cidr}")
         for source, traffic in by_source.items():
-            edges.append(Edge(source, ids.of(view.service), EdgeKind.INGRESS, _join(traffic)))
+            found = routes.get((source, target), ())
+            edges.append(Edge(source, target, EdgeKind.INGRESS, _join(traffic), found))
     return edges
+
+
+def _routes(
+    ctx: StackQuery, ids: _NodeIds, views: list[ServiceView]
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(load balancer, service) -> the routes of the load balancer's listeners that
+    forward to one of the service's target groups. A load balancer that sends all its
+    requests to one service gets no routes: they would only say "everything"."""
+    found: dict[tuple[str, str], tuple[str, ...]] = {}
+    for lb in ctx.resources(LOAD_BALANCER):
+        views_of_lb = [read_listener(ctx, listener) for listener in listeners(ctx, lb)]
+        per_service: dict[str, list[tuple[str, str, bool]]] = {}
+        for view in views:
+            groups = {(t.target_group.stack, t.target_group.logical_id) for t in view.targets}
+            matched = [route for lv in views_of_lb for route in _listener_routes(lv, groups)]
+            if matched:
+                per_service[ids.of(view.service)] = matched
+        for service, matched in per_service.items():
+            if len(per_service) == 1 and all(catch_all for _, _, catch_all in matched):
+                continue
+            on = {listener for listener, _, _ in matched}
+            texts: dict[str, list[str]] = {}
+            for listener, text, _ in matched:
+                texts.setdefault(text, []).append(listener)
+            found[(ids.of(lb), service)] = tuple(
+                f"{text} on {', '.join(dict.fromkeys(where))}" if len(on) > 1 else text
+                for text, where in texts.items()
+            )
+    return found
+
+
+def _listener_routes(
+    listener: ListenerView, groups: set[tuple[str, str]]
+) -> list[tuple[str, str, bool]]:
+    """(listener, route, whether it takes every request) for each way `listener` forwards
+    to one of `groups`: its rules by priority, then its default action."""
+    name = f"{listener.protocol} {listener.port}"
+    found = []
+    ordered = sorted(listener.rules, key=lambda r: (r.priority is None, r.priority or 0))
+    for rule in ordered:
+        if _forwards_to(rule.actions, groups):
+            found.append((name, route_text(rule), rule.matches_all))
+    if _forwards_to(listener.default_actions, groups):
+        found.append((name, "default action", True))
+    return found
+
+
+def _forwards_to(actions: tuple[ListenerAction, ...], groups: set[tuple[str, str]]) -> bool:
+    return any(
+        target.target_group is not None
+        and (target.target_group.stack, target.target_group.logical_id) in groups
+        for action in actions
+        for target in action.target_groups
+    )
+
+
+def route_text(rule: ListenerRuleView) -> str:
+    """A listener rule as the edge shows it: "api.example.com; /v2/*, /v2 (priority 5)",
+    hosts first, then paths, then other conditions by field; "?" where not known."""
+    order = {"host-header": 0, "path-pattern": 1}
+    parts = []
+    for condition in sorted(rule.conditions, key=lambda c: order.get(c.field or "", 2)):
+        values = ", ".join(condition.values) if condition.known else "?"
+        field = condition.field or "?"
+        parts.append(values if field in order else f"{field} {values}")
+    if not rule.conditions_known:
+        parts = ["?"]
+    priority = "?" if rule.priority is None else rule.priority
+    return f"{'; '.join(parts) or 'every request'} (priority {priority})"
 
 
 def _route_edges(

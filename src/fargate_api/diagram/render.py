@@ -185,10 +185,14 @@ def _edges(
             targets = task_nodes.get(edge.target) or (
                 [nodes[edge.target]] if edge.target in nodes else []
             )
-            label = _ingress_label(model, edge.source, edge.target, edge.label)
-            for source in sources:
-                for target in targets:
-                    source >> Edge(label=label, color=INGRESS_COLOR, penwidth="2") >> target
+            label = "\n".join(
+                (_ingress_label(model, edge.source, edge.target, edge.label), *edge.routes)
+            )
+            pairs = [(source, target) for source in sources for target in targets]
+            if edge.source in task_nodes:
+                pairs = _task_pairs(edge.source, edge.target, task_nodes)
+            for source, target in pairs:
+                source >> Edge(label=label, color=INGRESS_COLOR, penwidth="2") >> target
         else:
             # Routes leave a subnet: draw them from what runs there (tasks, else the
             # subnet's icon); a NAT gateway's route starts at the NAT itself.
@@ -203,15 +207,42 @@ def _edges(
         _against_flow(nodes[model.internet_gateway], nodes[INTERNET], "egress from the Elastic IPs")
 
 
+def _task_pairs(
+    source: str, target: str, task_nodes: dict[str, list[Node]]
+) -> list[tuple[Node, Node]]:
+    """Service -> service: one arrow per subnet that runs both (the security group admits
+    any of the source's tasks, but a mesh of arrows across AZs would hide the picture);
+    from the source's first tasks when they never share a subnet."""
+    sources, targets = task_nodes.get(source, []), task_nodes.get(target, [])
+    if not sources:
+        return []
+    by_subnet = {_subnet_of(node, source): node for node in sources}
+    pairs = [
+        (by_subnet[_subnet_of(node, target)], node)
+        for node in targets
+        if _subnet_of(node, target) in by_subnet
+    ]
+    return pairs or [(sources[0], node) for node in targets]
+
+
+def _subnet_of(task_node: Node, service_id: str) -> str:
+    """Task nodes are drawn with the id "<service id>.<subnet id>"."""
+    return str(task_node.nodeid)[len(service_id) + 1 :]
+
+
 def _ingress_label(model: DiagramModel, source: str, target: str, traffic: str) -> str:
     """Says whose security group admits the traffic, and from where."""
     balancers = {lb.id: lb for lb in model.load_balancers}
-    service = next((s for s in model.services if s.id == target), None)
+    names = {s.id: s.name for s in model.services}
     if target in balancers:
         name = "ALB" if balancers[target].kind == "application" else "NLB"
         return f"{name} SG: {traffic}"
-    group = f"{service.name} SG" if service else "SG"
-    return f"{group}: {traffic} from the ALB SG" if source in balancers else f"{group}: {traffic}"
+    group = f"{names[target]} SG" if target in names else "SG"
+    if source in balancers:
+        return f"{group}: {traffic} from the ALB SG"
+    if source in names:
+        return f"{group}: {traffic} from the {names[source]} SG"
+    return f"{group}: {traffic}"
 
 
 def _against_flow(source: Node, target: Node, label: str) -> None:

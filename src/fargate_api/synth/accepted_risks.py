@@ -12,7 +12,8 @@ choice, each under its own id, and each reads its own Metadata key on the resour
 
 The synth emits a risk only while its condition holds, because a suppression that matches
 nothing is stale: check reports ours as FA002, and the scanner tests reject stale checkov
-and guard entries.
+and guard entries. With [[services]] the load balancer's risks go to load-balancer.yml and
+each service's to its service-<name>.yml, its reasons naming its keys (services[0].image).
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network
 
 from fargate_api.config import Config
+from fargate_api.config.model import ServiceConfig
+from fargate_api.synth.default_sg import lockdown_log_retention
 from fargate_api.synth.deployment import TEST_LISTENER
 from fargate_api.synth.deployment_alarms import alarm_ids
+from fargate_api.synth.load_balancer import allow_from_rule
+from fargate_api.synth.naming import LOAD_BALANCER_FILE, service_file
 
 # The reference pattern's demo image, which the defaults keep.
 DEMO_IMAGE = "public.ecr.aws/docker/library/nginx:latest"
@@ -51,34 +56,64 @@ class AcceptedRisk:
     guard: tuple[str, ...] = ()  # cfn-guard rule names (AWS Control Tower proactive controls)
 
 
+@dataclass(frozen=True)
+class _ServiceStack:
+    """One service's template, and how the config names its keys."""
+
+    file: str
+    key: str  # "service", or "services[0]" in [[services]]
+    scaling_key: str  # "autoscaling", or "services[0].autoscaling"
+    svc: ServiceConfig
+
+
+def _service_stacks(config: Config) -> list[_ServiceStack]:
+    if not config.services:
+        return [_ServiceStack("service.yml", "service", "autoscaling", config.service)]
+    return [
+        _ServiceStack(
+            service_file(svc.name),
+            config.service_key(index),
+            f"{config.service_key(index)}.autoscaling",
+            svc,
+        )
+        for index, svc in enumerate(config.services)
+    ]
+
+
+def _load_balancer_file(config: Config) -> str:
+    return LOAD_BALANCER_FILE if config.services else "service.yml"
+
+
 def accepted_risks(config: Config) -> list[AcceptedRisk]:
     risks: list[AcceptedRisk] = []
-    risks += _task_definition_risks(config)
+    for stack in _service_stacks(config):
+        risks += _task_definition_risks(stack)
     risks += _log_group_risks(config)
     risks += _default_security_group_function_risks()
     risks += _load_balancer_risks(config)
+    risks += _allow_from_risks(config)
     risks += _service_and_network_risks(config)
     risks += _deployment_risks(config)
     return risks
 
 
-def _task_definition_risks(config: Config) -> list[AcceptedRisk]:
-    svc = config.service
+def _task_definition_risks(stack: _ServiceStack) -> list[AcceptedRisk]:
+    svc, key = stack.svc, stack.key
     risks: list[AcceptedRisk] = []
 
     def accept(reason: str, rule_id: str | None = None, guard: tuple[str, ...] = ()) -> None:
-        risks.append(AcceptedRisk("service.yml", "TaskDefinition", reason, rule_id, guard=guard))
+        risks.append(AcceptedRisk(stack.file, "TaskDefinition", reason, rule_id, guard=guard))
 
     if svc.build is None and svc.image == DEMO_IMAGE:
         accept(
-            f"service.image is the reference pattern's demo image {DEMO_IMAGE}; set "
-            "service.image to a version tag or digest of your API's image.",
+            f"{key}.image is the reference pattern's demo image {DEMO_IMAGE}; set "
+            f"{key}.image to a version tag or digest of your API's image.",
             rule_id="FA501",
         )
     if svc.image_needs_root() and svc.user is None:
         accept(
             f"{svc.image_repository()} binds its port and starts its workers as root, so "
-            "service.user is left unset for it; set service.user with an image that runs "
+            f"{key}.user is left unset for it; set {key}.user with an image that runs "
             "unprivileged.",
             rule_id="FA502",
             guard=("ecs_task_definition_nonroot_user_check",),  # CT.ECS.PR.3
@@ -86,13 +121,13 @@ def _task_definition_risks(config: Config) -> list[AcceptedRisk]:
     if svc.image_needs_root() and svc.read_only_root_filesystem == "auto":
         accept(
             f"{svc.image_repository()} writes its pid and cache files under /var, so "
-            'service.read_only_root_filesystem = "auto" leaves the root filesystem writable for '
+            f'{key}.read_only_root_filesystem = "auto" leaves the root filesystem writable for '
             "this image only; other images get a read-only root filesystem.",
             rule_id="FA503",
             guard=("ecs_containers_readonly_access_check",),  # CT.ECS.PR.6
         )
     accept(
-        "On Fargate the task-level Memory (the ContainerMemory parameter, from service.memory) "
+        f"On Fargate the task-level Memory (the ContainerMemory parameter, from {key}.memory) "
         "is already the hard memory limit of the task's only container. A container-level "
         "Memory that cfn-guard can read would have to be a literal copy, since it does not "
         "resolve Ref, and would stop following ContainerMemory when a deployment overrides "
@@ -103,8 +138,11 @@ def _task_definition_risks(config: Config) -> list[AcceptedRisk]:
 
 
 def _log_group_risks(config: Config) -> list[AcceptedRisk]:
-    svc, net = config.service, config.network
-    groups = [("service.yml", "LogGroup", "service.log_retention_days", svc.log_retention_days)]
+    net = config.network
+    groups = [
+        (stack.file, "LogGroup", f"{stack.key}.log_retention_days", stack.svc.log_retention_days)
+        for stack in _service_stacks(config)
+    ]
     if net.flow_logs:
         groups.append(
             (
@@ -114,14 +152,9 @@ def _log_group_risks(config: Config) -> list[AcceptedRisk]:
                 net.flow_logs_retention_days,
             )
         )
-    # The custom resource's log group keeps its logs as long as the service's.
+    # The custom resource's log group keeps its logs as long as the service's (the longest).
     groups.append(
-        (
-            "vpc.yml",
-            "RestrictDefaultSecurityGroupLogGroup",
-            "service.log_retention_days",
-            svc.log_retention_days,
-        )
+        ("vpc.yml", "RestrictDefaultSecurityGroupLogGroup", *lockdown_log_retention(config))
     )
     risks: list[AcceptedRisk] = []
     for file, logical_id, key, days in groups:
@@ -189,7 +222,7 @@ def _default_security_group_function_risks() -> list[AcceptedRisk]:
 
 
 def _load_balancer_risks(config: Config) -> list[AcceptedRisk]:
-    lb = config.load_balancer
+    lb, file = config.load_balancer, _load_balancer_file(config)
     risks: list[AcceptedRisk] = []
     if OPEN_TO_ALL in lb.ingress_cidrs:
         for port in lb.listener_ports():
@@ -203,7 +236,7 @@ def _load_balancer_risks(config: Config) -> list[AcceptedRisk]:
             )
             risks.append(
                 AcceptedRisk(
-                    "service.yml",
+                    file,
                     "PublicLoadBalancerSG",
                     f"The load balancer is the API's public entry: port {port} is {role}, "
                     "open to 0.0.0.0/0 because load_balancer.ingress_cidrs includes it (the "
@@ -215,7 +248,7 @@ def _load_balancer_risks(config: Config) -> list[AcceptedRisk]:
     if lb.access_logs is None:
         risks.append(
             AcceptedRisk(
-                "service.yml",
+                file,
                 "PublicLoadBalancer",
                 "No access-log bucket is configured and the stack creates no buckets; set "
                 "load_balancer.access_logs to a bucket the regional ELB account may write to.",
@@ -227,7 +260,7 @@ def _load_balancer_risks(config: Config) -> list[AcceptedRisk]:
     if not lb.deletion_protection:
         risks.append(
             AcceptedRisk(
-                "service.yml",
+                file,
                 "PublicLoadBalancer",
                 "load_balancer.deletion_protection is false so that deleting the stack removes "
                 "the load balancer in one step; set it to true for production.",
@@ -238,7 +271,7 @@ def _load_balancer_risks(config: Config) -> list[AcceptedRisk]:
     if not lb.https:
         risks.append(
             AcceptedRisk(
-                "service.yml",
+                file,
                 "PublicLoadBalancerListener",
                 "No ACM certificate is configured, so the API is served over HTTP; setting "
                 "load_balancer.certificate_arn adds the HTTPS listener and turns this listener "
@@ -251,34 +284,31 @@ def _load_balancer_risks(config: Config) -> list[AcceptedRisk]:
     return risks
 
 
-def _service_and_network_risks(config: Config) -> list[AcceptedRisk]:
-    svc, net = config.service, config.network
+def _allow_from_risks(config: Config) -> list[AcceptedRisk]:
+    """[[services]] whose tasks call another's port directly, past the load balancer."""
     risks: list[AcceptedRisk] = []
-    desired = svc.desired_count
-    if desired and math.ceil(desired / net.az_count) / desired >= 0.5:
-        risks.append(
-            AcceptedRisk(
-                "service.yml",
-                "Service",
-                f"network.az_count = {net.az_count} and service.desired_count = {desired}: an "
-                "AZ loss removes half the tasks until ECS replaces them; raise both to 3 or "
-                "more, or size autoscaling.min for N-1 AZs.",
-                rule_id="FA405",
+    for index, svc in enumerate(config.services):
+        key = f"{config.service_key(index)}.allow_from"
+        for source in svc.allow_from:
+            risks.append(
+                AcceptedRisk(
+                    LOAD_BALANCER_FILE,
+                    allow_from_rule(svc.name, source),
+                    f"{key} names {source}, so the {source} service's tasks call the "
+                    f"{svc.name} service's port {svc.port} directly, inside the VPC and past "
+                    f"the load balancer; remove {source} from {key} to let only the load "
+                    "balancer reach it.",
+                    rule_id="FA301",
+                )
             )
-        )
-    deployment = config.deployment
-    if not deployment.shifts_traffic and deployment.alarm_settings() is None:
-        risks.append(
-            AcceptedRisk(
-                "service.yml",
-                "Service",
-                "Deployments roll with the circuit breaker and rollback and watch no alarm: "
-                "a revision that passes its health "
-                "checks but serves errors still completes. Set deployment.alarms = true "
-                '(or deployment.strategy = "canary") to roll back on the 5xx rate.',
-                rule_id="FA409",
-            )
-        )
+    return risks
+
+
+def _service_and_network_risks(config: Config) -> list[AcceptedRisk]:
+    risks: list[AcceptedRisk] = []
+    for stack in _service_stacks(config):
+        risks += _service_risks(config, stack)
+    net = config.network
     if not net.vpc_endpoints:
         risks.append(
             AcceptedRisk(
@@ -294,15 +324,47 @@ def _service_and_network_risks(config: Config) -> list[AcceptedRisk]:
     return risks
 
 
+def _service_risks(config: Config, stack: _ServiceStack) -> list[AcceptedRisk]:
+    net = config.network
+    risks: list[AcceptedRisk] = []
+    desired = stack.svc.desired_count
+    if desired and math.ceil(desired / net.az_count) / desired >= 0.5:
+        risks.append(
+            AcceptedRisk(
+                stack.file,
+                "Service",
+                f"network.az_count = {net.az_count} and {stack.key}.desired_count = {desired}: "
+                "an AZ loss removes half the tasks until ECS replaces them; raise both to 3 or "
+                f"more, or size {stack.scaling_key}.min for N-1 AZs.",
+                rule_id="FA405",
+            )
+        )
+    deployment = config.deployment
+    if not deployment.shifts_traffic and deployment.alarm_settings() is None:
+        risks.append(
+            AcceptedRisk(
+                stack.file,
+                "Service",
+                "Deployments roll with the circuit breaker and rollback and watch no alarm: "
+                "a revision that passes its health "
+                "checks but serves errors still completes. Set deployment.alarms = true "
+                '(or deployment.strategy = "canary") to roll back on the 5xx rate.',
+                rule_id="FA409",
+            )
+        )
+    return risks
+
+
 def _deployment_risks(config: Config) -> list[AcceptedRisk]:
     """The test listener and the deployment alarms ([deployment])."""
     deployment, lb = config.deployment, config.load_balancer
+    file = _load_balancer_file(config)
     risks: list[AcceptedRisk] = []
     port = deployment.test_listener_port
     if port is not None and not lb.https:
         risks.append(
             AcceptedRisk(
-                "service.yml",
+                file,
                 TEST_LISTENER,
                 "No ACM certificate is configured, so the test listener serves the new revision "
                 "over HTTP like the production listener; setting load_balancer.certificate_arn "
@@ -321,7 +383,7 @@ def _deployment_risks(config: Config) -> list[AcceptedRisk]:
         if guard:
             risks.append(
                 AcceptedRisk(
-                    "service.yml",
+                    file,
                     "PublicLoadBalancerSG",
                     f"The test listener's port {port} is open to 0.0.0.0/0 because "
                     "deployment.test_listener_cidrs is left to follow "
@@ -331,11 +393,13 @@ def _deployment_risks(config: Config) -> list[AcceptedRisk]:
                 )
             )
     alarms = deployment.alarm_settings()
-    if alarms is not None:
+    if alarms is None:
+        return risks
+    for stack in _service_stacks(config):
         for name in alarm_ids(alarms):
             risks.append(
                 AcceptedRisk(
-                    "service.yml",
+                    stack.file,
                     name,
                     "ECS watches this alarm during a deployment (DeploymentConfiguration.Alarms) "
                     "and rolls the deployment back when it fires: that is the alarm's action. A "

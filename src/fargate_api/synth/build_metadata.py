@@ -26,6 +26,8 @@ from fargate_api.synth.intrinsics import Json
 
 REPOSITORY_PARAMETER = "ImageRepositoryUri"
 DIGEST_PARAMETER = "ImageDigest"
+# What CloudFormation accepts for ImageDigest: the manifest digest a push reports.
+DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$"
 
 
 def relative_path(target: str, base: Path | None) -> str:

@@ -37,6 +37,14 @@ def handler(event, context):
 """
 
 
+def lockdown_log_retention(config: Config) -> tuple[str, int]:
+    """The config key and the days of the function's log retention: the service's, or
+    the longest of the [[services]]."""
+    services = config.service_list()
+    index = max(range(len(services)), key=lambda i: services[i].log_retention_days)
+    return f"{config.service_key(index)}.log_retention_days", services[index].log_retention_days
+
+
 def add_default_security_group_lockdown(t: Template, config: Config) -> None:
     group_arn = partition_arn(
         "ec2", "security-group/${VPC.DefaultSecurityGroup}", region=True, account=True
@@ -44,7 +52,7 @@ def add_default_security_group_lockdown(t: Template, config: Config) -> None:
     t.add(
         "RestrictDefaultSecurityGroupLogGroup",
         "AWS::Logs::LogGroup",
-        {"RetentionInDays": config.service.log_retention_days},
+        {"RetentionInDays": lockdown_log_retention(config)[1]},
         retain=True,
     )
     t.add(

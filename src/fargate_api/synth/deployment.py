@@ -8,6 +8,8 @@ every path. Its default action forwards to the same two groups as well, as in AW
 example: ECS documents that a deployment fails on a listener that mixes forward and
 non-forward actions (redirect, fixed-response). A test listener, when configured, gets
 the new revision first, and a PAUSE hook holds production traffic back meanwhile.
+On the shared load balancer of [[services]] the rules match the service's own paths and
+hosts on listeners passed in by ARN (listener_rules.py), and the role names those.
 
 Rolling deployments use none of this: service.py asks `shifts_traffic` before calling in.
 """
@@ -19,6 +21,7 @@ import copy
 from fargate_api.config import Config
 from fargate_api.config.model import DeploymentConfig, DeploymentStrategy
 from fargate_api.synth.intrinsics import Json, get_att, ref, sub
+from fargate_api.synth.listener_rules import Routing, listener_rule
 from fargate_api.synth.security_group_rules import tcp_rule
 from fargate_api.synth.template import Template
 
@@ -29,10 +32,6 @@ TEST_LISTENER = "TestListener"
 TEST_RULE = "TestListenerRule"
 INFRASTRUCTURE_ROLE = "ECSInfrastructureRole"
 INFRASTRUCTURE_POLICY = "shift-traffic-between-target-groups"
-# Every path: the rule decides for the whole listener, so its default action never serves.
-ALL_PATHS = "/*"
-# The lowest priority number wins; nothing else on these listeners has a rule.
-RULE_PRIORITY = 1
 TEST_TRAFFIC_STAGE = "POST_TEST_TRAFFIC_SHIFT"
 
 STRATEGY_NAMES = {
@@ -67,24 +66,28 @@ def test_listener_ingress(config: Config) -> list[Json]:
     ]
 
 
-def add_traffic_shifting(t: Template, config: Config, serving_listener: str) -> None:
-    """The rules, the test listener and the role ECS shifts traffic with."""
+def add_traffic_shifting(t: Template, config: Config, routing: Routing) -> None:
+    """The rules, the test listener (unless the routing brings one) and the role ECS
+    shifts traffic with."""
     deployment = config.deployment
     t.add(
         PRODUCTION_RULE,
         "AWS::ElasticLoadBalancingV2::ListenerRule",
-        _rule(serving_listener),
+        listener_rule(routing.listener, routing, [weighted_forward()]),
     )
-    rules = [PRODUCTION_RULE]
-    listeners = [serving_listener]
+    rules = [ref(PRODUCTION_RULE)]
+    listeners = [routing.listener]
     if deployment.test_listener_port is not None:
-        listener = copy.deepcopy(t.resources[serving_listener]["Properties"])
-        listener["Port"] = deployment.test_listener_port
-        listener["DefaultActions"] = [weighted_forward()]
-        t.add(TEST_LISTENER, "AWS::ElasticLoadBalancingV2::Listener", listener)
-        t.add(TEST_RULE, "AWS::ElasticLoadBalancingV2::ListenerRule", _rule(TEST_LISTENER))
-        rules.append(TEST_RULE)
-        listeners.append(TEST_LISTENER)
+        test_listener = routing.test_listener or _add_test_listener(
+            t, routing, deployment.test_listener_port
+        )
+        t.add(
+            TEST_RULE,
+            "AWS::ElasticLoadBalancingV2::ListenerRule",
+            listener_rule(test_listener, routing, [weighted_forward()]),
+        )
+        rules.append(ref(TEST_RULE))
+        listeners.append(test_listener)
     t.add(
         INFRASTRUCTURE_ROLE,
         "AWS::IAM::Role",
@@ -102,13 +105,15 @@ def add_traffic_shifting(t: Template, config: Config, serving_listener: str) -> 
     )
 
 
-def _rule(listener: str) -> Json:
-    return {
-        "ListenerArn": ref(listener),
-        "Priority": RULE_PRIORITY,
-        "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": [ALL_PATHS]}}],
-        "Actions": [weighted_forward()],
-    }
+def _add_test_listener(t: Template, routing: Routing, port: int) -> Json:
+    """The stack's own test listener: its production listener on another port."""
+    if routing.own_listener is None:
+        raise ValueError("a test listener port without a test listener to route on")
+    listener = copy.deepcopy(t.resources[routing.own_listener]["Properties"])
+    listener["Port"] = port
+    listener["DefaultActions"] = [weighted_forward()]
+    t.add(TEST_LISTENER, "AWS::ElasticLoadBalancingV2::Listener", listener)
+    return ref(TEST_LISTENER)
 
 
 def _ecs_trust_policy() -> Json:
@@ -125,9 +130,10 @@ def _ecs_trust_policy() -> Json:
     }
 
 
-def _shift_policy(listeners: list[str], rules: list[str]) -> Json:
+def _shift_policy(listeners: list[Json], rules: list[Json]) -> Json:
     """AmazonECSInfrastructureRolePolicyForLoadBalancers' actions, on our resources only:
-    the Describe calls cannot be scoped to a resource, every write is."""
+    the Describe calls cannot be scoped to a resource, every write is. `listeners` and
+    `rules` are ARN values: the stack's own listeners, or the shared ones' parameters."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -155,13 +161,13 @@ def _shift_policy(listeners: list[str], rules: list[str]) -> Json:
                 "Sid": "ModifyOurListeners",
                 "Effect": "Allow",
                 "Action": "elasticloadbalancing:ModifyListener",
-                "Resource": [ref(listener) for listener in listeners],
+                "Resource": listeners,
             },
             {
                 "Sid": "ShiftWeightsOfOurRules",
                 "Effect": "Allow",
                 "Action": "elasticloadbalancing:ModifyRule",
-                "Resource": [ref(rule) for rule in rules],
+                "Resource": rules,
             },
         ],
     }
@@ -220,7 +226,9 @@ def deployment_configuration(deployment: DeploymentConfig, alarms: list[str]) ->
     return body
 
 
-def add_deployment_outputs(t: Template, config: Config, scheme: str) -> None:
+def add_deployment_outputs(t: Template, config: Config, scheme: str | None) -> None:
+    """`scheme`: the production listener's, for the URL of a test listener in this stack
+    (None: the listeners are the shared load balancer's, which outputs that URL)."""
     deployment = config.deployment
     if not deployment.shifts_traffic:
         return
@@ -230,7 +238,7 @@ def add_deployment_outputs(t: Template, config: Config, scheme: str) -> None:
         "The target group a new revision starts in during a deployment",
     )
     port = deployment.test_listener_port
-    if port is not None:
+    if port is not None and scheme is not None:
         suffix = "" if port == {"http": 80, "https": 443}[scheme] else f":{port}"
         t.output(
             "TestListenerUrl",

@@ -6,6 +6,7 @@ service can serve from and returns the worst of them: during a traffic shift the
 revision sits in the other group, and a broken revision there must fire the alarm even
 while most requests still reach the old one. The error rate is a rate (5xx per request,
 per group), so a canary's small share of traffic breaches it as readily as a full one.
+A service on the shared load balancer names it by the LoadBalancerFullName parameter.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from dataclasses import dataclass
 from fargate_api.config import Config
 from fargate_api.config.model import DeploymentAlarmsConfig
 from fargate_api.synth.deployment import ALTERNATE_TARGET_GROUP, PRIMARY_TARGET_GROUP
-from fargate_api.synth.intrinsics import Json, get_att, sub
+from fargate_api.synth.intrinsics import Json, get_att, ref, sub
 from fargate_api.synth.template import Template
 
 NAMESPACE = "AWS/ApplicationELB"
 LOAD_BALANCER = "PublicLoadBalancer"
+# The shared load balancer's metric dimension, as a parameter of each service stack.
+LOAD_BALANCER_FULL_NAME = "LoadBalancerFullName"
 ERROR_RATE_ALARM = "TargetErrorRateAlarm"
 UNHEALTHY_HOSTS_ALARM = "UnhealthyHostsAlarm"
 RESPONSE_TIME_ALARM = "ResponseTimeAlarm"
@@ -34,6 +37,7 @@ class _Group:
 
     logical_id: str
     suffix: str
+    load_balancer: Json  # the LoadBalancer dimension's value
 
 
 @dataclass(frozen=True)
@@ -46,15 +50,21 @@ class _Alarm:
     comparison: str
 
 
-def add_deployment_alarms(t: Template, config: Config) -> list[str]:
-    """The alarms the deployment names, in the order it names them (none when off)."""
+def add_deployment_alarms(t: Template, config: Config, *, shared: bool = False) -> list[str]:
+    """The alarms the deployment names, in the order it names them (none when off).
+    `shared`: the load balancer is not in this stack but named by LoadBalancerFullName."""
     settings = config.deployment.alarm_settings()
     if settings is None:
         return []
     ids = [PRIMARY_TARGET_GROUP]
     if config.deployment.shifts_traffic:
         ids.append(ALTERNATE_TARGET_GROUP)
-    groups = [_Group(lid, suffix) for lid, suffix in zip(ids, GROUP_SUFFIXES, strict=False)]
+    balancer = (
+        ref(LOAD_BALANCER_FULL_NAME) if shared else get_att(LOAD_BALANCER, "LoadBalancerFullName")
+    )
+    groups = [
+        _Group(lid, suffix, balancer) for lid, suffix in zip(ids, GROUP_SUFFIXES, strict=False)
+    ]
     builders = {
         ERROR_RATE_ALARM: _error_rate,
         UNHEALTHY_HOSTS_ALARM: _unhealthy_hosts,
@@ -171,10 +181,7 @@ def _stat(query_id: str, name: str, stat: str, group: _Group, period: int) -> Js
                         "Name": "TargetGroup",
                         "Value": get_att(group.logical_id, "TargetGroupFullName"),
                     },
-                    {
-                        "Name": "LoadBalancer",
-                        "Value": get_att(LOAD_BALANCER, "LoadBalancerFullName"),
-                    },
+                    {"Name": "LoadBalancer", "Value": group.load_balancer},
                 ],
             },
             "Period": period,

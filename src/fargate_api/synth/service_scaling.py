@@ -11,7 +11,13 @@ from fargate_api.synth.intrinsics import Json, ref, sub
 from fargate_api.synth.template import Template
 
 
-def add_autoscaling(t: Template, scaling: AutoscalingConfig) -> None:
+def add_autoscaling(
+    t: Template,
+    scaling: AutoscalingConfig,
+    load_balancer: str = "PublicLoadBalancer.LoadBalancerFullName",
+) -> None:
+    """`load_balancer` is the Fn::Sub variable of the load balancer's full name: the
+    stack's own load balancer's attribute, or the LoadBalancerFullName parameter."""
     t.add(
         "ScalableTarget",
         "AWS::ApplicationAutoScaling::ScalableTarget",
@@ -45,8 +51,7 @@ def add_autoscaling(t: Template, scaling: AutoscalingConfig) -> None:
                 {
                     "PredefinedMetricType": "ALBRequestCountPerTarget",
                     "ResourceLabel": sub(
-                        "${PublicLoadBalancer.LoadBalancerFullName}/"
-                        "${ServiceTargetGroup.TargetGroupFullName}"
+                        f"${{{load_balancer}}}/${{ServiceTargetGroup.TargetGroupFullName}}"
                     ),
                 },
             ),

@@ -26,6 +26,9 @@ from fargate_api.synth.intrinsics import Json
 class Template:
     description: str
     transform: str | None = None
+    metadata: dict[str, Json] = field(default_factory=dict)
+    """The template's own Metadata (not a resource's): what a reader needs about the whole
+    stack, such as the custom domain `deploy` finds the hosted zone of."""
     parameters: dict[str, Json] = field(default_factory=dict)
     resources: dict[str, Json] = field(default_factory=dict)
     outputs: dict[str, Json] = field(default_factory=dict)
@@ -122,6 +125,8 @@ class Template:
         if self.transform:
             doc["Transform"] = self.transform
         doc["Description"] = self.description
+        if self.metadata:
+            doc["Metadata"] = self.metadata
         if self.parameters:
             doc["Parameters"] = self.parameters
         doc["Resources"] = self.resources

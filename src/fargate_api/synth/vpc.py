@@ -181,7 +181,8 @@ def _add_endpoints(t: Template, config: Config) -> None:
             "SecurityGroupEgress": [NO_EGRESS_RULE],
         },
     )
-    endpoints = INTERFACE_ENDPOINTS + (SECRET_ENDPOINTS if config.service.secrets else ())
+    secrets = any(svc.secrets for svc in config.service_list())
+    endpoints = INTERFACE_ENDPOINTS + (SECRET_ENDPOINTS if secrets else ())
     for name, service in endpoints:
         t.add(
             f"{name}Endpoint",

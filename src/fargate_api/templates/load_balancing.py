@@ -80,6 +80,22 @@ class ListenerAction:
 class Condition:
     field: str | None  # "path-pattern", "host-header", ...
     values: tuple[str, ...]  # the string values, from Values or the field's *Config
+    # False when the field or a value is not a string known statically (a parameter
+    # without a value, an import...) or there is no value: `values` then says too little
+    # to judge what the condition matches.
+    known: bool = True
+
+    @property
+    def matches_all(self) -> bool:
+        """True when ELB matches every request: a host-header or path-pattern value made of
+        `*` only (a path's after the "/" every request path starts with)."""
+        if not self.known or self.field not in ("path-pattern", "host-header"):
+            return False
+        for value in self.values:
+            rest = value[1:] if self.field == "path-pattern" and value.startswith("/") else value
+            if rest and set(rest) == {"*"}:
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,15 @@ class ListenerRuleView:
     priority: int | None  # required by CloudFormation; None when missing or unknown
     conditions: tuple[Condition, ...]
     actions: tuple[ListenerAction, ...]  # in Order
+    # False when Conditions is set to something other than a list (an unresolved Fn::If,
+    # an import): `conditions` is then empty without meaning "no condition".
+    conditions_known: bool = True
+
+    @property
+    def matches_all(self) -> bool:
+        """True when the rule takes every request that reaches it (no condition, or only
+        conditions that match everything)."""
+        return self.conditions_known and all(c.matches_all for c in self.conditions)
 
 
 @dataclass(frozen=True)
@@ -146,21 +171,26 @@ def read_listener(query: StackQuery, listener: Resource) -> ListenerView:
 
 def read_rule(query: StackQuery, rule: Resource) -> ListenerRuleView:
     props = rule.properties
+    raw_conditions = get(props, "Conditions")
     return ListenerRuleView(
         resource=rule,
         priority=as_int(get(props, "Priority")),
-        conditions=tuple(_condition(c) for c in as_list(get(props, "Conditions"))),
+        conditions=tuple(_condition(c) for c in as_list(raw_conditions)),
         actions=read_actions(query, get(props, "Actions")),
+        conditions_known=raw_conditions is None or isinstance(raw_conditions, list),
     )
 
 
 def _condition(raw: object) -> Condition:
     field = as_str(get(raw, "Field"))
-    values = as_list(get(raw, "Values"))
+    raw_values = get(raw, "Values")
     config = CONDITION_CONFIGS.get(field or "")
-    if not values and config is not None:
-        values = as_list(get(raw, config, "Values"))
-    return Condition(field=field, values=tuple(v for v in values if isinstance(v, str)))
+    if not as_list(raw_values) and config is not None:
+        raw_values = get(raw, config, "Values")
+    values = as_list(raw_values)
+    strings = tuple(v for v in values if isinstance(v, str))
+    known = field is not None and bool(values) and len(strings) == len(values)
+    return Condition(field=field, values=strings, known=known)
 
 
 def read_actions(query: StackQuery, raw: object) -> tuple[ListenerAction, ...]:

@@ -44,7 +44,13 @@ from functional.check.scanners import (
     without_metadata,
 )
 from functional.check.support import FIXTURES, require_reference_dir, run_json
-from functional.support import SynthCache, run_cli, variant_names
+from functional.support import (
+    TEMPLATE_FILES,
+    SynthCache,
+    run_cli,
+    variant_names,
+    variant_template_files,
+)
 
 DEFAULT_SYNTH = "default-synth"  # `fargate-api synth` without a config
 # Control Tower rules that our rule's finding on the reference does not trigger, and why.
@@ -70,14 +76,16 @@ def cfn_guard() -> Path:
 
 @pytest.fixture(scope="module")
 def our_templates(synthesized: SynthCache, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """<tmp>/<variant>/{vpc,cluster,service,parent}.yml for the default synth and every
-    variant, so that one checkov or cfn-guard process scans them all."""
+    """<tmp>/<variant>/*.yml for the default synth and every variant (the [[services]]
+    ones with their load-balancer.yml and service-<name>.yml), so that one checkov or
+    cfn-guard process scans them all."""
     root = tmp_path_factory.mktemp("scanned")
     result = run_cli("synth", "-o", root / DEFAULT_SYNTH, cwd=root)
     assert result.returncode == 0, result.stderr
     for variant in variant_names():
         shutil.copytree(synthesized.get(variant), root / variant)
-    assert len(template_files(root)) == 4 * (len(variant_names()) + 1)
+    expected = len(TEMPLATE_FILES) + sum(len(variant_template_files(v)) for v in variant_names())
+    assert len(template_files(root)) == expected
     return root
 
 

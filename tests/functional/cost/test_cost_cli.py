@@ -6,9 +6,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
-from functional.support import cli_env, describe_run, require_reference_dir, run_cli
+from functional.support import (
+    REPO,
+    cli_env,
+    describe_run,
+    require_reference_dir,
+    run_cli,
+    variant_config,
+)
 
 NO_AWS = {
     "AWS_CONFIG_FILE": "/nonexistent/aws-config",
@@ -161,3 +169,27 @@ def test_the_reference_templates_are_priced_from_their_own_resources(tmp_path: P
     assert quantities["fargate_vcpu_hour"] == 2 * 0.25 * 730
     storage = next(x for x in data["lines"] if x["price_key"] == "logs_storage_gb_month")
     assert "never expires" in storage["item"]  # the reference sets no retention
+
+
+def test_several_services_are_priced_under_their_names(tmp_path: Path) -> None:
+    """tests/variants/services.toml: api and web, both 2 tasks of 0.25 vCPU."""
+    out = tmp_path / "out"
+    synth = run_cli("synth", "-c", variant_config("services"), "-o", out, cwd=tmp_path, env=_env())
+    assert synth.returncode == 0, describe_run(synth)
+    data = _json("-t", out, cwd=tmp_path)
+    schema = json.loads((REPO / "docs" / "schemas" / "cost-report.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    vcpu = [x for x in data["lines"] if x["price_key"] == "fargate_vcpu_hour"]
+    assert [(x["service"], x["item"].split(":")[0]) for x in vcpu] == [
+        ("api", "api"),
+        ("web", "web"),
+    ]
+    assert [s["service"] for s in data["by_service"]] == ["api", "web"]
+    own = sum(x["monthly"] for x in data["lines"] if x["service"] == "api")
+    assert data["by_service"][0]["monthly_total"] == pytest.approx(own, abs=0.01)
+    table = _cost("-t", out, cwd=tmp_path)
+    assert table.returncode == 0, describe_run(table)
+    assert "By service" in table.stdout
+    assert "Service: 2" not in table.stdout and "api: 2 task(s)" in table.stdout
+    single = _cost(cwd=tmp_path)
+    assert "By service" not in single.stdout  # one service: its lines say it all

@@ -109,6 +109,18 @@ def test_no_nat_shows_endpoints(tmp_path: Path, synthesized: SynthCache) -> None
     assert "(no internet route)" in text
 
 
+def test_several_services_show_routes_and_calls(tmp_path: Path, synthesized: SynthCache) -> None:
+    out = tmp_path / "services.svg"
+    result = run_cli("diagram", "-t", synthesized.get("services"), "-o", out, cwd=tmp_path)
+    assert result.returncode == 0, describe_run(result)
+    lines = _svg_text(out.read_text(encoding="utf-8")).splitlines()
+    for label in ("api SG: tcp 80 from the ALB SG", "/api/* (priority 10)",
+                  "web SG: tcp 8080 from the ALB SG", "/* (priority 20)"):  # fmt: skip
+        assert label in lines, f"{label!r} not in the SVG's text:\n{lines}"
+    # One arrow from api's tasks to web's per subnet that runs both.
+    assert lines.count("web SG: tcp 8080 from the api SG") == 2
+
+
 def test_reference_templates(tmp_path: Path) -> None:
     reference = require_reference_dir()
     out = tmp_path / "reference.png"

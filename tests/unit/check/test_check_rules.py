@@ -179,8 +179,13 @@ def test_fa104_isolated_subnet_needs_every_endpoint(check_text: CheckText) -> No
 
 def test_every_plugin_rule_has_a_mutation() -> None:
     # Tested on their own: FA406-FA408 judge blue/green, canary and linear deployments,
-    # which the clean (rolling) template does not have (tests/unit/check/test_fa40*.py).
-    tested = {m[0] for m in MUTATIONS} | {"FA104", "FA604", "FA406", "FA407", "FA408"}
+    # which the clean (rolling) template does not have (tests/unit/check/test_fa40*.py);
+    # FA209 judges host rules on an ACM certificate of the templates, which the clean
+    # template's listener (a certificate ARN, no host rule) does not have (test_fa209_*.py);
+    # FA210 and FA211 compare listener rules, of which the clean template has none
+    # (test_fa210_*.py, test_fa211_*.py).
+    tested = {m[0] for m in MUTATIONS} | {"FA104", "FA604", "FA406", "FA407", "FA408", "FA209"}
+    tested |= {"FA210", "FA211"}
     assert {rule.meta.id for rule in load_rules()} == tested
 
 

@@ -23,7 +23,7 @@ from fargate_api.diagram.model import (
     spread,
 )
 from fargate_api.templates import MemoryReader, load_stack_set
-from unit.variants import CERTIFICATE, PRIVATE_IMAGE
+from unit.variants import CERTIFICATE, PRIVATE_IMAGE, SERVICES_VARIANTS
 
 
 def _model(toml: str = "") -> DiagramModel:
@@ -229,3 +229,126 @@ Resources:
     }
     model = build_model(load_stack_set(Path("parent.yml"), reader=MemoryReader(files)))
     assert sorted(s.id for s in model.subnets()) == ["Subnet@A", "Subnet@B"]
+
+
+def test_several_services_show_their_routes_and_the_calls_between_them() -> None:
+    """tests/variants/services.toml: /api/* to api at 10, the rest to web at 20, and api's
+    tasks may call web's port (allow_from, a rule in load-balancer.yml)."""
+    model = _model(SERVICES_VARIANTS["services"])
+    api, web = (s.id for s in model.services)
+    assert [s.name for s in model.services] == ["api", "web"]
+    ingress = {(e.source, e.target): (e.label, e.routes) for e in model.edges
+               if e.kind is EdgeKind.INGRESS}  # fmt: skip
+    assert ingress == {
+        (INTERNET, "PublicLoadBalancer"): ("tcp 80 from 0.0.0.0/0", ()),
+        ("PublicLoadBalancer", api): ("tcp 80", ("/api/* (priority 10)",)),
+        ("PublicLoadBalancer", web): ("tcp 8080", ("/* (priority 20)",)),
+        (api, web): ("tcp 8080", ()),
+    }
+
+
+def test_without_allow_from_no_service_reaches_another() -> None:
+    text = SERVICES_VARIANTS["services"].replace('allow_from = ["api"]\n', "")
+    model = _model(text)
+    services = {s.id for s in model.services}
+    assert len(services) == 2
+    between = [e for e in model.edges if e.source in services and e.target in services]
+    assert between == []
+    from_lb = [e for e in model.edges if e.source == "PublicLoadBalancer"]
+    assert sorted(e.routes for e in from_lb) == [("/* (priority 20)",), ("/api/* (priority 10)",)]
+
+
+def test_routes_on_two_listeners_name_them() -> None:
+    """A canary's test listener carries the same rules as the production listener."""
+    model = _model(SERVICES_VARIANTS["services-canary"])
+    routes = {e.routes for e in model.edges if e.source == "PublicLoadBalancer"}
+    assert routes == {
+        ("/api/* (priority 10) on HTTP 80, HTTP 9000",),
+        ("/* (priority 20) on HTTP 80, HTTP 9000",),
+    }
+
+
+def test_host_rules_show_hosts_then_paths() -> None:
+    model = _model(SERVICES_VARIANTS["services-https-hosts"])
+    routes = sorted(e.routes for e in model.edges if e.source == "PublicLoadBalancer")
+    assert routes == [
+        ("api.example.com; /v2/*, /v2 (priority 5) on HTTPS 443, HTTPS 8443",),
+        ("docs.example.com (priority 20) on HTTPS 443, HTTPS 8443",),
+    ]
+
+
+def test_one_service_taking_every_request_shows_no_route() -> None:
+    """The single-service picture stays as it was: its listener forwards everything (by
+    default action, or a canary's "/*" rule), which a route would only repeat."""
+    for toml in ("", '[deployment]\nstrategy = "canary"\ntest_listener_port = 8080\n'):
+        model = _model(toml)
+        (edge,) = [e for e in model.edges if e.source == "PublicLoadBalancer"]
+        assert (edge.target, edge.label, edge.routes) == ("Service", "tcp 80", ())
+
+
+ROUTED = """
+Parameters:
+  Paths: {Type: CommaDelimitedList}
+Resources:
+  Alb:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties: {Subnets: [subnet-1], SecurityGroups: [!Ref AlbSg]}
+  AlbSg:
+    Type: AWS::EC2::SecurityGroup
+    Properties: {GroupDescription: alb}
+  TaskSg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: tasks
+      SecurityGroupIngress:
+        - {IpProtocol: tcp, FromPort: 80, ToPort: 80, SourceSecurityGroupId: !Ref AlbSg}
+        - {IpProtocol: tcp, FromPort: 9090, ToPort: 9090, SourceSecurityGroupId: !Ref TaskSg}
+  Group:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties: {TargetType: ip, Port: 80, Protocol: HTTP}
+  Http:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: !Ref Alb
+      Port: 80
+      Protocol: HTTP
+      DefaultActions: [{Type: fixed-response, FixedResponseConfig: {StatusCode: "404"}}]
+  Route:
+    Type: AWS::ElasticLoadBalancingV2::ListenerRule
+    Properties:
+      ListenerArn: !Ref Http
+      Priority: 7
+      Conditions: CONDITIONS
+      Actions: [{Type: forward, TargetGroupArn: !Ref Group}]
+  Service:
+    Type: AWS::ECS::Service
+    Properties:
+      DesiredCount: 1
+      NetworkConfiguration: {AwsvpcConfiguration: {SecurityGroups: [!Ref TaskSg]}}
+      LoadBalancers: [{ContainerName: app, ContainerPort: 80, TargetGroupArn: !Ref Group}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("conditions", "routes"),
+    [
+        ("[{Field: path-pattern, Values: [/api/*]}]", ("/api/* (priority 7)",)),
+        (
+            "[{Field: http-header, HttpHeaderConfig: {HttpHeaderName: X, Values: ['1']}}, "
+            "{Field: path-pattern, Values: [/*]}]",
+            ("/*; http-header 1 (priority 7)",),
+        ),
+        ("[{Field: path-pattern, Values: !Ref Paths}]", ("? (priority 7)",)),
+        ("[{Field: path-pattern, Values: ['/*']}]", ()),  # everything, to its only service
+        ("[]", ()),
+    ],
+)
+def test_a_hand_written_rule_is_shown_unless_it_takes_everything(
+    conditions: str, routes: tuple[str, ...]
+) -> None:
+    text = ROUTED.replace("CONDITIONS", conditions)
+    model = build_model(load_stack_set(Path("t.yml"), reader=MemoryReader({Path("t.yml"): text})))
+    (edge,) = [e for e in model.edges if e.source == "Alb"]
+    assert (edge.target, edge.label, edge.routes) == ("Service", "tcp 80", routes)
+    # A service's security group admitting itself (task to task) draws no edge.
+    assert [e for e in model.edges if e.source == "Service"] == []

@@ -123,11 +123,35 @@ def test_rule_conditions_read_values_from_either_form() -> None:
     (rule,) = read_listener(q, resource(q, "Secure")).rules
     assert rule.resource is resource(q, "ApiRule") and rule.priority == 10
     assert rule.conditions == (
-        Condition("path-pattern", ("/api/*",)),  # the non-string value is dropped
+        # The non-string value is dropped, and says the values are not all known.
+        Condition("path-pattern", ("/api/*",), known=False),
         Condition("host-header", ("api.example.com",)),
         Condition("http-header", ("1",)),
     )
     assert [t.target_group for t in rule.actions[0].target_groups] == [resource(q, "Green")]
+
+
+def test_what_a_rule_matches_is_known_or_said_to_be_unknown() -> None:
+    q = query(TEMPLATE)
+    (rule,) = read_listener(q, resource(q, "Secure")).rules
+    assert rule.conditions_known and not rule.matches_all
+    assert [c.known for c in rule.conditions] == [False, True, True]
+    every = (Condition("path-pattern", ("/*",)), Condition("host-header", ("*", "a.b")))
+    assert all(c.matches_all for c in every)
+    some = (
+        Condition("path-pattern", ("/api/*",)),
+        Condition("path-pattern", ("/",)),
+        Condition("path-pattern", ("/*",), known=False),
+        Condition("http-header", ("*",)),
+    )
+    assert not any(c.matches_all for c in some)
+    # Conditions an undecidable Fn::If gives: not a list, and not "no condition" either.
+    unknown = TEMPLATE.replace(
+        "      Conditions:\n", "      Conditions: !If [Undecided, [], []]\n      Ignored:\n"
+    )
+    q2 = query(unknown)
+    (unread,) = read_listener(q2, resource(q2, "Secure")).rules
+    assert (unread.conditions, unread.conditions_known, unread.matches_all) == ((), False, False)
 
 
 def test_a_target_group_left_bare_gets_the_elb_defaults() -> None:

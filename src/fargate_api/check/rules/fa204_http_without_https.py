@@ -1,7 +1,9 @@
 """FA204: a public HTTP listener must redirect to HTTPS, not serve the API in clear text.
 
 Credentials and tokens of an API travel in headers; over plain HTTP anyone on the path
-reads them.
+reads them. A listener serves when its default action forwards, or when one of its rules
+does: a listener shared by several services answers 404 by default and forwards through
+each service's rule (in its own stack).
 """
 
 from __future__ import annotations
@@ -41,9 +43,13 @@ class HttpWithoutHttps(Rule):
             all_listeners = [read_listener(ctx, x) for x in listeners(ctx, lb)]
             has_https = any(x.declared_protocol == "HTTPS" for x in all_listeners)
             for view in all_listeners:
-                if view.declared_protocol != "HTTP" or not any(
-                    action.forwards for action in view.default_actions
-                ):
+                by_default = any(action.forwards for action in view.default_actions)
+                by_rule = [
+                    rule.resource.logical_id
+                    for rule in view.rules
+                    if any(action.forwards for action in rule.actions)
+                ]
+                if view.declared_protocol != "HTTP" or not (by_default or by_rule):
                     continue
                 listener = view.resource
                 # As written, so that an unresolved port shows as the parameter it is.
@@ -51,9 +57,11 @@ class HttpWithoutHttps(Rule):
                 also = (
                     " next to the HTTPS listener" if has_https else "; there is no HTTPS listener"
                 )
+                names = ", ".join(sorted(set(by_rule)))
+                how = "" if by_default else f" through its listener rules ({names})"
                 yield self.finding(
                     listener,
-                    f"listener {listener.logical_id} serves plain HTTP on port {port}{also}",
+                    f"listener {listener.logical_id} serves plain HTTP on port {port}{how}{also}",
                     ("Properties", "DefaultActions"),
                 )
 
