@@ -26,21 +26,27 @@ from fargate_api.aws.deploy import (
     DeployFailedError,
     DeployOptions,
     DeployStoppedError,
+    deployed_outputs,
     describe_failure,
+    supplying,
 )
 from fargate_api.aws.derived_outputs import outputs_of
 from fargate_api.aws.destroy import Destroyer
 from fargate_api.aws.diff_view import change_table
+from fargate_api.aws.environment_diff import diff_environments
+from fargate_api.aws.hosted_zone import hosted_zone_values
 from fargate_api.aws.image_publish import ImagePublisher
 from fargate_api.aws.logs import parse_since, read_logs
 from fargate_api.aws.prompts import ConsolePrompter
-from fargate_api.aws.results import StatusResult
 from fargate_api.aws.rollback import RollBacker, RollbackFailedError, RollbackOptions
-from fargate_api.aws.service_deployments import STOPPABLE, is_in_progress, short_id
+from fargate_api.aws.service_deployments import short_id
+from fargate_api.aws.service_stacks import for_service
 from fargate_api.aws.session import Clients, Target, aws_errors, connect
 from fargate_api.aws.stacks import StackPlan, StackSpec, load_plan, wire_parameters
-from fargate_api.aws.status import read_outputs, read_status
+from fargate_api.aws.status import log_group_of, read_outputs, read_status
+from fargate_api.aws.status_view import print_services, unavailable_notes
 from fargate_api.aws.watch import WatchOptions
+from fargate_api.cli_options import EnvOption, EnvsOption
 from fargate_api.errors import OperationError, UserError
 from fargate_api.images.builders import find_builder
 from fargate_api.images.from_templates import build_all
@@ -104,6 +110,15 @@ RegistryUrlOpt = Annotated[
         show_default=False,
     ),
 ]
+ServiceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--service",
+        help="Act on this service only, by its name (deploy/diff: only its stack, "
+        "NAME-service-<name>); logs and rollback need it when the templates run several.",
+        show_default=False,
+    ),
+]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to every question.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
@@ -119,13 +134,14 @@ def _stdout() -> Console:
 def _prepare(
     *,
     config: Path | None,
+    env: str | None = None,
     templates: Path | None,
     stack_name: str | None,
     region: str | None,
     profile: str | None,
     endpoint_url: str | None,
 ) -> tuple[StackPlan, Clients]:
-    plan = load_plan(config, templates, stack_name)
+    plan = load_plan(config, templates, stack_name, env)
     clients = connect(Target(region=region, profile=profile, endpoint_url=endpoint_url))
     return plan, clients
 
@@ -159,6 +175,7 @@ def _operation(name: str, as_json: bool) -> Iterator[None]:
 def deploy_command(
     *,
     config: ConfigOpt = None,
+    env: EnvOption = None,
     templates: TemplatesOpt = None,
     stack_name: StackNameOpt = None,
     region: RegionOpt = None,
@@ -187,12 +204,14 @@ def deploy_command(
         int, typer.Option("--failure-repeats", min=1, help="See --cancel-on-failure.")
     ] = 3,
     registry_url: RegistryUrlOpt = None,
+    service: ServiceOpt = None,
 ) -> None:
     """Deploy the templates as NAME-vpc, NAME-cluster, NAME-service (change sets, live progress)."""
     err = _stderr()
     registry = parse_registry_url(registry_url) if registry_url else None
     plan, clients = _prepare(
         config=config,
+        env=env,
         templates=templates,
         stack_name=stack_name,
         region=region,
@@ -203,11 +222,15 @@ def deploy_command(
         allow_replace=frozenset(allow_replace or []),
         watch=WatchOptions(cancel_on_failure=cancel_on_failure, failure_repeats=failure_repeats),
     )
+    if service is not None:
+        plan = for_service(plan, service)
     deployer = Deployer(clients, err, SystemClock(), ConsolePrompter(err, yes), options)
     publisher = _publisher(plan, clients, err, registry)
-    err.print(f"deploying '{escape(plan.base)}' to {clients.region}")
+    only = f" (only {', '.join(sorted(plan.only))})" if plan.only is not None else ""
+    err.print(f"deploying '{escape(plan.base)}'{escape(only)} to {clients.region}")
     with _operation("deploy", as_json):
-        result = deployer.deploy(plan, publisher)
+        zones = hosted_zone_values(plan, clients.route53, err)
+        result = deployer.deploy(plan, supplying(zones, publisher))
         if publisher is not None:
             result = result.model_copy(update={"images": publisher.published})
     if as_json:
@@ -236,6 +259,8 @@ def _image_digests(
     values: dict[str, str] = {}
     records: list[dict[str, str | None]] = []
     for param, parent_param in spec.passed.items():
+        if parent_param not in pushed:
+            continue  # not an image's digest (a custom domain's hosted zone, say)
         old = deployed.get(param)
         new = pushed.get(parent_param)
         records.append({"parameter": param, "deployed": old, "new": new, "tag": tag})
@@ -290,6 +315,7 @@ def _print_endpoint(url: str | None, egress_ips: list[str]) -> None:
 def diff_command(
     *,
     config: ConfigOpt = None,
+    env: EnvsOption = None,
     templates: TemplatesOpt = None,
     stack_name: StackNameOpt = None,
     region: RegionOpt = None,
@@ -297,25 +323,38 @@ def diff_command(
     endpoint_url: EndpointOpt = None,
     as_json: JsonOpt = False,
     registry_url: RegistryUrlOpt = None,
+    service: ServiceOpt = None,
 ) -> None:
     """Show what a deploy would change, per stack, from CloudFormation change sets."""
+    if env and len(env) > 1:  # two environments: compared locally, no AWS call
+        diff_environments(config, templates, env, as_json)
+        return
     err = _stderr()
     registry = parse_registry_url(registry_url) if registry_url else None
     plan, clients = _prepare(
         config=config,
+        env=env[0] if env else None,
         templates=templates,
         stack_name=stack_name,
         region=region,
         profile=profile,
         endpoint_url=endpoint_url,
     )
+    if service is not None:
+        plan = for_service(plan, service)
     cfn = clients.cloudformation
     clock = SystemClock()
     report: list[dict[str, Any]] = []
     outputs_by_role: dict[str, dict[str, str]] = {}
     publisher = _publisher(plan, clients, err, registry)
+    read_only = plan.read_only_roles()
     with aws_errors():
+        zones = hosted_zone_values(plan, clients.route53, err)
         for spec in plan.stacks:
+            if not plan.deploys(spec.role):
+                if spec.role in read_only:
+                    outputs_by_role[spec.role] = deployed_outputs(clients, plan.base, spec)
+                continue
             state = describe(cfn, spec.name)
             images: list[dict[str, str | None]] = []
             if state is None or state.status in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"):
@@ -328,7 +367,7 @@ def diff_command(
                 supplied, images = _image_digests(
                     spec, state.parameters, publisher, outputs_by_role
                 )
-                params = wire_parameters(spec, outputs_by_role, supplied)
+                params = wire_parameters(spec, outputs_by_role, {**zones, **supplied})
                 with err.status(f"{spec.name}: preparing the change set…"):
                     cs = changeset.create(
                         cfn, spec, base=plan.base, parameters=params, kind="UPDATE", clock=clock
@@ -367,6 +406,7 @@ def diff_command(
 def outputs_command(
     *,
     config: ConfigOpt = None,
+    env: EnvOption = None,
     stack_name: StackNameOpt = None,
     region: RegionOpt = None,
     profile: ProfileOpt = None,
@@ -376,6 +416,7 @@ def outputs_command(
     """Print the URL, the egress IPs and every stack output."""
     plan, clients = _prepare(
         config=config,
+        env=env,
         templates=None,
         stack_name=stack_name,
         region=region,
@@ -398,6 +439,7 @@ def outputs_command(
 def status_command(
     *,
     config: ConfigOpt = None,
+    env: EnvOption = None,
     stack_name: StackNameOpt = None,
     region: RegionOpt = None,
     profile: ProfileOpt = None,
@@ -407,6 +449,7 @@ def status_command(
     """Print the stacks' states, URL, egress IPs, running/desired tasks and target health."""
     plan, clients = _prepare(
         config=config,
+        env=env,
         templates=None,
         stack_name=stack_name,
         region=region,
@@ -415,10 +458,8 @@ def status_command(
     )
     with aws_errors(), _stderr().status("reading the stacks, the service and its targets…"):
         data = read_status(clients, plan)
-    if data.service_deployment_unavailable:
-        _stderr().print(
-            f"note: service deployments not shown: {escape(data.service_deployment_unavailable)}"
-        )
+    for note in unavailable_notes(data):
+        _stderr().print(escape(note))
     if as_json:
         _emit_json(data)
         return
@@ -427,47 +468,13 @@ def status_command(
         reason = f" ({stack.reason})" if stack.reason else ""
         out.print(f"{stack.name}: {stack.status or 'not deployed'}{escape(reason)}")
     _print_endpoint(data.url, data.egress_ips)
-    service = data.service_state
-    if service:
-        out.print(
-            f"tasks: {service.running} running / {service.desired} desired"
-            f" ({service.pending} pending)"
-        )
-        for deployment in service.deployments:
-            out.print(
-                f"  deployment {deployment.status}: {deployment.rollout or '-'}, "
-                f"{deployment.running}/{deployment.desired}, "
-                f"{deployment.failed_tasks or 0} failed tasks"
-            )
-        if service.last_event:
-            out.print(f"  last event: {escape(service.last_event)}")
-    _print_service_deployment(data)
-    targets = data.targets
-    if targets is not None:
-        states = ", ".join(f"{n} {s}" for s, n in sorted(targets.states.items())) or "none"
-        out.print(f"targets: {states}")
-        for reason in targets.reasons:
-            out.print(f"  {escape(reason)}")
-
-
-def _print_service_deployment(data: StatusResult) -> None:
-    record = data.service_deployment
-    if record is None:
-        return
-    out = _stdout()
-    if is_in_progress(record):
-        out.print(f"service deployment {short_id(record.arn)}: {escape(record.phase)}")
-        if record.status in STOPPABLE:
-            out.print("  ('fargate-api rollback' rolls it back to the revision before)")
-        return
-    when = record.finished_at or record.stopped_at
-    at = f" (ended {when:%Y-%m-%d %H:%M:%S} UTC)" if when else ""
-    out.print(f"latest service deployment {short_id(record.arn)}{at}: {escape(record.phase)}")
+    print_services(out, data)
 
 
 def rollback_command(
     *,
     config: ConfigOpt = None,
+    env: EnvOption = None,
     stack_name: StackNameOpt = None,
     region: RegionOpt = None,
     profile: ProfileOpt = None,
@@ -480,6 +487,7 @@ def rollback_command(
         ),
     ] = False,
     as_json: JsonOpt = False,
+    service: ServiceOpt = None,
 ) -> None:
     """Roll back the ECS service deployment in progress to the revision that ran before."""
     # StopServiceDeployment(ROLLBACK), then its phases until ROLLBACK_SUCCESSFUL (exit 0)
@@ -488,6 +496,7 @@ def rollback_command(
     err = _stderr()
     plan, clients = _prepare(
         config=config,
+        env=env,
         templates=None,
         stack_name=stack_name,
         region=region,
@@ -496,7 +505,7 @@ def rollback_command(
     )
     roller = RollBacker(clients, err, SystemClock(), RollbackOptions(wait=not no_wait))
     with _operation("rollback", as_json):
-        result = roller.roll_back(plan)
+        result = roller.roll_back(plan, service)
     if as_json:
         _emit_json(result)
         return
@@ -510,6 +519,7 @@ def rollback_command(
 def logs_command(
     *,
     config: ConfigOpt = None,
+    env: EnvOption = None,
     stack_name: StackNameOpt = None,
     region: RegionOpt = None,
     profile: ProfileOpt = None,
@@ -521,11 +531,13 @@ def logs_command(
         str, typer.Option("--since", help="How far back to start: 30s, 10m, 2h, 1d.")
     ] = "10m",
     as_json: JsonOpt = False,
+    service: ServiceOpt = None,
 ) -> None:
     """Print the service's CloudWatch logs; --follow tails them."""
     seconds = parse_since(since)
     plan, clients = _prepare(
         config=config,
+        env=env,
         templates=None,
         stack_name=stack_name,
         region=region,
@@ -533,12 +545,7 @@ def logs_command(
         endpoint_url=endpoint_url,
     )
     with aws_errors():
-        group = read_outputs(clients, plan).log_group
-        if not group:
-            raise UserError(
-                f"the stacks of '{plan.base}' export no LogGroupName",
-                fix="deploy the service stack first",
-            )
+        group = log_group_of(clients, plan, service)
         _stderr().print(
             f"log group {escape(group)}, since {since}" + (" (Ctrl-C to stop)" if follow else "")
         )
@@ -558,6 +565,7 @@ def logs_command(
 def destroy_command(
     *,
     config: ConfigOpt = None,
+    env: EnvOption = None,
     templates: TemplatesOpt = None,
     stack_name: StackNameOpt = None,
     region: RegionOpt = None,
@@ -570,6 +578,7 @@ def destroy_command(
     err = _stderr()
     plan, clients = _prepare(
         config=config,
+        env=env,
         templates=templates,
         stack_name=stack_name,
         region=region,

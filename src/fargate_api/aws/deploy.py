@@ -22,6 +22,7 @@ from fargate_api.aws.clock import Clock
 from fargate_api.aws.derived_outputs import outputs_of
 from fargate_api.aws.diff_view import change_table
 from fargate_api.aws.ecs_diagnostics import Signal
+from fargate_api.aws.hosted_zone import hosted_zone_of
 from fargate_api.aws.prompts import Prompter
 from fargate_api.aws.results import (
     ChangeRecord,
@@ -103,6 +104,19 @@ class ParameterSupplier(Protocol):
     def __call__(self, outputs_by_role: Mapping[str, Mapping[str, str]]) -> dict[str, str]: ...
 
 
+def supplying(
+    values: Mapping[str, str], then: ParameterSupplier | None = None
+) -> ParameterSupplier:
+    """`values` known before any stack is deployed (a custom domain's hosted zone), and
+    what `then` supplies as the deploy goes (the image digests)."""
+
+    def supply(outputs_by_role: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+        later = then(outputs_by_role) if then is not None else {}
+        return {**values, **later}
+
+    return supply
+
+
 @dataclass
 class Deployer:
     clients: Clients
@@ -121,13 +135,19 @@ class Deployer:
             prompter=self.prompter,
             options=self.options.watch,
             polling_ecs=self.clients.polling_ecs,
+            route53=self.clients.route53,
         )
 
     def deploy(self, plan: StackPlan, supply: ParameterSupplier | None = None) -> DeployResult:
         outputs_by_role: dict[str, dict[str, str]] = {}
         outcomes: list[StackOutcome] = []
         supplied: dict[str, str] = {}
+        read_only = plan.read_only_roles()
         for spec in plan.stacks:
+            if not plan.deploys(spec.role):
+                if spec.role in read_only:
+                    outputs_by_role[spec.role] = deployed_outputs(self.clients, plan.base, spec)
+                continue
             if supply is not None:
                 supplied.update(supply(outputs_by_role))
             outcome = self.deploy_stack(plan.base, spec, outputs_by_role, supplied)
@@ -196,7 +216,11 @@ class Deployer:
         cfn.execute_change_set(ChangeSetName=cs.arn)
         stack_id = state.stack_id if state else _stack_id(cfn, spec.name)
         result = self.watcher.watch(
-            stack_id, spec.name, seen, cluster_hint=_param(parameters, "ClusterName")
+            stack_id,
+            spec.name,
+            seen,
+            cluster_hint=_param(parameters, "ClusterName"),
+            hosted_zone=hosted_zone_of(spec, parameters),
         )
         self._protect(spec, result.status)
         if result.detached:
@@ -322,6 +346,36 @@ class Deployer:
             self.clients.cloudformation.set_stack_policy(
                 StackName=spec.name, StackPolicyBody=guard.protecting_policy()
             )
+
+
+def deployed_outputs(clients: Clients, base: str, spec: StackSpec) -> dict[str, str]:
+    """The outputs of a stack that a limited deploy (`--service`) reads but does not
+    deploy: it must exist, be ours, and be settled, else the whole set is deployed first."""
+    state = describe(clients.cloudformation, spec.name)
+    if state is not None and state.in_progress and state.status != "REVIEW_IN_PROGRESS":
+        raise UserError(
+            f"this deploy reads the outputs of {spec.name}, which is {state.status}",
+            fix="wait until it ends ('fargate-api status' shows it), then deploy again",
+        )
+    if (
+        state is None
+        or not state.status.endswith("_COMPLETE")
+        or state.status in FAILED_FIRST_CREATE
+        or "DELETE" in state.status
+    ):
+        what = f"is {state.status}" if state is not None else "does not exist"
+        raise UserError(
+            f"this deploy reads the outputs of {spec.name}, which {what}",
+            fix="deploy everything first: fargate-api deploy",
+        )
+    owner = state.tags.get(OWNER_TAG)
+    if owner != base:
+        raise UserError(
+            f"stack {spec.name} exists but was not deployed by fargate-api for '{base}'"
+            + (f" (it belongs to '{owner}')" if owner else ""),
+            fix="choose another --stack-name, or delete that stack yourself",
+        )
+    return outputs_of(clients, spec, state)
 
 
 def _report(console: Console, stack: str, result: WatchResult, cause: RootCause | None) -> None:

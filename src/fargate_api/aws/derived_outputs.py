@@ -48,6 +48,17 @@ def _load_balancer_dns(clients: Clients, arn: str) -> str | None:
     return found[0].get("DNSName") if found else None
 
 
+def _load_balancer_full_name(clients: Clients, arn: str) -> str | None:
+    # arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID ->
+    # app/NAME/ID, the LoadBalancer dimension of its metrics (AWS's definition of it).
+    return arn.split(":loadbalancer/", 1)[1] if ":loadbalancer/" in arn else None
+
+
+def _target_group_full_name(clients: Clients, arn: str) -> str | None:
+    # ...:targetgroup/NAME/ID -> targetgroup/NAME/ID
+    return "targetgroup/" + arn.split(":targetgroup/", 1)[1] if ":targetgroup/" in arn else None
+
+
 def _cluster_arn(clients: Clients, name: str) -> str | None:
     clusters = clients.ecs.describe_clusters(clusters=[name])["clusters"]
     return clusters[0].get("clusterArn") if clusters else None
@@ -62,6 +73,10 @@ ATTRIBUTES: dict[tuple[str, str], AttributeReader] = {
     ("AWS::EC2::VPC", "CidrBlock"): _vpc_cidr,
     ("AWS::EC2::Subnet", "AvailabilityZone"): _subnet_az,
     ("AWS::ElasticLoadBalancingV2::LoadBalancer", "DNSName"): _load_balancer_dns,
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "LoadBalancerFullName"): (
+        _load_balancer_full_name
+    ),
+    ("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupFullName"): _target_group_full_name,
     ("AWS::ECS::Cluster", "Arn"): _cluster_arn,
     ("AWS::ECS::Service", "Name"): _service_name,
 }

@@ -29,7 +29,8 @@ class Result(BaseModel):
 
 
 class Endpoint(Result):
-    """The values users act on, from whichever stack exports them."""
+    """The values users act on, from whichever stack exports them (`service` and
+    `log_group` are null when several services export their own)."""
 
     url: str | None
     egress_ips: list[str]
@@ -268,8 +269,33 @@ class ServiceDeploymentRecord(Result):
     phase: str = Field(description="The phase in one line, as the CLI prints it.")
 
 
+class ServiceReport(Result):
+    """One ECS service of the templates (one per service stack) as `status` sees it."""
+
+    name: str = Field(
+        description="The service's name as the templates set it (what --service takes)."
+    )
+    stack: str
+    role: str
+    stack_status: str | None = Field(description="Its stack's status; null: not deployed.")
+    service_arn: str | None
+    log_group: str | None
+    service_state: ServiceStatus | None
+    targets: TargetHealth | None
+    service_deployment: ServiceDeploymentRecord | None = Field(
+        description="The service deployment in progress, else the latest one."
+    )
+    service_deployment_unavailable: str | None = Field(
+        description="Why service_deployment is null although the service exists."
+    )
+
+
 class StatusResult(OutputsResult):
-    """`status --json`: the outputs, plus what CloudFormation does not track."""
+    """`status --json`: the outputs, plus what CloudFormation does not track.
+
+    `services` has one entry per ECS service; the top-level service_state, targets and
+    service_deployment fields repeat the entry of the only service, and are null when
+    the templates run several (read `services` then)."""
 
     service_state: ServiceStatus | None
     targets: TargetHealth | None
@@ -281,6 +307,9 @@ class StatusResult(OutputsResult):
         default=None,
         description="Why service_deployment is null although the service exists (the "
         "endpoint does not implement ListServiceDeployments, a missing permission, ...).",
+    )
+    services: list[ServiceReport] = Field(
+        default=[], description="Every ECS service of the templates, in deploy order."
     )
 
 

@@ -7,8 +7,9 @@ deployment the old revision still runs until the bake time ends, so production t
 goes back at once. A deployment that has finished is not rolled back here: deploying the
 earlier version is the way back then, and the error says so.
 
-The service is found as `status` and `logs` find it, from the stacks' outputs
-(ServiceArn, ClusterName), so it works for any template set deployed by this tool.
+The service is found as `status` and `logs` find it, from its stack's outputs
+(ServiceArn, ClusterName), so it works for any template set deployed by this tool; with
+several services (one stack each), `--service NAME` says which.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from fargate_api.aws.service_deployments import (
     short_id,
     unavailable_reason,
 )
+from fargate_api.aws.service_stacks import select_service
 from fargate_api.aws.session import Clients, error_code, error_message
 from fargate_api.aws.stacks import StackPlan
 from fargate_api.aws.status import find_service, read_outputs
@@ -78,13 +80,19 @@ class RollBacker:
     clock: Clock
     options: RollbackOptions = field(default_factory=RollbackOptions)
 
-    def roll_back(self, plan: StackPlan) -> RollbackResult:
+    def roll_back(self, plan: StackPlan, service: str | None = None) -> RollbackResult:
+        """Rolls back the deployment of `service` (--service: required when the templates
+        run several services)."""
+        chosen = select_service(plan, service, required=True, command="rollback")
         outputs = read_outputs(self.clients, plan)
-        ref = find_service({s.role: s.outputs for s in outputs.stacks})
+        by_role = {s.role: s.outputs for s in outputs.stacks}
+        ref = find_service(by_role, chosen.spec.role) if chosen is not None else None
         if ref is None:
+            where = (
+                f"{chosen.spec.name} exports" if chosen else f"the stacks of '{plan.base}' export"
+            )
             raise UserError(
-                f"the stacks of '{plan.base}' export no ServiceArn: there is no service to "
-                "roll back",
+                f"{where} no ServiceArn: there is no service to roll back",
                 fix="deploy the service stack first ('fargate-api deploy')",
             )
         with _deployment_errors():

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_route53 import Route53Client
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class Clients:
     region: str
     ecs_polling: ECSClient | None = None
     """ECS with POLLING_ATTEMPTS attempts; None: `ecs` serves (tests stub one client)."""
+    route53: Route53Client | None = None
+    """For a custom domain's hosted zone (found by name, its name servers); None where a
+    command needs none (tests that stub the others)."""
 
     @property
     def polling_ecs(self) -> ECSClient:
@@ -97,6 +101,7 @@ def connect(target: Target) -> Clients:
             ec2=session.client("ec2", endpoint_url=url, config=config),
             ecr=session.client("ecr", endpoint_url=url, config=config),
             region=region,
+            route53=session.client("route53", endpoint_url=url, config=config),
             ecs_polling=session.client(
                 "ecs",
                 endpoint_url=url,

@@ -9,6 +9,7 @@ any template set laid out like the reference. Each child becomes a top-level sta
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +27,9 @@ CHILD_TYPES = frozenset({"AWS::Serverless::Application", "AWS::CloudFormation::S
 INLINE_LIMIT = 51_200
 OWNER_TAG = "fargate-api:stack-set"
 ROLE_TAG = "fargate-api:role"
+# Where a word of a CamelCase id starts: a capital after a lower-case letter or digit
+# (ServiceApi), or the last capital of a run before a lower-case letter (ECSCluster).
+_WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,13 @@ class StackPlan:
     stacks: list[StackSpec]
     build_specs: list[BuildSpec] = field(default_factory=list)
     """The images the templates build from source (their task definitions' Metadata)."""
+    parent_defaults: dict[str, str] = field(default_factory=dict)
+    """The Default of each parent parameter that has one: the value a child's `passed`
+    parameter gets when the deploy supplies none (as `sam deploy` would give it)."""
+    only: frozenset[str] | None = None
+    """The roles a deploy (or diff) changes, when it is limited to some stacks
+    (`deploy --service`); the stacks they read are then read from CloudFormation, and
+    the rest is left alone. None: every stack."""
 
     def by_role(self, role: str) -> StackSpec:
         for spec in self.stacks:
@@ -69,13 +80,24 @@ class StackPlan:
                 return spec
         raise KeyError(role)
 
+    def deploys(self, role: str) -> bool:
+        return self.only is None or role in self.only
+
+    def read_only_roles(self) -> set[str]:
+        """The stacks outside `only` whose outputs the stacks in it read."""
+        read = {src for s in self.stacks if self.deploys(s.role) for src, _ in s.inputs.values()}
+        return {role for role in read if not self.deploys(role)}
+
 
 def stack_name(base: str, role: str) -> str:
     return f"{base}-{role}"
 
 
 def role_of(child_logical_id: str) -> str:
-    return child_logical_id.removesuffix("Stack").lower() or child_logical_id.lower()
+    """The kebab-case of the child's id without `Stack`: VpcStack -> vpc,
+    LoadBalancerStack -> load-balancer, ServiceApiV2Stack -> service-api-v2."""
+    stem = child_logical_id.removesuffix("Stack") or child_logical_id
+    return _WORD_START.sub("-", stem).lower()
 
 
 def tags(base: str, role: str) -> list[dict[str, str]]:
@@ -83,10 +105,14 @@ def tags(base: str, role: str) -> list[dict[str, str]]:
 
 
 def load_plan(
-    config: Path | None, templates_dir: Path | None, stack_name_override: str | None
+    config: Path | None,
+    templates_dir: Path | None,
+    stack_name_override: str | None,
+    env: str | None = None,
 ) -> StackPlan:
-    """The stacks of the synthesized templates (or of a template folder), in deploy order."""
-    model = load_config(config)
+    """The stacks of the synthesized templates (or of a template folder), in deploy order;
+    `env` picks the config's environment (its name is then NAME-ENV)."""
+    model = load_config(config, env)
     base = stack_name_override or model.name
     if templates_dir is None:
         # In memory, the build context is written relative to the working folder.
@@ -171,7 +197,12 @@ def plan_from_templates(
             inputs=inputs,
             passed=passed,
         )
-    return StackPlan(base=base, stacks=_in_dependency_order(specs))
+    defaults = {
+        name: str(body["Default"])
+        for name, body in (parent.get("Parameters") or {}).items()
+        if isinstance(body, dict) and body.get("Default") not in (None, "")
+    }
+    return StackPlan(base=base, stacks=_in_dependency_order(specs), parent_defaults=defaults)
 
 
 def _output_ref(value: Any) -> tuple[str, str] | None:

@@ -3,7 +3,8 @@
 `outputs` reads only CloudFormation; `status` adds what CloudFormation does not track:
 running versus desired tasks, the rollout state, the ECS service deployment in progress
 (or the latest: its phase, traffic shares, alarms), and the load balancer's view of the
-targets (the first thing to look at when the URL answers 502/503).
+targets (the first thing to look at when the URL answers 502/503), for each service
+stack of the templates (service_stacks.py finds them).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fargate_api.aws.results import (
     DeploymentStatus,
     OutputsResult,
     ServiceDeploymentRecord,
+    ServiceReport,
     ServiceStatus,
     StackStatus,
     StatusResult,
@@ -30,6 +32,7 @@ from fargate_api.aws.service_deployments import (
     current_or_latest,
     unavailable_reason,
 )
+from fargate_api.aws.service_stacks import ServiceStack, select_service, service_stacks
 from fargate_api.aws.session import Clients
 from fargate_api.aws.stacks import StackPlan
 from fargate_api.aws.summary import endpoint_summary, find_output
@@ -71,22 +74,57 @@ def read_outputs(clients: Clients, plan: StackPlan) -> OutputsResult:
 def read_status(clients: Clients, plan: StackPlan) -> StatusResult:
     outputs = read_outputs(clients, plan)
     by_role = {s.role: s.outputs for s in outputs.stacks}
-    ref = find_service(by_role)
-    service_state = _service_state(clients, ref)
-    deployment, unavailable = _service_deployment(clients, ref)
+    stacks = {s.role: s for s in outputs.stacks}
+    services = service_stacks(plan)
+    reports = [
+        _service_report(clients, service, stacks[service.spec.role], by_role, len(services) == 1)
+        for service in services
+    ]
+    only = reports[0] if len(reports) == 1 else None
     return StatusResult(
         **dict(outputs),  # the fields of OutputsResult, as the models they are
-        service_state=service_state,
-        targets=_target_health(clients, find_output(by_role, "TargetGroupArn")),
+        service_state=only.service_state if only else None,
+        targets=only.targets if only else None,
+        service_deployment=only.service_deployment if only else None,
+        service_deployment_unavailable=only.service_deployment_unavailable if only else None,
+        services=reports,
+    )
+
+
+def _service_report(
+    clients: Clients,
+    service: ServiceStack,
+    stack: StackStatus,
+    by_role: Mapping[str, Mapping[str, str]],
+    alone: bool,
+) -> ServiceReport:
+    ref = find_service(by_role, service.spec.role)
+    state = _service_state(clients, ref)
+    deployment, unavailable = _service_deployment(clients, ref)
+    # The only service's target group may come from another stack of a template set
+    # that keeps it beside the load balancer.
+    target_group = stack.outputs.get("TargetGroupArn") or (
+        find_output(by_role, "TargetGroupArn") if alone else None
+    )
+    return ServiceReport(
+        name=service.name,
+        stack=stack.name,
+        role=stack.role,
+        stack_status=stack.status,
+        service_arn=stack.outputs.get("ServiceArn"),
+        log_group=stack.outputs.get("LogGroupName"),
+        service_state=state,
+        targets=_target_health(clients, target_group),
         service_deployment=deployment,
         service_deployment_unavailable=unavailable,
     )
 
 
-def find_service(by_role: Mapping[str, Mapping[str, str]]) -> ServiceRef | None:
-    """The ECS service from the stacks' outputs (ServiceArn, ClusterName), as every command
-    that acts on the running service finds it."""
-    arn = find_output(by_role, "ServiceArn") or ""
+def find_service(by_role: Mapping[str, Mapping[str, str]], role: str) -> ServiceRef | None:
+    """The ECS service of the stack `role` from its outputs (ServiceArn; the cluster from
+    the ARN, else the ClusterName output), as every command that acts on a running
+    service finds it."""
+    arn = by_role.get(role, {}).get("ServiceArn") or ""
     return service_from_arn(arn, find_output(by_role, "ClusterName") or "")
 
 
@@ -147,3 +185,20 @@ def _target_health(clients: Clients, target_group: str | None) -> TargetHealth |
         if health.get("Description") and health.get("State") != "healthy":
             reasons.append(str(health["Description"]))
     return TargetHealth(states=dict(states), reasons=sorted(set(reasons)))
+
+
+def log_group_of(clients: Clients, plan: StackPlan, service: str | None) -> str:
+    """The log group of `service` (--service; required when the templates run several),
+    from its stack's LogGroupName output."""
+    chosen = select_service(plan, service, required=True, command="logs")
+    outputs = read_outputs(clients, plan)
+    # The only service's group may come from any stack; with several, from its own.
+    group = outputs.log_group if len(service_stacks(plan)) <= 1 else None
+    where = f"the stacks of '{plan.base}' export"
+    if chosen is not None:
+        own = next((s.outputs for s in outputs.stacks if s.role == chosen.spec.role), {})
+        group = own.get("LogGroupName") or group
+        where = f"{chosen.spec.name} exports"
+    if not group:
+        raise UserError(f"{where} no LogGroupName", fix="deploy the service stack first")
+    return group

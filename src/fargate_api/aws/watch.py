@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markup import escape
@@ -21,6 +21,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from fargate_api.aws.certificate_wait import CertificateWait
 from fargate_api.aws.cfn import StackEvent, describe, new_events
 from fargate_api.aws.clock import Clock, elapsed
 from fargate_api.aws.ecs_diagnostics import (
@@ -30,6 +31,7 @@ from fargate_api.aws.ecs_diagnostics import (
     Signal,
     service_from_arn,
 )
+from fargate_api.aws.hosted_zone import name_servers
 from fargate_api.aws.prompts import Prompter
 from fargate_api.aws.results import ServiceDeploymentRecord
 from fargate_api.aws.service_deployments import DeploymentFollower
@@ -38,6 +40,7 @@ from fargate_api.aws.session import error_message
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_route53 import Route53Client
 
 POLL_SECONDS = 3.0
 MAX_ROWS = 14
@@ -112,8 +115,10 @@ class StackWatcher:
         prompter: Prompter,
         options: WatchOptions | None = None,
         polling_ecs: ECSClient | None = None,
+        route53: Route53Client | None = None,
     ) -> None:
         self.cfn = cfn
+        self.route53 = route53
         self.ecs = ecs
         self.polling_ecs = polling_ecs or ecs
         self.console = console
@@ -122,13 +127,22 @@ class StackWatcher:
         self.options = options or WatchOptions()
 
     def watch(
-        self, stack_id: str, label: str, seen: set[str], cluster_hint: str = ""
+        self,
+        stack_id: str,
+        label: str,
+        seen: set[str],
+        cluster_hint: str = "",
+        hosted_zone: str = "",
     ) -> WatchResult:
-        """Follows the stack until its status is no longer *_IN_PROGRESS."""
+        """Follows the stack until its status is no longer *_IN_PROGRESS; `hosted_zone` is
+        the zone a custom domain's certificate is validated in, to explain that wait."""
         state = _State()
         lock = threading.Lock()
         start = self.clock.now()
         probes = _Probes()
+        certificates = CertificateWait(
+            hosted_zone, self._name_servers if self.route53 is not None else None
+        )
 
         def render() -> RenderableType:
             with lock:
@@ -151,6 +165,7 @@ class StackWatcher:
                         lock=lock,
                         probes=probes,
                         cluster_hint=cluster_hint,
+                        certificates=certificates,
                     )
                     if done:
                         break
@@ -207,6 +222,7 @@ class StackWatcher:
         lock: threading.Lock,
         probes: _Probes,
         cluster_hint: str,
+        certificates: CertificateWait,
     ) -> bool:
         current = describe(self.cfn, stack_id)
         try:
@@ -226,6 +242,10 @@ class StackWatcher:
         if not self.console.is_terminal:
             for event in events:
                 self._print_event(label, event)
+        with lock:
+            rows = [(lid, row.resource_type, row.status) for lid, row in state.rows.items()]
+        for line in certificates.poll(rows, self.clock.now()):
+            self.console.print(f"  [dim]certificate:[/dim] {escape(line)}")
         if current is not None and current.in_progress:
             probes.ecs = probes.ecs or self._find_probe(state, cluster_hint)
             probe = probes.ecs
@@ -255,6 +275,15 @@ class StackWatcher:
             state.phase = current.phase if current is not None else ""
         for line in lines:
             self.console.print(f"  [dim]deployment:[/dim] {escape(line)}")
+
+    def _name_servers(self, zone_id: str) -> tuple[str, list[str]] | None:
+        """The zone's name and name servers, for what to check when validation hangs."""
+        if self.route53 is None:
+            return None
+        try:
+            return name_servers(self.route53, zone_id)
+        except (ClientError, BotoCoreError):  # a hint only: never fails the watch
+            return None
 
     def _print_event(self, label: str, event: StackEvent) -> None:
         reason = f" — {escape(event.reason)}" if event.reason else ""

@@ -9,10 +9,14 @@ image digest) is "no changes", and it keeps a stack's old parameters after execu
 update; the harness lists the resources that use a changed parameter as Modify, as
 CloudFormation does, and records the new parameters. (moto's update still leaves a task
 definition whose image comes through `Fn::Sub` as it was: tests read the deployed digest
-from the stack's parameters.) Nothing else about
-moto is changed: in particular moto's change sets still report no outputs, which the
-product handles itself (src/fargate_api/aws/derived_outputs.py). tests/functional/aws/
-test_plain_moto.py runs the deploy flow against an unpatched moto server too.
+from the stack's parameters.) moto 5.2 has ACM but no CloudFormation model for
+`AWS::CertificateManager::Certificate` (a stack with one fails at the listener that names
+it): the harness adds one that requests the certificate from moto's ACM and completes at
+once (the certificate stays PENDING_VALIDATION), so nothing of DNS validation is
+exercised. Nothing else about moto is changed: in particular moto's change sets still
+report no outputs, which the product handles itself (src/fargate_api/aws/
+derived_outputs.py). tests/functional/aws/test_plain_moto.py runs the deploy flow against
+an unpatched moto server too.
 
 Usage: python moto_launcher.py PORT   (listens on 127.0.0.1 only)
 """
@@ -24,6 +28,7 @@ import sys
 from typing import Any
 
 from moto.cloudformation import models, parsing
+from moto.core.common_models import CloudFormationModel
 from moto.server import main
 
 
@@ -68,6 +73,51 @@ _original_diff = models.ChangeSet.diff
 models.ChangeSet.diff = _diff_with_parameters  # type: ignore[method-assign]
 _original_execute = models.CloudFormationBackend.execute_change_set
 models.CloudFormationBackend.execute_change_set = _execute_and_keep_parameters  # type: ignore[method-assign]
+
+
+class _Certificate(CloudFormationModel):
+    """AWS::CertificateManager::Certificate, requested from moto's ACM (DomainName and
+    SubjectAlternativeNames only; its DomainValidationOptions are not read)."""
+
+    # moto files every model class under the service its module names (moto.<service>.*).
+    __module__ = "moto.acm.cloudformation_model"
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CertificateManager::Certificate"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _Certificate:
+        from moto.acm.models import acm_backends  # noqa: PLC0415 (slow: only when used)
+
+        props = cloudformation_json["Properties"]
+        backend = acm_backends[account_id][region_name]
+        names = props.get("SubjectAlternativeNames") or []
+        return cls(backend.request_certificate(props["DomainName"], None, names, []))
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.acm.models import acm_backends  # noqa: PLC0415
+
+        acm_backends[account_id][region_name].delete_certificate(self.arn)
+
 
 if __name__ == "__main__":
     main(["-H", "127.0.0.1", "-p", sys.argv[1]])

@@ -167,7 +167,7 @@ class Cli:
     def run(self, s: Stubs, *args: str, clock: FakeClock | None = None) -> tuple[int, str, str]:
         """The exit code, stdout and stderr; fails when a scripted answer was left unasked."""
         self.monkeypatch.setattr(commands, "connect", lambda target: s.clients)
-        self.monkeypatch.setattr(commands, "load_plan", lambda config, templates, name: self.plan)
+        self.monkeypatch.setattr(commands, "load_plan", lambda *args, **kwargs: self.plan)
         self.monkeypatch.setattr(commands, "SystemClock", lambda: clock or FakeClock())
         self.monkeypatch.setattr(sys, "argv", ["fargate-api", *self.command, *args])
         with pytest.raises(SystemExit) as done:

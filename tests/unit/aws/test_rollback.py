@@ -179,7 +179,7 @@ def test_stacks_without_a_service_exit_2(rollback: Cli) -> None:
     with stubbed() as s:
         expect_service_stacks(s, service_outputs={})
         code, _, err = rollback.run(s)
-    assert code == 2 and "export no ServiceArn" in err and err.count("error:") == 1
+    assert code == 2 and "shop-service exports no ServiceArn" in err and err.count("error:") == 1
 
 
 def test_rollback_failed_exits_1_with_the_result_on_stdout_and_the_reason_once(
