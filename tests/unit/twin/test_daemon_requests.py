@@ -140,6 +140,9 @@ def test_status_json_keeps_the_stable_keys_first_and_tasks_reduced() -> None:
         "updated_at",
         "runtime",
         "containers_conf",
+        "domain_urls",
+        "ca_file",
+        "ca_bundle",
         "tasks_detail",
     ]
     assert printed["tasks"] == [

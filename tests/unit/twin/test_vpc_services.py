@@ -11,13 +11,7 @@ from pathlib import Path
 import pytest
 
 from fargate_api.twin.daemon.state import StateDir
-from fargate_api.twin.daemon.vpc_services import (
-    ECHO_NAME,
-    RunningTaskView,
-    VpcServices,
-    load_balancer_dns_name,
-    role_arn,
-)
+from fargate_api.twin.daemon.vpc_services import RunningTaskView, VpcServices, role_arn
 from fargate_api.twin.ec2.addresses import ECHO_HOST
 from fargate_api.twin.ecs.container_runtime import container_name, cpu_units, memory_mib
 from fargate_api.twin.ecs.endpoint_contracts import EndpointContainer, EndpointPort, EndpointTask
@@ -28,6 +22,7 @@ from fargate_api.twin.ecs.task_runtime import (
     TaskObservation,
     fargate_environment,
 )
+from fargate_api.twin.elbv2.names import ECHO_NAME, load_balancer_dns_name
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.load import load_plan
 from fargate_api.twin.plan.model import ContainerHealthCheck, TaskDefinition, TwinPlan

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from fargate_api.cli_options import EnvOption
 from fargate_api.errors import OperationError, UserError
 from fargate_api.images.output_lines import tool_output
 from fargate_api.twin.cli.built_images import BuildProgress, read_builds
@@ -54,6 +55,7 @@ def deploy_command(
     config: Annotated[
         Path | None, typer.Option("-c", "--config", help="Synthesize this config and deploy it.")
     ] = None,
+    env: EnvOption = None,
     template: Annotated[
         Path | None, typer.Option("-t", "--template", help="Deploy these templates instead.")
     ] = None,
@@ -63,6 +65,13 @@ def deploy_command(
     ] = None,
     name: Annotated[str, typer.Option("--name", "-n", help="Which twin.")] = DEFAULT_NAME,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the rollout.")] = DEFAULT_WAIT,
+    only_service: Annotated[
+        str | None,
+        typer.Option(
+            "--service",
+            help="Deploy this service only; the others keep their revisions and counts.",
+        ),
+    ] = None,
 ) -> None:
     """Register a new task definition revision and roll the service like ECS does."""
     names = names_for(name)
@@ -71,14 +80,16 @@ def deploy_command(
     status = read_status(names)
     state = StateDir(names)
     revision_dir = state.path / f"templates-{int(time.time() * 1000)}"
-    root = templates_for(config, template, revision_dir)
+    root = templates_for(config, template, revision_dir, env)
     runtime = status.runtime or "process"
     err = err_console()
     # Bad input (templates, a missing image) is exit 2 before the twin is asked; the
     # templates are read before a build, which takes longer.
     builds = read_builds(root)
     parameters = builds.placeholders()
-    plan = load_plan(root, image_commands=mapping or None, runtime=runtime, parameters=parameters)
+    # The daemon runs images with `local up`'s --run mappings plus these: check with both.
+    known = {**_launch_commands(state), **mapping}
+    plan = load_plan(root, image_commands=known or None, runtime=runtime, parameters=parameters)
     if builds and runtime == "process":
         err.print(escape(builds.process_mode_notice()))
     if runtime == "container":
@@ -89,7 +100,7 @@ def deploy_command(
             progress = BuildProgress(lambda message: err.print(escape(message)), tool_output(err))
             parameters = builds.build(twin_containers_conf(conf), progress)
             plan = load_plan(
-                root, image_commands=mapping or None, runtime=runtime, parameters=parameters
+                root, image_commands=known or None, runtime=runtime, parameters=parameters
             )
         with err.status("checking images…") as checking:
             prepare_images(plan, conf, lambda line: checking.update(escape(line)))
@@ -101,6 +112,7 @@ def deploy_command(
             template=str(root.resolve()),
             image_commands=mapping,
             parameters=parameters,
+            service=only_service,
         ),
     )
     if not answer.ok:
@@ -128,6 +140,14 @@ def deploy_command(
     err.print(
         "deployment completed: " + ", ".join(f"{k} revision {v}" for k, v in revisions.items())
     )
+
+
+def _launch_commands(state: StateDir) -> dict[str, str]:
+    """The --run mappings `local up` gave the daemon (none if its launch file is unreadable)."""
+    try:
+        return dict(state.read_launch().image_commands)
+    except (OSError, ValueError):
+        return {}
 
 
 def scale_command(

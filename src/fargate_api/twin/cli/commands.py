@@ -6,6 +6,7 @@ notices to stderr, like every other command of the tool.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from fargate_api.cli_options import EnvOption
 from fargate_api.errors import INTERRUPTED_EXIT_CODE, OperationError, UserError
 from fargate_api.images.output_lines import tool_output
 from fargate_api.twin.cli.built_images import BuildProgress, read_builds
@@ -76,6 +78,7 @@ def up_command(
     config: Annotated[
         Path | None, typer.Option("-c", "--config", help="Synthesize this config and run it.")
     ] = None,
+    env: EnvOption = None,
     template: Annotated[
         Path | None,
         typer.Option(
@@ -155,10 +158,12 @@ def up_command(
     err = err_console()
     if notice:
         err.print(escape(notice))
-    values = local_secret_values(config_secrets(config, template), secret or [], secrets_file or [])
+    values = local_secret_values(
+        config_secrets(config, template, env), secret or [], secrets_file or []
+    )
     make_room(names)
     try:
-        root = templates_for(config, template, names.state_dir / "templates")
+        root = templates_for(config, template, names.state_dir / "templates", env)
         builds = read_builds(root)
         if builds and chosen == "process":
             err.print(escape(builds.process_mode_notice()))
@@ -197,7 +202,7 @@ def up_command(
 
             def progress(status: TwinState) -> None:
                 healthy = sum(t.health == "healthy" for t in status.tasks)
-                desired = status.service.desired if status.service else "?"
+                desired = sum(s.desired for s in status.services) if status.services else "?"
                 spinner.update(
                     f"{status.phase}: {healthy}/{desired} targets healthy "
                     f"({time.monotonic() - started:.0f} s)"
@@ -220,7 +225,8 @@ def up_command(
         _print_summary(status)
     err.print(
         f"try: fargate-api local status --name {names.name} | local logs --name {names.name} | "
-        f"local exec --name {names.name} --internet -- curl -s {status.url or ''} | "
+        f"local exec --name {names.name} --internet -- curl -s "
+        f"{(status.domain_urls or [status.url or ''])[0]} | "
         f"local down --name {names.name}"
     )
 
@@ -236,6 +242,30 @@ def _print_summary(status: TwinState) -> None:
     out.print(f"egress IPs: {', '.join(status.egress_ips) or '(none: no NAT gateway)'}")
     public_ips = status.load_balancer.public_ips if status.load_balancer else []
     out.print(f"ALB IPs:    {', '.join(public_ips)}")
+    for url in status.domain_urls:
+        out.print(
+            f"domain:     {url} (from the internet host: local exec --internet -- curl {url})"
+        )
+    if status.ca_file:
+        out.print(f"twin CA:    {status.ca_file} (signs the HTTPS listeners' certificates)")
+        hint = _host_curl(status)
+        if hint:
+            out.print(f"from here:  {hint}")
+
+
+def _host_curl(status: TwinState) -> str | None:
+    """How to open the first domain from this machine with verification: through the
+    forwarder's host port, trusting the twin's CA."""
+    if not status.domain_urls or not status.ca_file:
+        return None
+    url = status.domain_urls[0]
+    scheme, _, rest = url.partition("://")
+    host, _, port = rest.partition(":")
+    port = port or ("443" if scheme == "https" else "80")
+    local = status.ports.get(port)
+    if local is None:
+        return None
+    return f"curl --cacert {status.ca_file} --connect-to {host}:{port}:127.0.0.1:{local} {url}/"
 
 
 @local_app.command("status")
@@ -283,10 +313,15 @@ def status_command(
                 f"(last: {shown})"
             )
     table = Table(title="tasks")
-    for column in ("id", "private ip", "subnet", "az", "health", "status", "revision"):
+    several = len(status.services) > 1
+    service_names = {service.key: service.name for service in status.services}
+    columns = ("id", "private ip", "subnet", "az", "health", "status", "revision")
+    for column in ("service", *columns) if several else columns:
         table.add_column(column, overflow="fold")
     for task in status.tasks:
+        first = [service_names.get(task.service, task.service)] if several else []
         table.add_row(
+            *first,
             task.id,
             task.private_ip,
             task.subnet,
@@ -408,8 +443,25 @@ def exec_command(
         netns = names.task(chosen.id)
     if netns not in host.netns_list():
         raise UserError(f"namespace {netns} is gone", fix="check `fargate-api local status`")
-    result = subprocess.run(host.in_netns(netns, command), check=False)
+    env = internet_tls_env(status) if internet else None
+    result = subprocess.run(host.in_netns(netns, command), check=False, env=env)
     raise typer.Exit(result.returncode)
+
+
+def internet_tls_env(status: TwinState) -> dict[str, str] | None:
+    """The environment of a command on the internet host: this one, plus the twin's CA
+    trusted by curl (CURL_CA_BUNDLE), OpenSSL (SSL_CERT_FILE), Python's requests
+    (REQUESTS_CA_BUNDLE), each the system's CAs plus the twin's, and Node.js
+    (NODE_EXTRA_CA_CERTS, the twin's alone: Node adds it to its own). None: no CA."""
+    if not status.ca_bundle or not status.ca_file:
+        return None
+    return {
+        **os.environ,
+        "CURL_CA_BUNDLE": status.ca_bundle,
+        "SSL_CERT_FILE": status.ca_bundle,
+        "REQUESTS_CA_BUNDLE": status.ca_bundle,
+        "NODE_EXTRA_CA_CERTS": status.ca_file,
+    }
 
 
 @local_app.command("logs")

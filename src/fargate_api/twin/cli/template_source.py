@@ -14,22 +14,27 @@ from fargate_api.synth import synthesize, write_templates
 from fargate_api.twin.cli.lifecycle import resolve_template
 
 
-def templates_for(config: Path | None, template: Path | None, destination: Path) -> Path:
-    if config is not None and template is not None:
+def templates_for(
+    config: Path | None, template: Path | None, destination: Path, env: str | None = None
+) -> Path:
+    if (config is not None or env is not None) and template is not None:
         raise UserError(
-            "-c and -t are alternatives", fix="pass a config (-c) or templates (-t), not both"
+            "-c and -t are alternatives",
+            fix="pass a config (-c, with --env) or templates (-t), not both",
         )
     if template is not None:
         return resolve_template(template)
-    model = load_config(config)
+    model = load_config(config, env)
     destination.mkdir(parents=True, exist_ok=True)
     write_templates(synthesize(model, templates_dir=destination), destination)
     return destination / "parent.yml"
 
 
-def config_secrets(config: Path | None, template: Path | None) -> dict[str, str]:
+def config_secrets(
+    config: Path | None, template: Path | None, env: str | None = None
+) -> dict[str, str]:
     """The config's `[local.secrets]`: read here, by the command, because the templates
     (which the daemon reads) must never carry secret values."""
     if template is not None:
         return {}
-    return dict(load_config(config).local.secrets)
+    return dict(load_config(config, env).local.secrets)

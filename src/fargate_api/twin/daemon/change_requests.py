@@ -145,6 +145,7 @@ def changes(current: TwinPlan, new: TwinPlan, definitions: dict[str, Any]) -> li
             "security_groups",
             "load_balancers",
             "target_groups",
+            "dns_records",
         )
         if getattr(current, part) != getattr(new, part)
     ]

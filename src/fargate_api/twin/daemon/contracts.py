@@ -199,6 +199,13 @@ class TwinState(Contract):
     runtime: Literal["container", "process"] | None = None
     # The podman settings of a container-mode twin, for `local exec` and `down`.
     containers_conf: str | None = None
+    # The custom domains' URLs, as a client on the twin's internet opens them
+    # (`local exec --internet -- curl URL`), and the twin's CA that signed the HTTPS
+    # listeners' certificates: the CA alone, and the system's CAs with it (what
+    # `local exec --internet` hands curl, OpenSSL and requests).
+    domain_urls: list[str] = Field(default_factory=list)
+    ca_file: str | None = None
+    ca_bundle: str | None = None
 
 
 # ---------------------------------------------------------------- local status --json
@@ -228,6 +235,9 @@ class TwinStatusReport(Contract):
     updated_at: float
     runtime: Literal["container", "process"] | None
     containers_conf: str | None
+    domain_urls: list[str]
+    ca_file: str | None
+    ca_bundle: str | None
     tasks_detail: list[TaskState]
 
     @classmethod
@@ -253,6 +263,9 @@ class DeployRequest(Contract):
     # Values for the root template's parameters (the digests of the images `local deploy`
     # built); they replace those `local up` passed, as the templates may have changed.
     parameters: dict[str, str] = Field(default_factory=dict)
+    # Only this service (name or key): the others keep their revisions and counts, as
+    # an `aws ecs update-service` of one service leaves the rest alone.
+    service: str | None = None
 
 
 class ScaleRequest(Contract):

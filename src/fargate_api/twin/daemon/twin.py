@@ -49,6 +49,7 @@ from fargate_api.twin.ecs.scheduler import Scheduler
 from fargate_api.twin.ecs.secrets import SecretResolver
 from fargate_api.twin.ecs.service_scheduler import DeploymentRefusedError
 from fargate_api.twin.elbv2.load_balancers import LoadBalancers
+from fargate_api.twin.elbv2.names import domain_urls
 from fargate_api.twin.host import kernel as host
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.load import load_plan
@@ -80,6 +81,7 @@ class Twin:
             groups=self.groups,
             work_dir=state.path,
             time_scale=spec.time_scale,
+            region=spec.region,
         )
         used: dict[str, set[IPv4Address]] = {}
         for nat in plan.nat_gateways:
@@ -221,7 +223,10 @@ class Twin:
             key: state.definitions[state.revision] for key, state in self.scheduler.services.items()
         }
         revisions = {}
+        only = self._service_key(request.service) if request.service is not None else None
         for change in change_requests.changes(self.plan, new_plan, primary):
+            if only is not None and change.service != only:
+                continue
             service = next(s for s in new_plan.services if s.key == change.service)
             definition = new_plan.task_definition(service.task_definition)
             if change.new_definition:
@@ -484,6 +489,9 @@ class Twin:
             containers_conf=str(containers_conf_path(self.state))
             if self.runtime.kind == "container"
             else None,
+            domain_urls=domain_urls(self.plan),
+            ca_file=str(self.balancers.ca.cert) if self.balancers.has_https else None,
+            ca_bundle=str(self.balancers.ca_bundle) if self.balancers.has_https else None,
         )
 
     def _containers(self, task_id: str) -> list[ContainerStatus]:

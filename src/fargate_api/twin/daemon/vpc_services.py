@@ -1,6 +1,7 @@
 """What AWS runs inside every VPC for the tasks, kept current by the daemon: the
 Amazon-provided DNS resolver (ec2/dns.py) and the ECS task metadata and credentials
-endpoint (servers/task_endpoints.py).
+endpoint (servers/task_endpoints.py); and, outside the VPC, the internet's resolver
+that knows the twin's public names (the load balancers' and their custom domains').
 
 The daemon knows which tasks run; these two servers must too. After every tick the
 daemon hands over its tasks; the resolver's records and the endpoint server's document
@@ -18,9 +19,9 @@ from ipaddress import IPv4Address
 
 from fargate_api.twin.daemon.runtimes import endpoint_server_label
 from fargate_api.twin.daemon.state import StateDir
-from fargate_api.twin.ec2.addresses import ECHO_HOST
 from fargate_api.twin.ec2.dns import (
     TASK_ENDPOINT_PORT,
+    InternetResolver,
     VpcResolver,
     task_records,
 )
@@ -33,13 +34,13 @@ from fargate_api.twin.ecs.endpoint_contracts import (
 )
 from fargate_api.twin.ecs.service_state import TaskRecord
 from fargate_api.twin.ecs.task_runtime import ENDPOINT_ADDRESS, TWIN_ACCOUNT, RunningTask
+from fargate_api.twin.elbv2.names import internet_records, load_balancer_dns_name, vpc_records
 from fargate_api.twin.host.processes import kill_all
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.model import TaskDefinition, TwinPlan
 
 ENDPOINTS_DOCUMENT = "task-endpoints.json"
 ENDPOINTS_LOG = "task-endpoints.log"
-ECHO_NAME = "echo.internet.test"  # the internet's what-is-my-IP service, by name
 FARGATE_DEFAULT_CPU = 0.25
 FARGATE_DEFAULT_MEMORY = 512
 
@@ -51,12 +52,6 @@ class RunningTaskView:
     record: TaskRecord
     running: RunningTask
     definition: TaskDefinition
-
-
-def load_balancer_dns_name(name: str, tag: str, region: str) -> str:
-    """Shaped like an ALB's name (name-id.region.elb.amazonaws.com); answered only by
-    the twin's resolver."""
-    return f"{name}-{tag}.{region}.elb.amazonaws.com".lower()
 
 
 def role_arn(role: str | None) -> str | None:
@@ -82,6 +77,9 @@ class VpcServices:
         self.region = region
         self.assume_task_role = assume_task_role
         self.resolver = VpcResolver(names, plan.vpc_cidr, state_dir=state.path)
+        self.internet_resolver = (
+            InternetResolver(names, state_dir=state.path) if plan.internet_gateway else None
+        )
         self.server: subprocess.Popen[bytes] | None = None
         self._records: dict[str, list[IPv4Address]] | None = None
         self._document: str | None = None
@@ -89,14 +87,12 @@ class VpcServices:
 
     # ------------------------------------------------------------ names
     def static_records(self) -> dict[str, list[IPv4Address]]:
-        records: dict[str, list[IPv4Address]] = {}
-        for lb in self.plan.load_balancers:
-            name = load_balancer_dns_name(lb.name, self.names.tag, self.region)
-            nodes = lb.nodes
-            records[name] = [n.public_ip if lb.internet_facing else n.private_ip for n in nodes]
-        if self.plan.internet_gateway:
-            records[ECHO_NAME] = [ECHO_HOST]
-        return records
+        """The VPC resolver's records besides the tasks' names (elbv2/names.py)."""
+        return vpc_records(self.plan, tag=self.names.tag, region=self.region)
+
+    def internet_records(self) -> dict[str, list[IPv4Address]]:
+        """The internet resolver's records: the twin's public names."""
+        return internet_records(self.plan, tag=self.names.tag, region=self.region)
 
     def load_balancer_names(self) -> list[str]:
         return [
@@ -111,6 +107,8 @@ class VpcServices:
         self._document = TaskEndpoints().to_json()
         self._records = self.static_records()
         self.resolver.start(self._records)
+        if self.internet_resolver is not None:
+            self.internet_resolver.start(self.internet_records())
         command = [
             sys.executable,
             "-m",
@@ -165,12 +163,20 @@ class VpcServices:
             return f"the task endpoint server exited ({self.server.returncode})"
         if self.resolver.pid() is None and self._records is not None:
             return "the VPC resolver (dnsmasq) exited"
+        if (
+            self.internet_resolver is not None
+            and self._records is not None
+            and self.internet_resolver.pid() is None
+        ):
+            return "the internet's resolver (dnsmasq) exited"
         return None
 
     def stop(self) -> None:
         if self.server is not None and self.server.poll() is None:
             kill_all([self.server.pid])  # SIGTERM, SIGKILL if need be; reaps it
         self.resolver.stop()
+        if self.internet_resolver is not None:
+            self.internet_resolver.stop()
 
     # ------------------------------------------------------------ the document
     def _task(self, item: RunningTaskView) -> EndpointTask:

@@ -18,6 +18,7 @@ INTERNET_ROUTER = IPv4Address("203.0.113.2")  # the internet namespace's own add
 CLIENT_HOST = IPv4Address("203.0.113.10")  # where requests from "the internet" come from
 ECHO_HOST = IPv4Address("203.0.113.20")  # the what-is-my-IP service
 ECHO_PORT = 80
+INTERNET_DNS = IPv4Address("203.0.113.53")  # the internet's resolver (the twin's names)
 # The link between the VPC router and the internet gateway: link-local, as inside AWS.
 ROUTER_IGW_LINK = IPv4Network("169.254.0.0/30")
 ROUTER_SIDE = IPv4Address("169.254.0.1")

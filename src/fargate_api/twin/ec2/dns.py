@@ -17,6 +17,12 @@ DNS, and a resolver that forwards nowhere would make every lookup time out.
 Processes run through ``ip netns exec`` see ``/etc/netns/<netns>/resolv.conf`` as their
 ``/etc/resolv.conf``; ``write_netns_resolv_conf`` puts the resolver there for a task.
 
+The twin's internet gets a resolver of its own the same way (``InternetResolver``, a
+second dnsmasq on the internet host at 203.0.113.53): it answers the twin's public names
+only, the load balancers' and the custom domains' Route 53 records leading to them, so
+that ``local exec --internet -- curl https://api.example.com/`` resolves as a client on
+the internet would. Which names each one answers is elbv2/names.py's (pure) business.
+
 Everything this module creates carries the twin's prefix: the hosts and pid files live
 in the twin's state folder, whose path (with the prefix) is on dnsmasq's command line.
 """
@@ -32,6 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
+from fargate_api.twin.ec2.addresses import INTERNET_DNS
 from fargate_api.twin.host import kernel as host
 from fargate_api.twin.host.processes import kill_all
 from fargate_api.twin.naming import TwinNames
@@ -41,9 +48,8 @@ TASK_ENDPOINT_ADDRESS = IPv4Address("169.254.170.2")  # ECS metadata and credent
 TASK_ENDPOINT_PORT = 80
 NETNS_ETC = Path("/etc/netns")
 START_TIMEOUT = 10.0
-HOSTS_FILE = "vpc-dns.hosts"
-PID_FILE = "vpc-dns.pid"
-LOG_FILE = "vpc-dns.log"
+VPC_STEM = "vpc-dns"  # the VPC resolver's files in the state folder: .hosts, .pid, .log
+INTERNET_STEM = "internet-dns"
 # A record's names must be DNS labels (no whitespace, '#' would start a comment).
 _LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
@@ -155,36 +161,38 @@ def netns_etc_folders(prefix: str, *, root: Path = NETNS_ETC) -> list[str]:
         return []
 
 
-class VpcResolver:
-    """One twin's dnsmasq in its router namespace: start, update the records, stop."""
+class HostsResolver:
+    """One dnsmasq in one of the twin's namespaces, answering only from its hosts file:
+    start, update the records, stop. Its files are ``<stem>.hosts``, ``.pid``, ``.log``
+    in the state folder (whose path, with the twin's prefix, is on its command line)."""
 
     def __init__(
         self,
-        names: TwinNames,
-        vpc_cidr: IPv4Network,
+        address: IPv4Address,
+        netns: str,
+        state_dir: Path,
         *,
-        netns: str | None = None,
-        state_dir: Path | None = None,
+        stem: str,
         port: int = DNS_PORT,
     ) -> None:
-        self.names = names
-        self.address = resolver_address(vpc_cidr)
-        self.netns = netns if netns is not None else names.router
-        self.state_dir = state_dir if state_dir is not None else names.state_dir
+        self.address = address
+        self.netns = netns
+        self.state_dir = state_dir
+        self.stem = stem
         self.port = port
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def hosts_file(self) -> Path:
-        return self.state_dir / HOSTS_FILE
+        return self.state_dir / f"{self.stem}.hosts"
 
     @property
     def pid_file(self) -> Path:
-        return self.state_dir / PID_FILE
+        return self.state_dir / f"{self.stem}.pid"
 
     @property
     def log_file(self) -> Path:
-        return self.state_dir / LOG_FILE
+        return self.state_dir / f"{self.stem}.log"
 
     def command(self) -> list[str]:
         args = dnsmasq_args(self.address, self.hosts_file, self.pid_file, port=self.port)
@@ -221,7 +229,7 @@ class VpcResolver:
         self._write_hosts(records)
         pid = self.pid()
         if pid is None:
-            raise ResolverError("the VPC resolver is not running")
+            raise ResolverError(f"the resolver in {self.netns} is not running")
         os.kill(pid, signal.SIGHUP)
 
     def pid(self) -> int | None:
@@ -240,7 +248,7 @@ class VpcResolver:
 
     def _write_hosts(self, records: Records) -> None:
         text = render_hosts(records)
-        tmp = self.hosts_file.with_name(f".{HOSTS_FILE}.tmp")
+        tmp = self.hosts_file.with_name(f".{self.hosts_file.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(self.hosts_file)
 
@@ -250,6 +258,45 @@ class VpcResolver:
         except OSError:
             return "(no log)"
         return " | ".join(text.splitlines()[-5:]) or "(no output)"
+
+
+class VpcResolver(HostsResolver):
+    """Amazon-provided DNS: the VPC's base + 2, in the VPC router's namespace."""
+
+    def __init__(
+        self,
+        names: TwinNames,
+        vpc_cidr: IPv4Network,
+        *,
+        netns: str | None = None,
+        state_dir: Path | None = None,
+        port: int = DNS_PORT,
+    ) -> None:
+        super().__init__(
+            resolver_address(vpc_cidr),
+            netns if netns is not None else names.router,
+            state_dir if state_dir is not None else names.state_dir,
+            stem=VPC_STEM,
+            port=port,
+        )
+        self.names = names
+
+
+class InternetResolver(HostsResolver):
+    """The internet's DNS, as the twin plays it: a resolver on the internet host that
+    knows the public names of the twin (the load balancers', the Route 53 records leading
+    to them, the echo service) and nothing else, so `curl https://api.example.com/` from
+    the internet host resolves as it would from a laptop. ``/etc/netns/<inet>/resolv.conf``
+    names it (vpc.py)."""
+
+    def __init__(self, names: TwinNames, *, state_dir: Path | None = None) -> None:
+        super().__init__(
+            INTERNET_DNS,
+            names.internet,
+            state_dir if state_dir is not None else names.state_dir,
+            stem=INTERNET_STEM,
+        )
+        self.names = names
 
 
 def _pid_from(path: Path) -> int | None:

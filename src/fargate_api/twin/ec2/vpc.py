@@ -15,6 +15,8 @@ How AWS does it, and how the twin mirrors it:
 * Every ENI (task, load balancer node, NAT) is a namespace with one interface, plugged
   into its subnet's bridge by a veth pair created directly inside the namespaces: the
   host's own namespace never gets a link.
+* The internet host has a resolver of its own at 203.0.113.53 (the twin's public
+  names only), named in ``/etc/netns/<inet>/resolv.conf``.
 * The Amazon-provided DNS resolver (VPC base + 2) and the ECS task endpoint
   (169.254.170.2) are addresses on the router's loopback; their servers (ec2/dns.py,
   servers/task_endpoints.py) run in the router namespace. Every ENI namespace gets
@@ -31,6 +33,7 @@ from fargate_api.twin.ec2.addresses import (
     ECHO_HOST,
     IGW_SIDE,
     INTERNET,
+    INTERNET_DNS,
     INTERNET_GATEWAY_SIDE,
     INTERNET_ROUTER,
     PUBLIC_POOL,
@@ -60,6 +63,10 @@ FORWARDING = {
     "net.ipv4.conf.all.send_redirects": "0",
     "net.ipv4.conf.default.send_redirects": "0",
 }
+# An ENI announces itself when its interface comes up (a gratuitous ARP): a task that
+# gets the address of a task stopped a moment ago must not wait for its neighbours'
+# caches to forget the old interface (seconds, enough to fail health checks).
+ARP_NOTIFY = {"net.ipv4.conf.all.arp_notify": "1"}
 ENI_SYSCTL = {"net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0"}
 
 
@@ -234,10 +241,13 @@ table ip {table} {{
                 f"addr add {INTERNET_ROUTER}/{INTERNET.prefixlen} dev {link}",
                 f"addr add {CLIENT_HOST}/{INTERNET.prefixlen} dev {link}",
                 f"addr add {ECHO_HOST}/{INTERNET.prefixlen} dev {link}",
+                f"addr add {INTERNET_DNS}/{INTERNET.prefixlen} dev {link}",
                 f"link set {link} up",
                 f"route add {PUBLIC_POOL} via {INTERNET_GATEWAY_SIDE}",
             ],
         )
+        # The internet's resolver (ec2/dns.py InternetResolver) for `local exec --internet`.
+        write_netns_resolv_conf(ns, INTERNET_DNS)
 
     def _nat_ruleset(self, own: IPv4Address) -> str:
         table = self.names.table("nat")
@@ -286,7 +296,9 @@ table ip {table} {{
                 f"link set {router_side} up",
             ],
         )
-        host.sysctl(netns, FORWARDING if forwarding else ENI_SYSCTL)
+        host.sysctl(netns, {**(FORWARDING if forwarding else ENI_SYSCTL), **ARP_NOTIFY})
+        # The router forgets the address's previous owner before the new one comes up.
+        host.ip(self.names.router, "neigh", "flush", "to", str(ip), check=False)
         host.ip_batch(
             netns,
             [

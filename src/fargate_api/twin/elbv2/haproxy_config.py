@@ -414,6 +414,10 @@ def _frontend(
     weights_map: Path | None,
 ) -> list[str]:
     lines = [f"frontend {frontend_name(listener.key)}"]
+    if listener.protocol == "HTTPS" and listener.certificate_names:
+        lines.append(
+            "    " + _comment(f"certificate names: {', '.join(listener.certificate_names)}")
+        )
     for node in lb.nodes:
         bind = f"    bind {node.private_ip}:{listener.port}"
         if node.private_ip in bind_namespaces:
@@ -422,7 +426,7 @@ def _frontend(
             if tls_cert is None:
                 raise ValueError(
                     f"listener {listener.key} is HTTPS but no TLS certificate was given: "
-                    "pass tls_cert (see fargate_api.twin.elbv2.tls.self_signed_certificate)"
+                    "pass tls_cert or listener_certs (see fargate_api.twin.elbv2.tls)"
                 )
             bind += f" ssl crt {quote(str(tls_cert))} alpn {ALPN}"
         lines.append(bind)
@@ -512,8 +516,13 @@ def render_haproxy_config(
     tls_cert: Path | None = None,
     bind_namespaces: Mapping[IPv4Address, str] | None = None,
     weights_map: Path | None = None,
+    listener_certs: Mapping[str, Path] | None = None,
 ) -> str:
     """The configuration of the HAProxy that plays ``lb``; see the module docstring.
+
+    ``listener_certs`` gives an HTTPS listener (by key) its own certificate file, as the
+    twin's CA issued it for the names leading to the balancer; ``tls_cert`` is the one
+    for the HTTPS listeners without an entry there.
 
     ``bind_namespaces`` names the network namespace of node addresses that are not in
     HAProxy's own namespace (HAProxy opens those listening sockets there, which needs
@@ -557,7 +566,7 @@ def render_haproxy_config(
                 listener,
                 lb,
                 target_groups,
-                tls_cert,
+                (listener_certs or {}).get(listener.key, tls_cert),
                 bind_namespaces or {},
                 weights_map=weights_map,
             ),

@@ -11,6 +11,9 @@ and linear deployments) are an HAProxy map beside the configuration, ``weights.m
 `set_forward_weights` changes one forward's entry over the stats socket, so traffic
 moves at once, without a reload that would drop the registered targets. `sample` reads
 a target group's counters for the twin's CloudWatch metrics (twin/cloudwatch).
+
+Each HTTPS listener gets a certificate from the twin's CA (elbv2/tls.py) for the names
+the templates lead to its balancer (elbv2/names.py), in place of its ACM certificate.
 """
 
 from __future__ import annotations
@@ -35,12 +38,14 @@ from fargate_api.twin.elbv2.haproxy_config import (
     weights_value,
 )
 from fargate_api.twin.elbv2.haproxy_runtime import HaproxyRuntime, HaproxyRuntimeError, TargetState
-from fargate_api.twin.elbv2.tls import self_signed_certificate
+from fargate_api.twin.elbv2.names import certificate_names
+from fargate_api.twin.elbv2.tls import CA_BUNDLE, TwinCa
 from fargate_api.twin.host import kernel as host
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.model import HealthCheck, LoadBalancer, TargetGroup, TwinPlan
 
 START_TIMEOUT = 10.0
+CA_FOLDER = "ca"  # the twin's CA in its state folder (elbv2/tls.py), removed on down
 
 
 def scaled_target_group(group: TargetGroup, scale: float) -> TargetGroup:
@@ -83,6 +88,7 @@ class LoadBalancers:
         groups: SecurityGroups,
         work_dir: Path,
         time_scale: float,
+        region: str = "us-east-1",
     ) -> None:
         self.names = names
         self.plan = plan
@@ -90,10 +96,28 @@ class LoadBalancers:
         self.groups = groups
         self.work_dir = work_dir
         self.time_scale = time_scale
+        self.region = region
         self.running: list[RunningBalancer] = []
+        self.ca = TwinCa(work_dir / CA_FOLDER, label=f"fargate-api twin {names.name}")
         self.target_groups = {g.key: scaled_target_group(g, time_scale) for g in plan.target_groups}
 
+    @property
+    def has_https(self) -> bool:
+        return any(
+            listener.protocol == "HTTPS"
+            for lb in self.plan.load_balancers
+            for listener in lb.listeners
+        )
+
+    @property
+    def ca_bundle(self) -> Path:
+        """The system's CAs plus the twin's: what the internet host's clients trust."""
+        return self.ca.folder / CA_BUNDLE
+
     def start(self) -> None:
+        if self.has_https:
+            self.ca.ensure()
+            self.ca.write_bundle(self.ca_bundle)
         for lb_index, lb in enumerate(self.plan.load_balancers):
             namespaces = []
             for node_index, node in enumerate(lb.nodes):
@@ -113,9 +137,14 @@ class LoadBalancers:
         directory = self.work_dir / f"lb{index}"
         directory.mkdir(parents=True, exist_ok=True)
         socket_path = directory / "haproxy.sock"
-        cert = None
-        if any(listener.protocol == "HTTPS" for listener in lb.listeners):
-            cert = self_signed_certificate(directory, lb.name)
+        certs = {
+            listener.key: self.ca.issue(
+                directory / f"listener-{listener.port}.pem",
+                certificate_names(self.plan, lb, listener, tag=self.names.tag, region=self.region),
+            )
+            for listener in lb.listeners
+            if listener.protocol == "HTTPS"
+        }
         config = directory / "haproxy.cfg"
         weights_map = directory / "weights.map"
         weights_map.write_text(weights_map_text(lb))
@@ -127,7 +156,7 @@ class LoadBalancers:
                 lb,
                 self.target_groups,
                 stats_socket=socket_path,
-                tls_cert=cert,
+                listener_certs=certs,
                 bind_namespaces={
                     ip: ns for ip, ns in bind_namespaces.items() if ns != namespaces[0]
                 },

@@ -25,6 +25,7 @@ from fargate_api.templates.load_balancing import (
 from fargate_api.templates.network import SECURITY_GROUP, SUBNET
 from fargate_api.templates.props import as_int, as_list, as_str, get
 from fargate_api.templates.topology import LOAD_BALANCER, TARGET_GROUP, listeners
+from fargate_api.twin.plan.dns import certificate_names
 from fargate_api.twin.plan.ec2 import NetworkPlan
 from fargate_api.twin.plan.errors import PlanError
 from fargate_api.twin.plan.model import (
@@ -140,6 +141,7 @@ def _listener(
         protocol="HTTPS" if view.protocol == "HTTPS" else "HTTP",
         default_actions=_actions(index, resource, view.default_actions, used, notices),
         rules=tuple(sorted(rules, key=lambda r: r.priority)),
+        certificate_names=certificate_names(index, resource) if view.protocol == "HTTPS" else (),
     )
 
 

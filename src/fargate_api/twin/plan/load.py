@@ -23,6 +23,7 @@ from fargate_api.templates.props import as_str, get
 from fargate_api.templates.topology import SERVICE
 from fargate_api.twin.plan.autoscaling import read_autoscaling
 from fargate_api.twin.plan.deployments import read_alarms, read_deployment_plan
+from fargate_api.twin.plan.dns import read_dns_records
 from fargate_api.twin.plan.ec2 import read_network
 from fargate_api.twin.plan.ecs import read_services
 from fargate_api.twin.plan.elbv2 import read_load_balancers
@@ -63,6 +64,8 @@ BUILT = frozenset(
         "AWS::Serverless::Application",
         "AWS::ApplicationAutoScaling::ScalableTarget",
         "AWS::ApplicationAutoScaling::ScalingPolicy",
+        "AWS::Route53::RecordSet",
+        "AWS::Route53::RecordSetGroup",
     }
 )
 WHY_IGNORED = {
@@ -76,6 +79,9 @@ WHY_IGNORED = {
     "AWS::EC2::VPCEndpoint": "the twin has no AWS service endpoints",
     "AWS::EC2::FlowLog": "flow logs are not recorded",
     "AWS::ECR::Repository": "images are built into the local store; nothing is pushed",
+    "AWS::CertificateManager::": "the twin's own CA issues the HTTPS listeners' certificates "
+    "for these names",
+    "AWS::Route53::HostedZone": "the twin's resolvers answer the records themselves",
 }
 
 
@@ -103,6 +109,7 @@ def interpret(
     index = Index(stack_set)
     network = read_network(index)
     balancers, target_groups, lb_notices = read_load_balancers(index, network)
+    dns_records, dns_notices = read_dns_records(index, balancers)
     services, definitions, ecs_notices = read_services(index, image_commands, runtime=runtime)
     services, alarms, alarm_notices = _deployments(index, services)
     _check_bindings(services, target_groups, network.subnets)
@@ -130,10 +137,12 @@ def interpret(
             + ecs_notices
             + scaling_notices
             + alarm_notices
+            + dns_notices
             + _ignored(index, {a.key for a in alarms} | {n.resource for n in alarm_notices})
         ),
         autoscaling=tuple(scaling),
         alarms=tuple(alarms),
+        dns_records=tuple(dns_records),
     )
 
 

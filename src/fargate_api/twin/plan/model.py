@@ -135,6 +135,9 @@ class Listener:
     protocol: Literal["HTTP", "HTTPS"]
     default_actions: tuple[Action, ...]
     rules: tuple[ListenerRule, ...]  # sorted by priority
+    # HTTPS: the names of its ACM certificates (DomainName, SubjectAlternativeNames) as
+    # far as these templates tell; the twin's CA puts them on the listener's certificate.
+    certificate_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,17 @@ class LoadBalancer:
     security_groups: tuple[str, ...]
     idle_timeout: int
     listeners: tuple[Listener, ...]
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    """A Route 53 record the twin's resolvers answer: a name leading to one of the plan's
+    load balancers (an alias, or a CNAME to its DNS name), or to literal addresses."""
+
+    key: str  # the record set's key; "<key>[i]" for an item of a RecordSetGroup
+    name: str  # lower case, no trailing dot; may start with "*." (a wildcard)
+    load_balancer: str | None = None  # key of the LoadBalancer it leads to
+    addresses: tuple[IPv4Address, ...] = ()  # an A record's literal values
 
 
 @dataclass(frozen=True)
@@ -383,6 +397,7 @@ class TwinPlan:
     notices: tuple[Notice, ...] = field(default=())
     autoscaling: tuple[Autoscaling, ...] = field(default=())
     alarms: tuple[AlarmRule, ...] = field(default=())
+    dns_records: tuple[DnsRecord, ...] = field(default=())
 
     def alarm(self, key: str) -> AlarmRule:
         return next(a for a in self.alarms if a.key == key)
