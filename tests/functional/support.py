@@ -41,6 +41,7 @@ REQUIRED_VARIANTS = (
     "https",
     "domain",
     "domain-zone-lookup",
+    "services-domain",
     "autoscaling",
     "arm",
     "spot",
@@ -80,8 +81,26 @@ def variant_names() -> list[str]:
     return sorted(p.stem for p in VARIANTS_DIR.glob("*.toml"))
 
 
+def environment_variant_names() -> list[str]:
+    """`<variant>@<env>` for every [env.NAME] table of a variant config: the same file
+    synthesized with `--env NAME`. The scanners and `check --strict` cover them; the
+    goldens pin the base config only (tests/functional/test_environments.py compares
+    environments)."""
+    names: list[str] = []
+    for variant in variant_names():
+        data = tomllib.loads(variant_config(variant).read_text(encoding="utf-8"))
+        names += [f"{variant}@{env}" for env in sorted(data.get("env", {}))]
+    return names
+
+
+def scanned_variant_names() -> list[str]:
+    """Every variant, and every environment of one."""
+    return variant_names() + environment_variant_names()
+
+
 def variant_config(variant: str) -> Path:
-    return VARIANTS_DIR / f"{variant}.toml"
+    """The config of a variant (of `<variant>@<env>` too: the same file)."""
+    return VARIANTS_DIR / f"{variant.partition('@')[0]}.toml"
 
 
 def variant_services(variant: str) -> list[str]:
@@ -107,6 +126,11 @@ def variant_template_files(variant: str) -> tuple[str, ...]:
 def variant_files() -> list[tuple[str, str]]:
     """(variant, template file) for every file of every variant, for parametrize."""
     return [(v, name) for v in variant_names() for name in variant_template_files(v)]
+
+
+def scanned_variant_files() -> list[tuple[str, str]]:
+    """(variant, template file) for every variant and every environment of one."""
+    return [(v, name) for v in scanned_variant_names() for name in variant_template_files(v)]
 
 
 # --- the CLI -------------------------------------------------------------------------
@@ -146,7 +170,10 @@ def describe_run(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def synth_variant(variant: str, out_dir: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run_cli("synth", "-c", variant_config(variant), "-o", out_dir, cwd=cwd)
+    """`synth` of a variant; of `<variant>@<env>` with `--env <env>`."""
+    env = variant.partition("@")[2]
+    chosen = ("--env", env) if env else ()
+    return run_cli("synth", "-c", variant_config(variant), *chosen, "-o", out_dir, cwd=cwd)
 
 
 class SynthCache:

@@ -258,3 +258,46 @@ def test_array_element_lists_are_not_arrays_of_tables() -> None:
     """An index into a plain array (network.public_subnets[1]) still points at its key."""
     message = error_of('[network]\npublic_subnets = ["10.0.0.0/24", "nope"]\n')
     assert f"{SOURCE}:2:" in message and "public_subnets[1]" in message, message
+
+
+DOMAIN_WITH_HOSTS = """
+name = "shop"
+[load_balancer]
+domain = "api.example.com"
+
+[[services]]
+name = "docs"
+hosts = [{host}]
+
+[[services]]
+name = "api"
+paths = ["/*"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("host", "wanted"),
+    [
+        ('"docs-?.example.com"', "cannot be a name of the certificate"),
+        ('"docs.other.org"', "is not in example.com, the zone of load_balancer.domain"),
+    ],
+)
+def test_a_host_the_requested_certificate_cannot_name_is_refused(host: str, wanted: str) -> None:
+    with pytest.raises(UserError) as caught:
+        parse_config(DOMAIN_WITH_HOSTS.format(host=host), source="f.toml")
+    message = caught.value.render()
+    assert wanted in message
+    assert "f.toml:8:" in message, message  # the hosts key of the first [[services]]
+
+
+def test_hosts_in_the_zone_and_a_wildcard_are_certificate_names() -> None:
+    config = parse_config(DOMAIN_WITH_HOSTS.format(host='"docs.example.com", "*.example.com"'))
+    assert config.load_balancer.presumed_zone() == "example.com"
+
+
+def test_a_given_certificate_lifts_the_host_rules() -> None:
+    text = DOMAIN_WITH_HOSTS.format(host='"docs.other.org"').replace(
+        "[load_balancer]\n",
+        '[load_balancer]\ncertificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/abc"\n',
+    )
+    assert parse_config(text).services[0].hosts == ("docs.other.org",)

@@ -242,13 +242,7 @@ class Deployer:
     ) -> StackState | None:
         if state is None or state.status == "REVIEW_IN_PROGRESS":
             return state
-        owner = state.tags.get(OWNER_TAG)
-        if owner != base:
-            raise UserError(
-                f"stack {spec.name} exists but was not deployed by fargate-api for '{base}'"
-                + (f" (it belongs to '{owner}')" if owner else ""),
-                fix="choose another --stack-name, or delete that stack yourself",
-            )
+        _require_ours(base, spec, state)
         if state.in_progress:
             raise UserError(
                 f"{spec.name} is {state.status}: another operation is running on it",
@@ -368,6 +362,12 @@ def deployed_outputs(clients: Clients, base: str, spec: StackSpec) -> dict[str, 
             f"this deploy reads the outputs of {spec.name}, which {what}",
             fix="deploy everything first: fargate-api deploy",
         )
+    _require_ours(base, spec, state)
+    return outputs_of(clients, spec, state)
+
+
+def _require_ours(base: str, spec: StackSpec, state: StackState) -> None:
+    """Refuse a stack that fargate-api did not deploy for ``base`` (its owner tag)."""
     owner = state.tags.get(OWNER_TAG)
     if owner != base:
         raise UserError(
@@ -375,7 +375,6 @@ def deployed_outputs(clients: Clients, base: str, spec: StackSpec) -> dict[str, 
             + (f" (it belongs to '{owner}')" if owner else ""),
             fix="choose another --stack-name, or delete that stack yourself",
         )
-    return outputs_of(clients, spec, state)
 
 
 def _report(console: Console, stack: str, result: WatchResult, cause: RootCause | None) -> None:

@@ -80,6 +80,8 @@ DOMAIN_PATTERN = (
     r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])$"
 )
 HOSTED_ZONE_PATTERN = r"^Z[A-Z0-9]{1,31}$"
+# What ACM accepts as a certificate name: a host name, or one left-most `*.` wildcard.
+CERTIFICATE_NAME_PATTERN = r"^(\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$"
 # An environment's name ends the config's name (`name-staging`), so it follows its rules.
 ENVIRONMENT_PATTERN = r"^[a-z][a-z0-9-]{0,15}$"
 PRIVATE_ECR_PATTERN = r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
@@ -543,6 +545,13 @@ class LoadBalancerConfig(_Section):
     def creates_certificate(self) -> bool:
         return self.domain is not None and self.certificate_arn is None
 
+    def presumed_zone(self) -> str | None:
+        """The hosted zone the domain is presumed to be in: its parent (example.com for
+        api.example.com), or the domain itself when it is a zone's apex (example.com)."""
+        if self.domain is None:
+            return None
+        return self.domain.split(".", 1)[1] if self.domain.count(".") > 1 else self.domain
+
     def listener_ports(self) -> tuple[int, ...]:
         return (self.http_port, self.https_port) if self.https else (self.http_port,)
 
@@ -878,6 +887,7 @@ class Config(_Section):
                     "logical ids; rename one of them"
                 )
         check_routes(self.services, [self.service_priority(i) for i in range(len(names))])
+        self._check_certificate_names()
         for index, svc in enumerate(self.services):
             for source in svc.allow_from:
                 if source == svc.name:
@@ -889,6 +899,31 @@ class Config(_Section):
                     raise ValueError(
                         f"services[{index}].allow_from names {source!r}, which is not a "
                         f"service; known: {', '.join(names)}"
+                    )
+
+    def _check_certificate_names(self) -> None:
+        """The certificate the stack requests names every host the services route on, and
+        CloudFormation validates each name in the domain's zone: a host that cannot be a
+        certificate name, or lies in another zone, would fail or hang the deploy."""
+        lb = self.load_balancer
+        zone = lb.presumed_zone()
+        if zone is None or not lb.creates_certificate:
+            return
+        for index, svc in enumerate(self.services):
+            for host in svc.hosts:
+                if not re.fullmatch(CERTIFICATE_NAME_PATTERN, host):
+                    raise ValueError(
+                        f"services[{index}].hosts: {host!r} cannot be a name of the certificate "
+                        "that load_balancer.domain requests (a host name, or one leading "
+                        f"'*.' wildcard); use e.g. '*.{zone}', or give load_balancer."
+                        "certificate_arn of a certificate that covers it"
+                    )
+                if host != zone and not host.endswith(f".{zone}"):
+                    raise ValueError(
+                        f"services[{index}].hosts: {host!r} is not in {zone}, the zone of "
+                        f"load_balancer.domain ({lb.domain}): its certificate name could not "
+                        "be validated there; use a host under it, or give load_balancer."
+                        "certificate_arn of a certificate that covers it"
                     )
 
     def service_list(self) -> tuple[ServiceConfig, ...]:

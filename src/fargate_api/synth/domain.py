@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from fargate_api.config import Config
-from fargate_api.config.model import HOSTED_ZONE_PATTERN
+from fargate_api.config.model import CERTIFICATE_NAME_PATTERN, HOSTED_ZONE_PATTERN
 from fargate_api.metadata_keys import DOMAIN, DOMAIN_NAME, DOMAIN_ZONE_PARAMETER, SUPPRESSIONS
 from fargate_api.synth.intrinsics import Json, get_att, ref, sub
 from fargate_api.synth.template import Template
@@ -28,8 +28,7 @@ HOSTED_ZONE_ID = "HostedZoneId"
 CERTIFICATE = "Certificate"
 DOMAIN_RECORD = "DomainRecord"
 DOMAIN_RECORD_IPV6 = "DomainRecordIpv6"
-# What ACM accepts as a certificate name: a host name, or one left-most `*.` wildcard.
-_CERTIFICATE_NAME = re.compile(r"^(\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
+_CERTIFICATE_NAME = re.compile(CERTIFICATE_NAME_PATTERN)
 
 
 def add_domain_parameter(t: Template, config: Config) -> None:
@@ -125,7 +124,7 @@ def service_hosts_in_zone(config: Config) -> list[str]:
     domain = config.load_balancer.domain
     if domain is None:
         return []
-    zone = domain.split(".", 1)[1] if domain.count(".") > 1 else domain
+    zone = config.load_balancer.presumed_zone() or domain
     hosts: list[str] = []
     for svc in config.services:
         for host in svc.hosts:

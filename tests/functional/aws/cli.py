@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from functional.aws.conftest import fake_aws_env
+from support.registry import LoopbackRegistry
 
 TIMEOUT = 120
 
@@ -42,3 +43,21 @@ def run_cli(cwd: Path, *args: str, endpoint: str | None, region: str | None = "u
         check=False,
     )
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+def deploy_with_registry(
+    project: Path, moto_url: str, registry: LoopbackRegistry, *extra: str
+) -> Run:
+    """`deploy -c fargate-api.toml --yes` of ``project`` on moto, pushing its built images
+    to ``registry`` (ECR's data plane on loopback)."""
+    return run_cli(
+        project,
+        "deploy",
+        "-c",
+        "fargate-api.toml",
+        "--registry-url",
+        registry.url,
+        "--yes",
+        *extra,
+        endpoint=moto_url,
+    )

@@ -15,11 +15,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+
+from support.registry import LoopbackRegistry, start_registry
 
 LAUNCHER = Path(__file__).with_name("moto_launcher.py")
 START_TIMEOUT = 30.0
+MOTO_ECR_PASSWORD = "123456789012-auth-token"  # moto's ECR token for its default account
 
 
 def _free_port() -> int:
@@ -48,6 +53,24 @@ def fake_aws_env(tmp: Path, region: str | None = "us-east-1") -> dict[str, str]:
     if region:
         env["AWS_DEFAULT_REGION"] = region
     return env
+
+
+def moto_client(url: str, service: str) -> Any:
+    """A boto3 client of the moto server at ``url``, with fake credentials."""
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def ecr_registry(tmp_path: Path) -> Iterator[LoopbackRegistry]:
+    """A loopback registry that takes moto's ECR token (user AWS), standing for ECR's."""
+    with start_registry(tmp_path / "ecr", username="AWS", password=MOTO_ECR_PASSWORD) as registry:
+        yield registry
 
 
 @pytest.fixture(scope="session")

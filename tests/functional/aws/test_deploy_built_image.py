@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import secrets
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
-from functional.aws.cli import Run, run_cli
+from functional.aws.cli import deploy_with_registry, run_cli
+from functional.aws.conftest import MOTO_ECR_PASSWORD, moto_client
 from support.base_images import ImageRun, busybox_arm64_base, busybox_base, image_run
 from support.commands import require_commands
 from support.git_repo import committed_repo, git
@@ -27,7 +25,6 @@ from support.registry import LoopbackRegistry, skopeo_inspect, start_registry
 
 __all__ = ["busybox_arm64_base", "busybox_base", "image_run"]
 
-MOTO_PASSWORD = "123456789012-auth-token"  # moto's ECR token for its default account
 ECR_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 
 DOCKERFILE = """\
@@ -56,49 +53,18 @@ def project(tmp_path: Path, image_run: ImageRun, busybox_base: str) -> Path:
     return committed_repo(folder)
 
 
-@pytest.fixture
-def ecr_registry(tmp_path: Path) -> Iterator[LoopbackRegistry]:
-    """The registry that takes moto's ECR token."""
-    with start_registry(tmp_path / "ecr", username="AWS", password=MOTO_PASSWORD) as registry:
-        yield registry
-
-
-def _deploy(project: Path, moto_url: str, registry: LoopbackRegistry, *extra: str) -> Run:
-    return run_cli(
-        project,
-        "deploy",
-        "-c",
-        "fargate-api.toml",
-        "--registry-url",
-        registry.url,
-        "--yes",
-        *extra,
-        endpoint=moto_url,
-    )
-
-
 def _stack_name(project: Path) -> str:
     text = (project / "fargate-api.toml").read_text()
     return text.split('"', 2)[1]
 
 
-def _client(service: str, moto_url: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
 def _service_parameters(moto_url: str, base: str) -> dict[str, str]:
-    stack = _client("cloudformation", moto_url).describe_stacks(StackName=f"{base}-service")
+    stack = moto_client(moto_url, "cloudformation").describe_stacks(StackName=f"{base}-service")
     return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Stacks"][0]["Parameters"]}
 
 
 def _stacks(moto_url: str, base: str) -> list[str]:
-    pages = _client("cloudformation", moto_url).list_stacks()["StackSummaries"]
+    pages = moto_client(moto_url, "cloudformation").list_stacks()["StackSummaries"]
     return sorted(
         s["StackName"]
         for s in pages
@@ -113,7 +79,7 @@ def _skopeo_digest(registry: LoopbackRegistry, reference: str) -> str:
 def test_deploy_builds_pushes_and_pins_the_digest_and_a_redeploy_changes_nothing(
     project: Path, moto_url: str, ecr_registry: LoopbackRegistry
 ) -> None:
-    first = _deploy(project, moto_url, ecr_registry, "--json")
+    first = deploy_with_registry(project, moto_url, ecr_registry, "--json")
     assert first.code == 0, first.explain()
     result = first.json()
     [image] = result["images"]
@@ -129,7 +95,7 @@ def test_deploy_builds_pushes_and_pins_the_digest_and_a_redeploy_changes_nothing
     params = _service_parameters(moto_url, base)
     assert params["ImageDigest"] == image["digest"]
     assert params["ImageRepositoryUri"] == repository
-    ecs = _client("ecs", moto_url)
+    ecs = moto_client(moto_url, "ecs")
     [arn] = ecs.list_task_definitions()["taskDefinitionArns"][-1:]
     named = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
     assert named["containerDefinitions"][0]["image"] == image["image"]
@@ -137,7 +103,7 @@ def test_deploy_builds_pushes_and_pins_the_digest_and_a_redeploy_changes_nothing
     assert _skopeo_digest(ecr_registry, f"{path}@{image['digest']}") == image["digest"]
     assert _skopeo_digest(ecr_registry, f"{path}:{image['tag']}") == image["digest"]
 
-    second = _deploy(project, moto_url, ecr_registry)
+    second = deploy_with_registry(project, moto_url, ecr_registry)
     assert second.code == 0, second.explain()
     assert "no changes: every stack is up to date" in second.stderr
     assert "is already in the registry" in second.stderr and "pushing " not in second.stderr
@@ -147,7 +113,7 @@ def test_deploy_builds_pushes_and_pins_the_digest_and_a_redeploy_changes_nothing
 def test_a_new_commit_is_a_new_digest_that_diff_shows_before_deploy_pushes_it(
     project: Path, moto_url: str, ecr_registry: LoopbackRegistry
 ) -> None:
-    first = _deploy(project, moto_url, ecr_registry, "--json")
+    first = deploy_with_registry(project, moto_url, ecr_registry, "--json")
     assert first.code == 0, first.explain()
     old = first.json()["images"][0]["digest"]
     dockerfile = project / "Dockerfile"
@@ -160,7 +126,7 @@ def test_a_new_commit_is_a_new_digest_that_diff_shows_before_deploy_pushes_it(
     assert f"image ImageDigest: {old} -> build " in before.stdout
     assert "not pushed yet" in before.stdout
 
-    deployed = _deploy(project, moto_url, ecr_registry, "--json")
+    deployed = deploy_with_registry(project, moto_url, ecr_registry, "--json")
     assert deployed.code == 0, deployed.explain()
     new = deployed.json()["images"][0]["digest"]
     assert new != old
@@ -179,15 +145,15 @@ def test_a_refused_token_stops_before_the_service_and_the_next_deploy_pushes(
 ) -> None:
     """An expired (here: wrong) token: one message with the fix, no service stack."""
     with start_registry(tmp_path / "strict", username="AWS", password="not-the-token") as strict:
-        refused = _deploy(project, moto_url, strict)
+        refused = deploy_with_registry(project, moto_url, strict)
     assert refused.code == 1, refused.explain()
     assert "refused the credentials" in refused.stderr
     assert "fix:" in refused.stderr and "Traceback" not in refused.stderr
     base = _stack_name(project)
     assert f"{base}-service" not in _stacks(moto_url, base)
 
-    with start_registry(tmp_path / "ok", username="AWS", password=MOTO_PASSWORD) as registry:
-        again = _deploy(project, moto_url, registry)
+    with start_registry(tmp_path / "ok", username="AWS", password=MOTO_ECR_PASSWORD) as registry:
+        again = deploy_with_registry(project, moto_url, registry)
         assert again.code == 0, again.explain()
         assert "pushed " in again.stderr
         assert f"{base}-service" in _stacks(moto_url, base)
@@ -198,7 +164,7 @@ def test_a_push_that_left_no_manifest_is_pushed_again(
 ) -> None:
     """The layers are in the registry but the manifest is not, as after a push cut off
     halfway: the next deploy pushes again and deploys only the digest it read back."""
-    first = _deploy(project, moto_url, ecr_registry, "--json")
+    first = deploy_with_registry(project, moto_url, ecr_registry, "--json")
     assert first.code == 0, first.explain()
     image = first.json()["images"][0]
     path = f"{_stack_name(project)}-api"
@@ -209,7 +175,7 @@ def test_a_push_that_left_no_manifest_is_pushed_again(
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request) as answer:
         assert answer.status == 202
 
-    again = _deploy(project, moto_url, ecr_registry, "--json")
+    again = deploy_with_registry(project, moto_url, ecr_registry, "--json")
     assert again.code == 0, again.explain()
     [pushed] = again.json()["images"]
     assert pushed["pushed"] is True
@@ -229,7 +195,7 @@ def test_a_failed_build_changes_nothing_in_aws(
 ) -> None:
     dockerfile = project / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text().replace("RUN mkdir", "RUN false && mkdir"))
-    failed = _deploy(project, moto_url, ecr_registry)
+    failed = deploy_with_registry(project, moto_url, ecr_registry)
     assert failed.code == 1, failed.explain()
     assert "RUN false && mkdir -p /www" in failed.stderr
     assert _stacks(moto_url, _stack_name(project)) == []
@@ -247,7 +213,7 @@ def test_bad_build_input_is_exit_2_before_anything_runs(
 ) -> None:
     config = project / "fargate-api.toml"
     config.write_text(config.read_text().replace(edit, says))
-    refused = _deploy(project, moto_url, ecr_registry)
+    refused = deploy_with_registry(project, moto_url, ecr_registry)
     assert refused.code == 2, refused.explain()
     assert "fix:" in refused.stderr and "Traceback" not in refused.stderr
     assert _stacks(moto_url, _stack_name(project)) == []
@@ -256,7 +222,7 @@ def test_bad_build_input_is_exit_2_before_anything_runs(
 def test_destroy_keeps_the_repository_and_says_how_to_remove_it(
     project: Path, moto_url: str, ecr_registry: LoopbackRegistry
 ) -> None:
-    done = _deploy(project, moto_url, ecr_registry)
+    done = deploy_with_registry(project, moto_url, ecr_registry)
     assert done.code == 0, done.explain()
     destroyed = run_cli(project, "destroy", "-c", "fargate-api.toml", "--yes", endpoint=moto_url)
     assert destroyed.code == 0, destroyed.explain()
@@ -266,7 +232,7 @@ def test_destroy_keeps_the_repository_and_says_how_to_remove_it(
         f"aws ecr delete-repository --region us-east-1 --repository-name {base}-api --force"
         in destroyed.stderr
     )
-    repositories = _client("ecr", moto_url).describe_repositories()["repositories"]
+    repositories = moto_client(moto_url, "ecr").describe_repositories()["repositories"]
     assert f"{base}-api" in [r["repositoryName"] for r in repositories]
 
 
@@ -287,13 +253,13 @@ def test_an_arm64_build_runs_on_arm64_tasks(
         f'name = "{name}"\n[service]\nname = "api"\nuser = "1:1"\n'
         '[service.build]\ncontext = "."\nplatform = "linux/arm64"\n'
     )
-    deployed = _deploy(folder, moto_url, ecr_registry, "--json")
+    deployed = deploy_with_registry(folder, moto_url, ecr_registry, "--json")
     assert deployed.code == 0, deployed.explain()
     [image] = deployed.json()["images"]
     assert image["architecture"] == "arm64"
     assert image["tag"].startswith("build-"), "outside git, the tag is the image id"
     # moto keeps no runtimePlatform on the task definition: read the deployed template.
-    body = _client("cloudformation", moto_url).get_template(StackName=f"{name}-service")
+    body = moto_client(moto_url, "cloudformation").get_template(StackName=f"{name}-service")
     assert "CpuArchitecture: ARM64" in str(body["TemplateBody"])
     inspected = skopeo_inspect(ecr_registry, f"{name}-api@{image['digest']}")
     assert inspected["Architecture"] == "arm64"

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from functional.aws.cli import run_cli
+from functional.aws.conftest import moto_client
 
 ROLES = ("vpc", "cluster", "service")
 WIRED = {
@@ -32,13 +32,7 @@ WIRED = {
 
 
 def _cfn(url: str) -> Any:
-    return boto3.client(
-        "cloudformation",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return moto_client(url, "cloudformation")
 
 
 def _stack(url: str, name: str) -> dict[str, Any] | None:
@@ -183,13 +177,7 @@ def test_logs_prints_the_service_log_group(moto_url: str, tmp_path: Path) -> Non
     )
     assert deployed.code == 0, deployed.explain()
     group = deployed.json()["log_group"]
-    logs = boto3.client(
-        "logs",
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    logs = moto_client(moto_url, "logs")
     logs.create_log_stream(logGroupName=group, logStreamName="web/web/task1")
     now = int(time.time() * 1000)
     logs.put_log_events(

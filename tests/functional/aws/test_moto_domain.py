@@ -15,25 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from functional.aws.cli import run_cli
+from functional.aws.conftest import moto_client
 from functional.support import variant_config
 
 ZONE_LOOKUP = variant_config("domain-zone-lookup")
 BASE = "domain-lookup-api"  # the variant's name
 DOMAIN = "api.example.com"
-
-
-def _client(url: str, service: str) -> Any:
-    return boto3.client(  # type: ignore[call-overload]
-        service,
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
 
 
 def _create_zone(url: str, name: str, reference: str, *, private: bool = False) -> str:
@@ -43,12 +33,14 @@ def _create_zone(url: str, name: str, reference: str, *, private: bool = False) 
             "HostedZoneConfig": {"PrivateZone": True, "Comment": "private"},
             "VPC": {"VPCRegion": "us-east-1", "VPCId": "vpc-12345678"},
         }
-    zone = _client(url, "route53").create_hosted_zone(Name=name, CallerReference=reference, **extra)
+    zone = moto_client(url, "route53").create_hosted_zone(
+        Name=name, CallerReference=reference, **extra
+    )
     return str(zone["HostedZone"]["Id"]).removeprefix("/hostedzone/")
 
 
 def _delete_zone(url: str, zone_id: str) -> None:
-    route53 = _client(url, "route53")
+    route53 = moto_client(url, "route53")
     records = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
     changes = [
         {"Action": "DELETE", "ResourceRecordSet": r}
@@ -72,12 +64,12 @@ def example_zone(moto_url: str) -> Iterator[str]:
 
 
 def _records(url: str, zone_id: str) -> dict[tuple[str, str], dict[str, Any]]:
-    records = _client(url, "route53").list_resource_record_sets(HostedZoneId=zone_id)
+    records = moto_client(url, "route53").list_resource_record_sets(HostedZoneId=zone_id)
     return {(r["Name"].rstrip("."), r["Type"]): r for r in records["ResourceRecordSets"]}
 
 
 def _parameters(url: str, stack: str) -> dict[str, str]:
-    found = _client(url, "cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    found = moto_client(url, "cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
     return {p["ParameterKey"]: p["ParameterValue"] for p in found["Parameters"]}
 
 
@@ -96,7 +88,7 @@ def test_the_zone_is_found_by_name_and_the_domain_is_served(
     record = _records(moto_url, example_zone)[(DOMAIN, "A")]
     assert record["AliasTarget"]["DNSName"] == data["load_balancer_dns"]
     # The HTTPS listener presents the stack's own certificate, for the domain.
-    elbv2 = _client(moto_url, "elbv2")
+    elbv2 = moto_client(moto_url, "elbv2")
     (balancer,) = [
         lb
         for lb in elbv2.describe_load_balancers()["LoadBalancers"]
@@ -105,7 +97,7 @@ def test_the_zone_is_found_by_name_and_the_domain_is_served(
     listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
     (https,) = [x for x in listeners if x["Protocol"] == "HTTPS"]
     arn = https["Certificates"][0]["CertificateArn"]
-    certificate = _client(moto_url, "acm").describe_certificate(CertificateArn=arn)
+    certificate = moto_client(moto_url, "acm").describe_certificate(CertificateArn=arn)
     assert certificate["Certificate"]["DomainName"] == DOMAIN
 
     outputs = run_cli(tmp_path, "outputs", "-c", config, "--json", endpoint=moto_url)
@@ -147,7 +139,7 @@ def test_without_a_zone_deploy_stops_before_touching_anything(
         )
         assert "load_balancer.hosted_zone_id" in run.stderr
         assert "Traceback" not in run.stderr
-    stacks = _client(moto_url, "cloudformation").list_stacks()["StackSummaries"]
+    stacks = moto_client(moto_url, "cloudformation").list_stacks()["StackSummaries"]
     assert not [s for s in stacks if s["StackName"].startswith("no-zone-")]
 
 

@@ -9,20 +9,18 @@ test_deploy_built_image.py.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from functional.aws.cli import Run, run_cli
+from functional.aws.cli import Run, deploy_with_registry, run_cli
 from support.base_images import ImageRun, busybox_base, image_run
 from support.commands import require_commands
 from support.git_repo import committed_repo
-from support.registry import LoopbackRegistry, start_registry
+from support.registry import LoopbackRegistry
 
 __all__ = ["busybox_base", "image_run"]
 
-MOTO_PASSWORD = "123456789012-auth-token"  # moto's ECR token for its default account
 DOCKERFILE = """\
 FROM {base}
 RUN mkdir -p /www && echo hello > /www/index.html
@@ -58,25 +56,8 @@ def project(tmp_path: Path, image_run: ImageRun, busybox_base: str) -> Path:
     return committed_repo(folder)
 
 
-@pytest.fixture
-def ecr_registry(tmp_path: Path) -> Iterator[LoopbackRegistry]:
-    with start_registry(tmp_path / "ecr", username="AWS", password=MOTO_PASSWORD) as registry:
-        yield registry
-
-
 def _deploy(project: Path, moto_url: str, registry: LoopbackRegistry, *extra: str) -> Run:
-    run = run_cli(
-        project,
-        "deploy",
-        "-c",
-        "fargate-api.toml",
-        "--registry-url",
-        registry.url,
-        "--yes",
-        "--json",
-        *extra,
-        endpoint=moto_url,
-    )
+    run = deploy_with_registry(project, moto_url, registry, "--json", *extra)
     assert run.code == 0, run.explain()
     return run
 

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
-
-import boto3
 
 from functional.aws.cli import Run, run_cli
+from functional.aws.conftest import moto_client
 
 CONFIG = """
 name = "{name}"
@@ -35,16 +33,6 @@ desired_count = {web}
 ROLES = ("vpc", "cluster", "load-balancer", "service-api", "service-web")
 
 
-def _client(url: str, service: str) -> Any:
-    return boto3.client(  # type: ignore[call-overload]
-        service,
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
 def _config(folder: Path, file: str, name: str, *, api: int = 2, web: int = 2) -> str:
     (folder / file).write_text(CONFIG.format(name=name, api=api, web=web), encoding="utf-8")
     return file
@@ -52,7 +40,7 @@ def _config(folder: Path, file: str, name: str, *, api: int = 2, web: int = 2) -
 
 def _updates(url: str, stack: str) -> int:
     """How many updates were executed on the stack (its stack-level UPDATE events)."""
-    events = _client(url, "cloudformation").describe_stack_events(StackName=stack)
+    events = moto_client(url, "cloudformation").describe_stack_events(StackName=stack)
     return sum(
         1
         for e in events["StackEvents"]
@@ -61,7 +49,7 @@ def _updates(url: str, stack: str) -> int:
 
 
 def _desired(url: str, cluster: str) -> dict[str, int]:
-    ecs = _client(url, "ecs")
+    ecs = moto_client(url, "ecs")
     found = ecs.describe_services(cluster=cluster, services=["api", "web"])["services"]
     return {s["serviceName"]: s["desiredCount"] for s in found}
 
@@ -142,7 +130,7 @@ def test_a_change_to_one_service_touches_only_its_stack(moto_url: str, tmp_path:
     needs = run_cli(tmp_path, "logs", "-c", third_config, endpoint=moto_url)
     assert needs.code == 2 and "pass --service NAME, one of: api, web" in needs.stderr
     group = services[1]["log_group"]
-    logs = _client(moto_url, "logs")
+    logs = moto_client(moto_url, "logs")
     logs.create_log_stream(logGroupName=group, logStreamName="web/web/task1")
     logs.put_log_events(
         logGroupName=group,
@@ -169,7 +157,7 @@ def test_deploy_service_before_the_shared_stacks_exist_exits_2(
     assert run.code == 2, run.explain()
     assert f"reads the outputs of {name}-vpc, which does not exist" in run.stderr
     assert "deploy everything first: fargate-api deploy" in run.stderr
-    stacks = _client(moto_url, "cloudformation").list_stacks()["StackSummaries"]
+    stacks = moto_client(moto_url, "cloudformation").list_stacks()["StackSummaries"]
     assert [s["StackName"] for s in stacks if s["StackName"].startswith(name)] == []
     unknown = run_cli(tmp_path, "deploy", "-c", config, "--service", "admin", endpoint=moto_url)
     assert unknown.code == 2 and "pass one of: api, web" in unknown.stderr

@@ -1,7 +1,8 @@
 """Cross-checks with independent scanners: checkov and cfn-guard with the AWS Control Tower
 proactive rules (both installed by `make install`, see functional/check/scanners.py).
 
-Our templates are the default synth plus every variant in tests/variants/*.toml. On them:
+Our templates are the default synth plus every variant in tests/variants/*.toml, each of
+its [env.NAME] environments too. On them:
 
 - checkov (framework cloudformation) reports 0 failed checks. Every check it skips is
   skipped inline (`Metadata.checkov.skip`) with a comment, and each skip is needed: checkov
@@ -48,7 +49,7 @@ from functional.support import (
     TEMPLATE_FILES,
     SynthCache,
     run_cli,
-    variant_names,
+    scanned_variant_names,
     variant_template_files,
 )
 
@@ -82,9 +83,10 @@ def our_templates(synthesized: SynthCache, tmp_path_factory: pytest.TempPathFact
     root = tmp_path_factory.mktemp("scanned")
     result = run_cli("synth", "-o", root / DEFAULT_SYNTH, cwd=root)
     assert result.returncode == 0, result.stderr
-    for variant in variant_names():
+    variants = scanned_variant_names()  # with each environment of a variant
+    for variant in variants:
         shutil.copytree(synthesized.get(variant), root / variant)
-    expected = len(TEMPLATE_FILES) + sum(len(variant_template_files(v)) for v in variant_names())
+    expected = len(TEMPLATE_FILES) + sum(len(variant_template_files(v)) for v in variants)
     assert len(template_files(root)) == expected
     return root
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from functional.check.support import run_json
-from functional.support import SynthCache, variant_names, variant_template_files
+from functional.support import SynthCache, scanned_variant_names, variant_template_files
 
 
-@pytest.mark.parametrize("variant", variant_names())
+@pytest.mark.parametrize("variant", scanned_variant_names())
 def test_variant_passes_check_strict(synthesized: SynthCache, variant: str) -> None:
     out = synthesized.get(variant)
     code, document = run_json(out, "--strict")

@@ -7,26 +7,19 @@ and the ECS scheduler) take it out and replace it.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from json_server import JsonHandler, serve
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:
+class Handler(JsonHandler):
+    def answer(self) -> tuple[int, object]:
         task = os.environ.get("FA_TASK_ID", "")
         failing = (Path(os.environ["FLAKY_FAIL_DIR"]) / task).exists()
-        body = json.dumps({"task": task, "ip": os.environ.get("FA_PRIVATE_IP")}).encode()
-        self.send_response(500 if failing else 200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        body = {"task": task, "ip": os.environ.get("FA_PRIVATE_IP")}
+        return 500 if failing else 200, body
 
     def log_message(self, format: str, *args: object) -> None:
         sys.stdout.write(f"{self.address_string()} {format % args}\n")
@@ -34,9 +27,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
-    server = ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    server.serve_forever()
+    serve(Handler)
 
 
 if __name__ == "__main__":

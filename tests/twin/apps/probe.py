@@ -13,67 +13,30 @@ SIGTERM ends it early; the record is written either way.
 
 from __future__ import annotations
 
-import http.client
 import json
-import signal
-import sys
-import threading
 import time
-from urllib.parse import urlsplit
+
+from load_probe import answers, run
 
 WORKERS = 3
-TIMEOUT = 5.0
-
-
-STOP = threading.Event()
-
 
 Record = tuple[float, int, int, str, float]
 
 
 def _worker(index: int, url: str, until: float, out: list[Record]) -> None:
-    parts = urlsplit(url)
-    connection: http.client.HTTPConnection | None = None
-    while time.monotonic() < until and not STOP.is_set():
-        sent = time.time()
-        try:
-            if connection is None:
-                connection = http.client.HTTPConnection(
-                    parts.hostname or "", parts.port or 80, timeout=TIMEOUT
-                )
-            connection.request("GET", parts.path or "/")
-            response = connection.getresponse()
-            body = response.read()
-            try:
-                release = str(json.loads(body).get("release", ""))
-            except ValueError:
-                release = ""
-            out.append((time.time(), index, response.status, release, sent))
-        except (OSError, http.client.HTTPException):
-            out.append((time.time(), index, 0, "", sent))
-            if connection is not None:
-                connection.close()
-            connection = None
-            time.sleep(0.05)
+    for sent, status, body in answers(url, until):
+        out.append((time.time(), index, status, _release(body) if status else "", sent))
+
+
+def _release(body: bytes) -> str:
+    try:
+        return str(json.loads(body).get("release", ""))
+    except ValueError:
+        return ""
 
 
 def main() -> None:
-    seconds, path, urls = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
-    signal.signal(signal.SIGTERM, lambda *_: STOP.set())
-    until = time.monotonic() + seconds
-    records: list[Record] = []
-    threads = [
-        threading.Thread(target=_worker, args=(i, url, until, records))
-        for i, url in enumerate(urls)
-        for _ in range(WORKERS)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    with open(path, "w") as out:
-        for record in sorted(records):
-            out.write(json.dumps(record) + "\n")
+    run(_worker, WORKERS, ordered=True)
 
 
 if __name__ == "__main__":

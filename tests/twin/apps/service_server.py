@@ -7,38 +7,24 @@ internet host can check each request reached the service its listener rule names
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from json_server import JsonHandler, serve
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        answer = {
+class Handler(JsonHandler):
+    def answer(self) -> tuple[int, object]:
+        body = {
             "service": os.environ.get("SERVICE") or os.environ.get("ECS_CONTAINER_NAME", ""),
             "task": os.environ.get("FA_TASK_ID", ""),
             "path": self.path,
             "host": self.headers.get("Host", ""),
         }
-        body = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # thousands of requests: the probe keeps the record
+        return 200, body
 
 
 def main() -> None:
-    server = ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    server.serve_forever()
+    serve(Handler)
 
 
 if __name__ == "__main__":

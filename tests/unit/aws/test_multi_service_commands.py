@@ -55,9 +55,13 @@ def _missing(s: Stubs, role: str) -> None:
     )
 
 
-def _all_deployed(s: Stubs, plan: StackPlan = PLAN) -> None:
+def _all_deployed(s: Stubs, plan: StackPlan = PLAN, *, missing: str | None = None) -> None:
+    """Every stack of ``plan`` deployed, in deploy order, but the ``missing`` role's."""
     for spec in plan.stacks:
-        _deployed(s, spec.role)
+        if spec.role == missing:
+            _missing(s, spec.role)
+        else:
+            _deployed(s, spec.role)
 
 
 def _wired(service: str) -> list[dict[str, str]]:
@@ -221,9 +225,7 @@ def test_logs_service_of_a_stack_not_deployed_exits_2(
 ) -> None:
     logs = _cli(monkeypatch, capsys, tmp_path, "logs")
     with stubbed() as s:
-        for role in ("vpc", "cluster", "load-balancer", "service-api"):
-            _deployed(s, role)
-        _missing(s, "service-web")
+        _all_deployed(s, missing="service-web")
         code, _, err = logs.run(s, "--service", "web")
     assert code == 2
     assert "shop-service-web exports no LogGroupName" in err
@@ -335,9 +337,7 @@ def test_status_lists_a_service_whose_stack_is_not_deployed_yet(
 ) -> None:
     status = _cli(monkeypatch, capsys, tmp_path, "status", "--json")
     with stubbed() as s:
-        for role in ("vpc", "cluster", "load-balancer", "service-api"):
-            _deployed(s, role)
-        _missing(s, "service-web")
+        _all_deployed(s, missing="service-web")
         _service_answers(s, "api", running=2, healthy=2)
         code, out, err = status.run(s)
     assert code == 0, err

@@ -14,6 +14,7 @@ import pytest
 
 from fargate_api.check import CheckOptions, Report, run_check
 from fargate_api.templates import DiskReader, MemoryReader, StackSet, discover, load_stack_set
+from unit.templates.support import listener
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "check"
 
@@ -69,3 +70,25 @@ def check_dir() -> Callable[[Path], Report]:
 def rule_hits(report: Report) -> set[tuple[str, str | None]]:
     """(rule, resource) of the findings that count."""
     return {(f.rule_id, f.location.resource) for f in report.active}
+
+
+def listener_rules_template(*rules: str) -> str:
+    """Two HTTP listeners answering 404 (Http and Other) of one load balancer, a target
+    group, and ``rules`` (listener_rule texts) on them: the listener-rule checks' stack."""
+    return (
+        """
+Parameters:
+  Paths: {Type: CommaDelimitedList}
+  Host: {Type: String}
+Resources:
+  Alb:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties: {Scheme: internal, Subnets: [subnet-1, subnet-2]}
+  Group:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties: {TargetType: ip, Port: 80, Protocol: HTTP}"""
+        + listener("Http", 80)
+        + listener("Other", 8080)
+        + "".join(rules)
+        + "\n"
+    )

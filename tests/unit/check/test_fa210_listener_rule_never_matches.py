@@ -7,54 +7,8 @@ import pytest
 from fargate_api.check import Report
 from fargate_api.check.findings import Finding, Severity
 from fargate_api.check.route_patterns import glob_covers
-from unit.check.conftest import CheckText
-
-
-def _rule(name: str, priority: object, conditions: str, listener: str = "Http") -> str:
-    return f"""
-  {name}:
-    Type: AWS::ElasticLoadBalancingV2::ListenerRule
-    Properties:
-      ListenerArn: !Ref {listener}
-      Priority: {priority}
-      Conditions: {conditions}
-      Actions: [{{Type: forward, TargetGroupArn: !Ref Group}}]"""
-
-
-def _template(*rules: str) -> str:
-    return (
-        """
-Parameters:
-  Paths: {Type: CommaDelimitedList}
-  Host: {Type: String}
-Resources:
-  Alb:
-    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
-    Properties: {Scheme: internal, Subnets: [subnet-1, subnet-2]}
-  Group:
-    Type: AWS::ElasticLoadBalancingV2::TargetGroup
-    Properties: {TargetType: ip, Port: 80, Protocol: HTTP}
-  Http:
-    Type: AWS::ElasticLoadBalancingV2::Listener
-    Properties:
-      LoadBalancerArn: !Ref Alb
-      Port: 80
-      Protocol: HTTP
-      DefaultActions: [{Type: fixed-response, FixedResponseConfig: {StatusCode: "404"}}]
-  Other:
-    Type: AWS::ElasticLoadBalancingV2::Listener
-    Properties:
-      LoadBalancerArn: !Ref Alb
-      Port: 8080
-      Protocol: HTTP
-      DefaultActions: [{Type: fixed-response, FixedResponseConfig: {StatusCode: "404"}}]"""
-        + "".join(rules)
-        + "\n"
-    )
-
-
-def _path(*values: str) -> str:
-    return "[{Field: path-pattern, PathPatternConfig: {Values: [" + ", ".join(values) + "]}}]"
+from unit.check.conftest import CheckText, listener_rules_template
+from unit.templates.support import listener_rule, path_pattern
 
 
 def _findings(report: Report) -> list[Finding]:
@@ -63,7 +17,10 @@ def _findings(report: Report) -> list[Finding]:
 
 def test_a_catch_all_ahead_of_a_path_rule_hides_it(check_text: CheckText) -> None:
     report = check_text(
-        _template(_rule("Web", 10, _path('"/*"')), _rule("Api", 20, _path('"/api/*"')))
+        listener_rules_template(
+            listener_rule("Web", 10, path_pattern('"/*"')),
+            listener_rule("Api", 20, path_pattern('"/api/*"')),
+        )
     )
     (finding,) = _findings(report)
     assert finding.severity is Severity.WARNING
@@ -80,7 +37,10 @@ def test_a_catch_all_ahead_of_a_path_rule_hides_it(check_text: CheckText) -> Non
 def test_the_specific_rule_first_is_clean(check_text: CheckText) -> None:
     """The services' own order: /api/* at 10, then everything else at 20."""
     report = check_text(
-        _template(_rule("Api", 10, _path('"/api/*"')), _rule("Web", 20, _path('"/*"')))
+        listener_rules_template(
+            listener_rule("Api", 10, path_pattern('"/api/*"')),
+            listener_rule("Web", 20, path_pattern('"/*"')),
+        )
     )
     assert _findings(report) == []
 
@@ -88,38 +48,48 @@ def test_the_specific_rule_first_is_clean(check_text: CheckText) -> None:
 @pytest.mark.parametrize(
     ("earlier", "later", "found"),
     [
-        (_path('"/api/*"'), _path('"/api/v1/*"', '"/api/v2/users"'), True),
-        (_path('"/api/*"'), _path('"/api/*"', '"/admin/*"'), False),  # /admin/* gets through
-        (_path('"/api/*"', '"/admin/*"'), _path('"/admin/users"'), True),  # any value covers
-        (_path('"/api/?"'), _path('"/api/a"'), True),
-        (_path('"/api/?"'), _path('"/api/*"'), False),  # * can be empty or long
-        (_path('"/api/*"'), _path('"/API/users"'), False),  # paths are case sensitive
-        (_path('"/v?/*"'), _path('"/v?/users"'), True),
+        (path_pattern('"/api/*"'), path_pattern('"/api/v1/*"', '"/api/v2/users"'), True),
+        # /admin/* gets through
+        (path_pattern('"/api/*"'), path_pattern('"/api/*"', '"/admin/*"'), False),
+        # any value covers
+        (path_pattern('"/api/*"', '"/admin/*"'), path_pattern('"/admin/users"'), True),
+        (path_pattern('"/api/?"'), path_pattern('"/api/a"'), True),
+        (path_pattern('"/api/?"'), path_pattern('"/api/*"'), False),  # * can be empty or long
+        (path_pattern('"/api/*"'), path_pattern('"/API/users"'), False),  # paths are case sensitive
+        (path_pattern('"/v?/*"'), path_pattern('"/v?/users"'), True),
         ("[{Field: host-header, Values: [API.example.com]}]",
          "[{Field: host-header, Values: [api.EXAMPLE.com]}]", True),  # hosts are not
         ("[{Field: host-header, Values: ['*.example.com']}]",
-         "[{Field: host-header, Values: [api.example.com]}, " + _path('"/x"')[1:], True),
-        ("[{Field: host-header, Values: [api.example.com]}]", _path('"/x"'), False),
-        (_path('"/api/*"') [:-1] + ", {Field: host-header, Values: [a.example.com]}]",
-         "[{Field: host-header, Values: [a.example.com]}, " + _path('"/api/x"')[1:], True),
-        ("[]", _path('"/anything"'), True),  # no condition matches every request
-        (_path('"*"'), "[{Field: host-header, Values: [a.example.com]}]", True),
-        (_path('"/*"'), "[{Field: source-ip, Values: [10.0.0.0/8]}]", True),
+         "[{Field: host-header, Values: [api.example.com]}, " + path_pattern('"/x"')[1:], True),
+        ("[{Field: host-header, Values: [api.example.com]}]", path_pattern('"/x"'), False),
+        (path_pattern('"/api/*"') [:-1] + ", {Field: host-header, Values: [a.example.com]}]",
+         "[{Field: host-header, Values: [a.example.com]}, " + path_pattern('"/api/x"')[1:], True),
+        ("[]", path_pattern('"/anything"'), True),  # no condition matches every request
+        (path_pattern('"*"'), "[{Field: host-header, Values: [a.example.com]}]", True),
+        (path_pattern('"/*"'), "[{Field: source-ip, Values: [10.0.0.0/8]}]", True),
         # Another kind of condition narrows the earlier rule: not judged.
         ("[{Field: http-header, HttpHeaderConfig: {HttpHeaderName: X-Canary, Values: ['1']}}, "
-         + _path('"/*"')[1:], _path('"/api/*"'), False),
-        ("[{Field: source-ip, Values: [10.0.0.0/8]}]", _path('"/api/*"'), False),
-        ("[{Field: http-request-method, Values: [GET]}]", _path('"/api/*"'), False),
+         + path_pattern('"/*"')[1:], path_pattern('"/api/*"'), False),
+        ("[{Field: source-ip, Values: [10.0.0.0/8]}]", path_pattern('"/api/*"'), False),
+        ("[{Field: http-request-method, Values: [GET]}]", path_pattern('"/api/*"'), False),
         ("[{Field: query-string, QueryStringConfig: {Values: [{Key: v, Value: '2'}]}}]",
-         _path('"/api/*"'), False),
+         path_pattern('"/api/*"'), False),
     ],
 )  # fmt: skip
 def test_shadowing_follows_alb_matching(
     check_text: CheckText, earlier: str, later: str, found: bool
 ) -> None:
-    report = check_text(_template(_rule("First", 1, earlier), _rule("Second", 2, later)))
+    report = check_text(
+        listener_rules_template(
+            listener_rule("First", 1, earlier), listener_rule("Second", 2, later)
+        )
+    )
     assert len(_findings(report)) == int(found), [f.message for f in _findings(report)]
-    swapped = check_text(_template(_rule("First", 2, earlier), _rule("Second", 1, later)))
+    swapped = check_text(
+        listener_rules_template(
+            listener_rule("First", 2, earlier), listener_rule("Second", 1, later)
+        )
+    )
     assert not [f for f in _findings(swapped) if f.location.resource == "Second"]
 
 
@@ -137,26 +107,36 @@ def test_shadowing_follows_alb_matching(
 def test_unknown_values_of_the_earlier_rule_are_not_findings(
     check_text: CheckText, earlier: str
 ) -> None:
-    report = check_text(_template(_rule("First", 1, earlier), _rule("Second", 2, _path('"/a"'))))
+    report = check_text(
+        listener_rules_template(
+            listener_rule("First", 1, earlier), listener_rule("Second", 2, path_pattern('"/a"'))
+        )
+    )
     assert _findings(report) == []
 
 
 def test_unknown_priorities_and_other_listeners_are_not_compared(check_text: CheckText) -> None:
-    unknown = _template(_rule("First", "!Ref Host", "[]"), _rule("Second", 2, _path('"/a"')))
+    unknown = listener_rules_template(
+        listener_rule("First", "!Ref Host", "[]"), listener_rule("Second", 2, path_pattern('"/a"'))
+    )
     assert _findings(check_text(unknown)) == []
-    apart = _template(_rule("First", 1, "[]", "Other"), _rule("Second", 2, _path('"/a"')))
+    apart = listener_rules_template(
+        listener_rule("First", 1, "[]", "Other"), listener_rule("Second", 2, path_pattern('"/a"'))
+    )
     assert _findings(check_text(apart)) == []
-    same = _template(_rule("First", 2, "[]"), _rule("Second", 2, _path('"/a"')))
+    same = listener_rules_template(
+        listener_rule("First", 2, "[]"), listener_rule("Second", 2, path_pattern('"/a"'))
+    )
     assert _findings(check_text(same)) == []  # equal priorities: FA211's concern
 
 
 def test_the_first_covering_rule_is_named_once(check_text: CheckText) -> None:
     report = check_text(
-        _template(
-            _rule("Narrow", 5, _path('"/b/*"')),
-            _rule("Wide", 10, _path('"/*"')),
-            _rule("Wider", 15, "[]"),
-            _rule("Late", 20, _path('"/a/x"')),
+        listener_rules_template(
+            listener_rule("Narrow", 5, path_pattern('"/b/*"')),
+            listener_rule("Wide", 10, path_pattern('"/*"')),
+            listener_rule("Wider", 15, "[]"),
+            listener_rule("Late", 20, path_pattern('"/a/x"')),
         )
     )
     found = {f.location.resource: f.message for f in _findings(report)}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fargate_api.check import Report
 from fargate_api.check.findings import Finding, Severity
-from unit.check.conftest import CheckText
-from unit.check.test_fa210_listener_rule_never_matches import _path, _rule, _template
+from unit.check.conftest import CheckText, listener_rules_template
+from unit.templates.support import listener_rule, path_pattern
 
 
 def _findings(report: Report) -> list[Finding]:
@@ -14,7 +14,10 @@ def _findings(report: Report) -> list[Finding]:
 
 def test_the_same_priority_twice_is_an_error_on_each_rule(check_text: CheckText) -> None:
     report = check_text(
-        _template(_rule("Api", 10, _path('"/api/*"')), _rule("Admin", "'10'", _path('"/adm"')))
+        listener_rules_template(
+            listener_rule("Api", 10, path_pattern('"/api/*"')),
+            listener_rule("Admin", "'10'", path_pattern('"/adm"')),
+        )
     )
     found = {f.location.resource: f for f in _findings(report)}
     assert set(found) == {"Api", "Admin"}
@@ -28,17 +31,22 @@ def test_the_same_priority_twice_is_an_error_on_each_rule(check_text: CheckText)
 
 
 def test_distinct_priorities_and_other_listeners_are_clean(check_text: CheckText) -> None:
-    distinct = _template(_rule("Api", 10, _path('"/api/*"')), _rule("Web", 20, _path('"/*"')))
+    distinct = listener_rules_template(
+        listener_rule("Api", 10, path_pattern('"/api/*"')),
+        listener_rule("Web", 20, path_pattern('"/*"')),
+    )
     assert _findings(check_text(distinct)) == []
-    apart = _template(
-        _rule("Api", 10, _path('"/api/*"')), _rule("Test", 10, _path('"/api/*"'), "Other")
+    apart = listener_rules_template(
+        listener_rule("Api", 10, path_pattern('"/api/*"')),
+        listener_rule("Test", 10, path_pattern('"/api/*"'), "Other"),
     )
     assert _findings(check_text(apart)) == []
 
 
 def test_unknown_priorities_are_not_compared(check_text: CheckText) -> None:
-    template = _template(
-        _rule("Api", "!Ref Host", _path('"/api/*"')), _rule("Web", "!Ref Host", _path('"/*"'))
+    template = listener_rules_template(
+        listener_rule("Api", "!Ref Host", path_pattern('"/api/*"')),
+        listener_rule("Web", "!Ref Host", path_pattern('"/*"')),
     )
     assert _findings(check_text(template)) == []
 
@@ -61,7 +69,7 @@ Resources:
       Actions: [{Type: forward, TargetGroupArn: !Ref Group}]
 """
     parent = (
-        _template()
+        listener_rules_template()
         + """  One:
     Type: AWS::CloudFormation::Stack
     Properties: {TemplateURL: child.yml, Parameters: {ListenerArn: !Ref Http}}

@@ -23,6 +23,7 @@ from fargate_api.diagram.model import (
     spread,
 )
 from fargate_api.templates import MemoryReader, load_stack_set
+from unit.templates.support import listener, listener_rule
 from unit.variants import CERTIFICATE, PRIVATE_IMAGE, SERVICES_VARIANTS
 
 
@@ -286,7 +287,8 @@ def test_one_service_taking_every_request_shows_no_route() -> None:
         assert (edge.target, edge.label, edge.routes) == ("Service", "tcp 80", ())
 
 
-ROUTED = """
+ROUTED = (
+    """
 Parameters:
   Paths: {Type: CommaDelimitedList}
 Resources:
@@ -305,21 +307,10 @@ Resources:
         - {IpProtocol: tcp, FromPort: 9090, ToPort: 9090, SourceSecurityGroupId: !Ref TaskSg}
   Group:
     Type: AWS::ElasticLoadBalancingV2::TargetGroup
-    Properties: {TargetType: ip, Port: 80, Protocol: HTTP}
-  Http:
-    Type: AWS::ElasticLoadBalancingV2::Listener
-    Properties:
-      LoadBalancerArn: !Ref Alb
-      Port: 80
-      Protocol: HTTP
-      DefaultActions: [{Type: fixed-response, FixedResponseConfig: {StatusCode: "404"}}]
-  Route:
-    Type: AWS::ElasticLoadBalancingV2::ListenerRule
-    Properties:
-      ListenerArn: !Ref Http
-      Priority: 7
-      Conditions: CONDITIONS
-      Actions: [{Type: forward, TargetGroupArn: !Ref Group}]
+    Properties: {TargetType: ip, Port: 80, Protocol: HTTP}"""
+    + listener()
+    + listener_rule("Route", 7, "CONDITIONS")
+    + """
   Service:
     Type: AWS::ECS::Service
     Properties:
@@ -327,6 +318,7 @@ Resources:
       NetworkConfiguration: {AwsvpcConfiguration: {SecurityGroups: [!Ref TaskSg]}}
       LoadBalancers: [{ContainerName: app, ContainerPort: 80, TargetGroupArn: !Ref Group}]
 """
+)
 
 
 @pytest.mark.parametrize(

@@ -24,3 +24,36 @@ def query(
 
 def resource(q: StackQuery, logical_id: str) -> Resource:
     return next(r for r in q.resources() if r.logical_id == logical_id)
+
+
+NOT_FOUND = '[{Type: fixed-response, FixedResponseConfig: {StatusCode: "404"}}]'
+
+
+def listener(name: str = "Http", port: int = 80, default_actions: str = NOT_FOUND) -> str:
+    """An HTTP listener of the load balancer Alb, as template text (a resource under
+    ``Resources:``); by default it answers 404 to what no rule takes."""
+    return f"""
+  {name}:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: !Ref Alb
+      Port: {port}
+      Protocol: HTTP
+      DefaultActions: {default_actions}"""
+
+
+def listener_rule(name: str, priority: object, conditions: str, listener: str = "Http") -> str:
+    """A listener rule forwarding to the target group Group, as template text."""
+    return f"""
+  {name}:
+    Type: AWS::ElasticLoadBalancingV2::ListenerRule
+    Properties:
+      ListenerArn: !Ref {listener}
+      Priority: {priority}
+      Conditions: {conditions}
+      Actions: [{{Type: forward, TargetGroupArn: !Ref Group}}]"""
+
+
+def path_pattern(*values: str) -> str:
+    """A rule's conditions: one path-pattern condition with ``values`` (YAML scalars)."""
+    return "[{Field: path-pattern, PathPatternConfig: {Values: [" + ", ".join(values) + "]}}]"

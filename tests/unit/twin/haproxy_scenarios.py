@@ -84,6 +84,18 @@ def render(lb: LoadBalancer, **kw: object) -> str:
     return render_haproxy_config(lb, GROUPS, stats_socket=SOCKET, **kw)  # type: ignore[arg-type]
 
 
+def section(config: str, header: str) -> list[str]:
+    """The stripped lines of one section, e.g. "frontend ls.Svc.HttpListener"."""
+    lines = config.splitlines()
+    start = lines.index(header)
+    body: list[str] = []
+    for line in lines[start + 1 :]:
+        if not line.startswith(" "):
+            break
+        body.append(line.strip())
+    return body
+
+
 # ------------------------------------------------------------------------------ configurations
 # Each takes a scratch folder (for files a configuration names, like a certificate) and
 # returns the configuration text. The unit tests assert on the text, the twin tier runs

@@ -324,7 +324,7 @@ def deploy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, Pa
         sent.append(request)
         return TwinAnswer(id=request.id, ok=True, revisions={})
 
-    monkeypatch.setattr(change_commands, "names_for", lambda name: names)
+    monkeypatch.setattr(change_commands, "names_for", lambda name, env=None: names)
     monkeypatch.setattr(change_commands, "check_prerequisites", lambda: None)
     monkeypatch.setattr(change_commands.change_requests, "send", send)
     monkeypatch.setattr(change_commands, "_wait_settled", lambda names, timeout: None)

@@ -50,21 +50,10 @@ from unit.twin.haproxy_scenarios import (
     listener,
     render,
     rule,
+    section,
 )
 
 OTHER = "Svc/Other"
-
-
-def section(config: str, header: str) -> list[str]:
-    """The stripped lines of one section, e.g. "frontend ls.Svc.HttpListener"."""
-    lines = config.splitlines()
-    start = lines.index(header)
-    body: list[str] = []
-    for line in lines[start + 1 :]:
-        if not line.startswith(" "):
-            break
-        body.append(line.strip())
-    return body
 
 
 def unquote(word: str) -> str:

@@ -17,18 +17,7 @@ from fargate_api.twin.ec2.addresses import INTERNET_DNS
 from fargate_api.twin.ec2.dns import InternetResolver, VpcResolver
 from fargate_api.twin.elbv2 import tls
 from fargate_api.twin.naming import TwinNames
-from unit.twin.haproxy_scenarios import balancer, listener, render
-
-
-def section(config: str, header: str) -> list[str]:
-    lines = config.splitlines()
-    start = lines.index(header)
-    body: list[str] = []
-    for line in lines[start + 1 :]:
-        if not line.startswith(" "):
-            break
-        body.append(line.strip())
-    return body
+from unit.twin.haproxy_scenarios import balancer, listener, render, section
 
 
 def _openssl(*args: str) -> subprocess.CompletedProcess[str]:

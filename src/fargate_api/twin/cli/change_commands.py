@@ -63,7 +63,10 @@ def deploy_command(
         list[str] | None,
         typer.Option("--run", help="IMAGE=COMMAND, added to the mappings given to `local up`."),
     ] = None,
-    name: Annotated[str, typer.Option("--name", "-n", help="Which twin.")] = DEFAULT_NAME,
+    name: Annotated[
+        str,
+        typer.Option("--name", "-n", help="Which twin. Default: the --env name, else 'default'."),
+    ] = DEFAULT_NAME,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the rollout.")] = DEFAULT_WAIT,
     only_service: Annotated[
         str | None,
@@ -74,7 +77,7 @@ def deploy_command(
     ] = None,
 ) -> None:
     """Register a new task definition revision and roll the service like ECS does."""
-    names = names_for(name)
+    names = names_for(name, env)
     mapping = parse_run_options(run or [])
     check_prerequisites()
     status = read_status(names)

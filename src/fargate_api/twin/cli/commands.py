@@ -144,8 +144,9 @@ def up_command(
         ),
     ] = False,
 ) -> None:
-    """Build the twin, wait for healthy targets, print the URL and egress IPs."""
-    names = names_for(name)
+    """Build the twin, wait for healthy targets, print the URL and egress IPs. With --env
+    and no --name, the twin is named after the environment."""
+    names = names_for(name, env)
     if not 0 <= port <= 65535:
         raise UserError(f"--port {port} is not a TCP port", fix="use 1-65535, or 0 for a free one")
     mapping = parse_run_options(run or [])

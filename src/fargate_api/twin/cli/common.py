@@ -8,7 +8,7 @@ from fargate_api.errors import UserError
 from fargate_api.twin.daemon.contracts import TwinState
 from fargate_api.twin.daemon.state import StateDir, list_twins
 from fargate_api.twin.host.processes import pid_alive
-from fargate_api.twin.naming import STATE_ROOT, TwinNames, check_name
+from fargate_api.twin.naming import DEFAULT_NAME, STATE_ROOT, TwinNames, check_name
 
 
 def err_console() -> Console:
@@ -19,7 +19,12 @@ def out_console() -> Console:
     return Console(highlight=False, emoji=False, soft_wrap=True)
 
 
-def names_for(name: str) -> TwinNames:
+def names_for(name: str, env: str | None = None) -> TwinNames:
+    """The twin's names; `--env NAME` without `--name` runs the twin under the
+    environment's name, so that staging and production twins run side by side and every
+    command's hint (`--name staging`) says which one it is."""
+    if env is not None and name == DEFAULT_NAME:
+        name = env
     return TwinNames(check_name(name), state_root=STATE_ROOT)
 
 
