@@ -12,9 +12,9 @@ from fargate_api.synth.domain import (
     add_domain_parameter,
     add_domain_records,
     alternative_names,
-    public_url,
     service_hosts_in_zone,
 )
+from fargate_api.synth.alb import load_balancer_url
 from fargate_api.synth.template import Template
 from unit.support import synth_dicts
 from unit.variants import CERTIFICATE, VARIANTS
@@ -194,11 +194,14 @@ def test_a_dualstack_load_balancer_gets_aaaa_records_too() -> None:
 @pytest.mark.parametrize(
     ("text", "url"),
     [
-        ("", {"Fn::Sub": "http://${Alb.DNSName}"}),
-        ("[load_balancer]\nhttp_port = 8080\n", {"Fn::Sub": "http://${Alb.DNSName}:8080"}),
+        ("", {"Fn::Sub": "http://${PublicLoadBalancer.DNSName}"}),
+        (
+            "[load_balancer]\nhttp_port = 8080\n",
+            {"Fn::Sub": "http://${PublicLoadBalancer.DNSName}:8080"},
+        ),
         (
             f'[load_balancer]\ncertificate_arn = "{CERTIFICATE}"\n',
-            {"Fn::Sub": "https://${Alb.DNSName}"},
+            {"Fn::Sub": "https://${PublicLoadBalancer.DNSName}"},
         ),
         ('[load_balancer]\ndomain = "api.example.com"\n', "https://api.example.com"),
         (
@@ -208,7 +211,18 @@ def test_a_dualstack_load_balancer_gets_aaaa_records_too() -> None:
     ],
 )
 def test_public_url(text: str, url: object) -> None:
-    assert public_url(_config(text), "Alb") == url
+    assert load_balancer_url(_config(text)) == url
+
+
+def test_the_test_listener_url_names_the_domain_its_certificate_covers() -> None:
+    service = synth_dicts(
+        _config(
+            '[load_balancer]\ndomain = "api.example.com"\n\n'
+            '[deployment]\nstrategy = "blue_green"\ntest_listener_port = 8443\n'
+        )
+    )["service.yml"]
+    assert service["Outputs"]["TestListenerUrl"]["Value"] == "https://api.example.com:8443"
+    assert service["Outputs"]["ServiceUrl"]["Value"] == "https://api.example.com"
 
 
 def test_certificate_and_records_need_https_and_a_domain() -> None:

@@ -110,12 +110,16 @@ def https_listener(
     return https
 
 
-def load_balancer_url(config: Config, port: int | None = None) -> Json:
-    """http(s)://<the load balancer's DNS name>[:port]: the production listener's port, or
-    `port` (a test listener's) with the production listener's scheme."""
+def load_balancer_url(config: Config, port: int | None = None) -> Json | str:
+    """http(s)://<host>[:port]: the production listener's port, or `port` (a test
+    listener's) with the production listener's scheme. The host is the custom domain when
+    there is one (its certificate names it, not the load balancer's DNS name; a literal,
+    as an Fn::Sub without a variable is a lint warning), else the load balancer's DNS name."""
     lb = config.load_balancer
     scheme, default_port = ("https", 443) if lb.https else ("http", 80)
     if port is None:
         port = lb.https_port if lb.https else lb.http_port
     suffix = "" if port == default_port else f":{port}"
+    if lb.domain is not None:
+        return f"https://{lb.domain}{suffix}"
     return sub(f"{scheme}://${{{LOAD_BALANCER}.DNSName}}{suffix}")

@@ -20,7 +20,7 @@ import copy
 
 from fargate_api.config import Config
 from fargate_api.config.model import DeploymentConfig, DeploymentStrategy
-from fargate_api.synth.intrinsics import Json, get_att, ref, sub
+from fargate_api.synth.intrinsics import Json, get_att, ref
 from fargate_api.synth.listener_rules import Routing, listener_rule
 from fargate_api.synth.security_group_rules import tcp_rule
 from fargate_api.synth.template import Template
@@ -226,9 +226,9 @@ def deployment_configuration(deployment: DeploymentConfig, alarms: list[str]) ->
     return body
 
 
-def add_deployment_outputs(t: Template, config: Config, scheme: str | None) -> None:
-    """`scheme`: the production listener's, for the URL of a test listener in this stack
-    (None: the listeners are the shared load balancer's, which outputs that URL)."""
+def add_deployment_outputs(t: Template, config: Config, test_url: Json | str | None) -> None:
+    """`test_url`: the URL of this stack's test listener, if it has one (with [[services]]
+    the listeners are the shared load balancer's, which outputs that URL)."""
     deployment = config.deployment
     if not deployment.shifts_traffic:
         return
@@ -237,11 +237,9 @@ def add_deployment_outputs(t: Template, config: Config, scheme: str | None) -> N
         ref(ALTERNATE_TARGET_GROUP),
         "The target group a new revision starts in during a deployment",
     )
-    port = deployment.test_listener_port
-    if port is not None and scheme is not None:
-        suffix = "" if port == {"http": 80, "https": 443}[scheme] else f":{port}"
+    if test_url is not None:
         t.output(
             "TestListenerUrl",
-            sub(f"{scheme}://${{PublicLoadBalancer.DNSName}}{suffix}"),
+            test_url,
             "Reaches the new revision during a deployment, before production traffic does",
         )

@@ -21,7 +21,7 @@ import re
 from fargate_api.config import Config
 from fargate_api.config.model import CERTIFICATE_NAME_PATTERN, HOSTED_ZONE_PATTERN
 from fargate_api.metadata_keys import DOMAIN, DOMAIN_NAME, DOMAIN_ZONE_PARAMETER, SUPPRESSIONS
-from fargate_api.synth.intrinsics import Json, get_att, ref, sub
+from fargate_api.synth.intrinsics import Json, get_att, ref
 from fargate_api.synth.template import Template
 
 HOSTED_ZONE_ID = "HostedZoneId"
@@ -133,19 +133,6 @@ def service_hosts_in_zone(config: Config) -> list[str]:
             if plain and inside and host != domain and host not in hosts:
                 hosts.append(host)
     return hosts
-
-
-def public_url(config: Config, load_balancer_id: str) -> Json | str:
-    """The ServiceUrl output: https://<domain>[:port] with a domain (a literal: Fn::Sub
-    without a variable is a lint warning), else the load balancer's own DNS name with the
-    production listener's scheme and port."""
-    lb = config.load_balancer
-    if lb.domain is not None:
-        suffix = "" if lb.https_port == 443 else f":{lb.https_port}"
-        return f"https://{lb.domain}{suffix}"
-    scheme, port = ("https", lb.https_port) if lb.https else ("http", lb.http_port)
-    suffix = "" if port == (443 if lb.https else 80) else f":{port}"
-    return sub(f"{scheme}://${{{load_balancer_id}.DNSName}}{suffix}")
 
 
 def _alias(name: str, record_type: str, load_balancer_id: str) -> Json:

@@ -33,7 +33,6 @@ from fargate_api.synth.domain import (
     add_certificate,
     add_domain_parameter,
     add_domain_records,
-    public_url,
 )
 from fargate_api.synth.intrinsics import Json, get_att, ref
 from fargate_api.synth.naming import camel
@@ -200,7 +199,7 @@ def _add_outputs(t: Template, config: Config) -> None:
         get_att(LOAD_BALANCER, "DNSName"),
         "Point your domain's CNAME or alias record here",
     )
-    t.output("ServiceUrl", public_url(config, LOAD_BALANCER), "The public URL of the API")
+    t.output("ServiceUrl", load_balancer_url(config), "The public URL of the API")
     t.output(
         "ListenerArn",
         ref(production_listener(config)),

@@ -29,6 +29,7 @@ from fargate_api.synth.alb import (
     listener,
     load_balancer_properties,
     load_balancer_security_group,
+    load_balancer_url,
     task_egress,
 )
 from fargate_api.synth.build_metadata import DIGEST_PARAMETER, DIGEST_PATTERN, build_metadata
@@ -47,7 +48,6 @@ from fargate_api.synth.domain import (
     add_certificate,
     add_domain_parameter,
     add_domain_records,
-    public_url,
 )
 from fargate_api.synth.intrinsics import Json, get_att, ref, sub
 from fargate_api.synth.listener_rules import (
@@ -485,8 +485,7 @@ def _capacity_strategy(spot_percent: int) -> list[Json]:
 
 
 def _add_outputs(t: Template, config: Config) -> None:
-    scheme = "https" if config.load_balancer.https else "http"
-    t.output("ServiceUrl", public_url(config, "PublicLoadBalancer"), "The public URL of the API")
+    t.output("ServiceUrl", load_balancer_url(config), "The public URL of the API")
     t.output(
         "LoadBalancerDNSName",
         get_att("PublicLoadBalancer", "DNSName"),
@@ -498,7 +497,9 @@ def _add_outputs(t: Template, config: Config) -> None:
     t.output("ServiceArn", ref("Service"), "The ECS service's ARN")
     t.output("LogGroupName", ref("LogGroup"), "The CloudWatch Logs group of the tasks")
     t.output("ServiceSecurityGroupId", ref("ServiceSecurityGroup"), "The tasks' security group")
-    add_deployment_outputs(t, config, scheme)
+    port = config.deployment.test_listener_port
+    test_url = None if port is None else load_balancer_url(config, port)
+    add_deployment_outputs(t, config, test_url)
 
 
 def _add_shared_outputs(t: Template, config: Config) -> None:
