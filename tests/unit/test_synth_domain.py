@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from fargate_api.config import Config, parse_config
+from fargate_api.synth.alb import load_balancer_url
 from fargate_api.synth.domain import (
     add_certificate,
     add_domain_parameter,
@@ -14,7 +15,6 @@ from fargate_api.synth.domain import (
     alternative_names,
     service_hosts_in_zone,
 )
-from fargate_api.synth.alb import load_balancer_url
 from fargate_api.synth.template import Template
 from unit.support import synth_dicts
 from unit.variants import CERTIFICATE, VARIANTS
