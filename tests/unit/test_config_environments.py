@@ -227,6 +227,14 @@ def test_config_view_walks_arrays_of_tables() -> None:
     assert view.values["services[0].cpu"].source == BASE
     assert view.values["services[0].port"].source == BASE  # the array is the file's, whole
     assert view.environment is None
+    # [service] is not in use: its defaults would only mislead.
+    assert not [key for key in view.values if key.startswith("service.")]
+
+
+def test_config_view_of_one_service_leaves_out_the_empty_services_array() -> None:
+    view = config_view(Config(), {})
+    assert "service.cpu" in view.values
+    assert "services" not in view.values
 
 
 # -------------------------------------------------------------------- the loader

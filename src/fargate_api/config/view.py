@@ -48,8 +48,11 @@ def config_view(
     file: str | None = None,
     environments: tuple[str, ...] = (),
 ) -> ConfigView:
+    data = config.model_dump(mode="json")
+    # A config uses [service] or [[services]]; the other would list only unused defaults.
+    data.pop("service" if config.services else "services", None)
     values: dict[str, SourcedValue] = {}
-    for path, value in _leaves(config.model_dump(mode="json"), ()):
+    for path, value in _leaves(data, ()):
         values[dotted_key(path)] = SourcedValue(value=value, source=source_of(path, sources))
     return ConfigView(
         file=file,
