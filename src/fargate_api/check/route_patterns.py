@@ -13,8 +13,7 @@ union of several patterns never turns into a finding.
 
 from __future__ import annotations
 
-from functools import cache
-
+from fargate_api.route_globs import glob_covers
 from fargate_api.templates.load_balancing import Condition, ListenerRuleView
 
 PATH_PATTERN = "path-pattern"
@@ -53,30 +52,3 @@ def _condition_covers(earlier: Condition, later: Condition) -> bool:
 
 def _norm(value: str, fold: bool) -> str:
     return value.lower() if fold else value
-
-
-def glob_covers(general: str, specific: str) -> bool:
-    """True when every string the glob `specific` matches, the glob `general` matches.
-
-    `specific`'s own wildcards are treated as symbols: a `*` of `general` absorbs any run
-    of them, a `?` of `general` takes one literal or one `?`, and a literal only the same
-    literal. That is sound (never True for a pair that is not covered) and exact for the
-    patterns routes use; the rare pairs it misses (`*?` against `?*`) only cost a finding.
-    """
-
-    @cache
-    def match(i: int, j: int) -> bool:
-        if i == len(general):
-            return j == len(specific)
-        symbol = general[i]
-        if symbol == "*":
-            # Absorb nothing, or one more symbol of `specific` and stay on this `*`.
-            return match(i + 1, j) or (j < len(specific) and match(i, j + 1))
-        if j == len(specific):
-            return False
-        other = specific[j]
-        if symbol == "?":
-            return other != "*" and match(i + 1, j + 1)
-        return other == symbol and match(i + 1, j + 1)
-
-    return match(0, 0)

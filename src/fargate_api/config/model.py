@@ -7,7 +7,6 @@ live here too, so that a config that validates is one that synthesizes.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from enum import StrEnum
 from ipaddress import IPv4Network
@@ -33,6 +32,7 @@ from fargate_api.config.subnet_plan import (
     SubnetPlanError,
     plan_subnets,
 )
+from fargate_api.route_globs import glob_covers
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -1046,7 +1046,7 @@ def _covers(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
         return True
     if not inner:
         return False
-    return all(any(fnmatch.fnmatchcase(value, pattern) for pattern in outer) for value in inner)
+    return all(any(glob_covers(pattern, value) for pattern in outer) for value in inner)
 
 
 def _no_repeats(value: tuple[str, ...], what: str) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from fargate_api.check import Report
 from fargate_api.check.findings import Finding, Severity
-from fargate_api.check.route_patterns import glob_covers
+from fargate_api.route_globs import glob_covers
 from unit.check.conftest import CheckText, listener_rules_template
 from unit.templates.support import listener_rule, path_pattern
 
