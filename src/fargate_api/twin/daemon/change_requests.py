@@ -23,7 +23,9 @@ from pydantic import ValidationError
 from fargate_api.errors import OperationError, UserError
 from fargate_api.twin.daemon.contracts import (
     REQUEST,
+    ClearFaultsRequest,
     DeployRequest,
+    FaultRequest,
     RollbackRequest,
     ScaleRequest,
     TwinAnswer,
@@ -37,7 +39,7 @@ REQUEST_FILE = "request.json"
 ANSWER_FILE = "answer.json"
 ANSWER_TIMEOUT = 60.0
 
-Request = DeployRequest | ScaleRequest | RollbackRequest
+Request = DeployRequest | ScaleRequest | RollbackRequest | FaultRequest | ClearFaultsRequest
 
 
 @dataclass(frozen=True)

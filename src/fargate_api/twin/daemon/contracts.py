@@ -173,6 +173,49 @@ class Notice(Contract):
 
 Phase = Literal["building", "starting-tasks", "running", "stopping", "stopped", "failed", "dead"]
 
+PartHealth = Literal["ok", "restarting", "failed"]
+
+
+class PartStatus(Contract):
+    """One long-running part of the twin under the daemon's supervision (HAProxy, a NAT
+    gateway, the internet gateway, the echo service, a forwarder, a resolver, the task
+    endpoints): `failed` when the latest restore did not work, with why; the daemon keeps
+    retrying it while the rest of the twin runs."""
+
+    name: str  # e.g. "haproxy ServiceLoadBalancer", "nat-gateway us-east-1a", "forwarder :80"
+    kind: str  # haproxy, nat-gateway, internet-gateway, echo, forwarder, resolver, endpoints
+    health: PartHealth
+    restarts: int = 0
+    reason: str = ""  # the latest crash or failed restore; empty while it never failed
+    last_restart: float | None = None  # epoch seconds
+
+
+FaultAction = Literal[
+    "az-outage",
+    "task-kill",
+    "network-latency",
+    "network-blackhole",
+    "cpu-stress",
+    "nat-gateway-loss",
+]
+
+
+class ActiveFault(Contract):
+    """A fault `local fault` injected, named after the AWS FIS action it imitates, as
+    long as it lasts; it heals by itself at `ends_at`, or on `local fault --clear`."""
+
+    id: str  # "f1", "f2", ... within one twin
+    action: FaultAction
+    fis_action: str  # e.g. "aws:ecs:task-network-latency"
+    target: str  # what it hit, for humans: "us-east-1a", "task 1a2b3c4d", "service api"
+    az: str | None = None
+    tasks: list[str] = Field(default_factory=list)
+    started_at: float  # epoch seconds
+    ends_at: float | None = None  # None: nothing to heal (task-kill: ECS replaces it)
+    did: str  # what the twin did
+    heals: str  # how and when it heals
+    path: str | None = None  # network-latency: "netem" or "user-space proxy"
+
 
 class TwinState(Contract):
     """state.json. A daemon that failed before it had a twin writes only name, phase and
@@ -206,6 +249,11 @@ class TwinState(Contract):
     domain_urls: list[str] = Field(default_factory=list)
     ca_file: str | None = None
     ca_bundle: str | None = None
+    # The supervised parts with their health and restarts, the faults in force, and the
+    # AZs the twin's subnets are in (what `local fault az-outage` accepts).
+    parts: list[PartStatus] = Field(default_factory=list)
+    faults: list[ActiveFault] = Field(default_factory=list)
+    availability_zones: list[str] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- local status --json
@@ -238,6 +286,9 @@ class TwinStatusReport(Contract):
     domain_urls: list[str]
     ca_file: str | None
     ca_bundle: str | None
+    parts: list[PartStatus]
+    faults: list[ActiveFault]
+    availability_zones: list[str]
     tasks_detail: list[TaskState]
 
     @classmethod
@@ -288,8 +339,42 @@ class RollbackRequest(Contract):
     service: str | None = None
 
 
-TwinRequest = Annotated[DeployRequest | ScaleRequest | RollbackRequest, Field(discriminator="kind")]
-REQUEST = TypeAdapter[DeployRequest | ScaleRequest | RollbackRequest](TwinRequest)
+class FaultRequest(Contract):
+    """`local fault ACTION ...`: inject one fault. Which fields matter depends on the
+    action (twin/fis/requests.py checks them against the running twin); the daemon
+    answers with the ActiveFault, or `ok: false` and the valid values."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["fault"]
+    id: str = Field(min_length=1)
+    action: FaultAction
+    duration: float | None = None  # seconds; task-kill has none
+    az: str | None = None
+    task: str | None = None  # a task id or a unique prefix of one
+    service: str | None = None
+    percent: int | None = None  # task-kill: share of the tasks; cpu-stress: CPU load
+    ms: int | None = None  # network-latency: added delay
+    jitter_ms: int = 0
+    port: int | None = None  # network-blackhole: one port (None: every port)
+    protocol: Literal["tcp", "udp"] = "tcp"
+    traffic: Literal["ingress", "egress", "both"] = "both"
+
+
+class ClearFaultsRequest(Contract):
+    """`local fault --clear`: end every fault in force now."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["clear-faults"]
+    id: str = Field(min_length=1)
+
+
+TwinRequest = Annotated[
+    DeployRequest | ScaleRequest | RollbackRequest | FaultRequest | ClearFaultsRequest,
+    Field(discriminator="kind"),
+]
+REQUEST = TypeAdapter[
+    DeployRequest | ScaleRequest | RollbackRequest | FaultRequest | ClearFaultsRequest
+](TwinRequest)
 
 
 class TwinAnswer(Contract):
@@ -302,6 +387,8 @@ class TwinAnswer(Contract):
     error: str | None = None
     service: str | None = None  # scale: the service key it applied to
     revisions: dict[str, int] | None = None  # deploy: service key -> new revision
+    fault: ActiveFault | None = None  # fault: what was injected
+    cleared: list[ActiveFault] | None = None  # clear-faults: what was ended
 
 
 def describe_errors(exc: ValidationError) -> str:

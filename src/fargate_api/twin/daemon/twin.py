@@ -23,6 +23,8 @@ from fargate_api.twin.daemon import change_requests
 from fargate_api.twin.daemon.contracts import (
     AlarmStatus,
     AutoscalingState,
+    ClearFaultsRequest,
+    FaultRequest,
     ContainerStatus,
     DeploymentState,
     DeployRequest,
@@ -197,6 +199,8 @@ class Twin:
         self.write_state()
 
     def _apply(self, request: change_requests.Request) -> TwinAnswer:
+        if isinstance(request, FaultRequest | ClearFaultsRequest):
+            return self._fault(request)
         if isinstance(request, ScaleRequest):
             key = self._service_key(request.service)
             self.scheduler.scale(key, request.desired)
@@ -205,6 +209,10 @@ class Twin:
             return self._change(request)
         except DeploymentRefusedError as exc:
             raise UserError(str(exc)) from None
+
+    def _fault(self, request: FaultRequest | ClearFaultsRequest) -> TwinAnswer:
+        # H2b: FaultManager (twin/fis/manager.py) takes these.
+        raise UserError("fault injection is being built")
 
     def _change(self, request: DeployRequest | RollbackRequest) -> TwinAnswer:
         if isinstance(request, RollbackRequest):
