@@ -84,7 +84,9 @@ class Autoscaler:
                 continue
             targets = max(self.healthy_targets(policy.service), 1)
             # Per target and per minute of wall-clock time, whatever the window.
-            metric = (total - previous) / targets * WINDOW / elapsed
+            # A counter that went back (a restarted HAProxy, were it not made monotonic
+            # by LoadBalancers) counts as no traffic, never as negative traffic.
+            metric = max(0, total - previous) / targets * WINDOW / elapsed
             track.last_metric = metric
             current = self.desired(policy.service)
             wanted = decide(current, metric, policy)

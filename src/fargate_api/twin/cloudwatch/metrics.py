@@ -64,6 +64,24 @@ class TargetGroupSample:
     response_time_ms: float | None  # HAProxy's rtime; None before any request
 
 
+class MonotonicCounters:
+    """Running counters that survive their source starting over from 0 (HAProxy
+    restarted by the daemon's supervisor): when a raw value goes down, what had been
+    counted before becomes an offset added to every later value. The requests between
+    the last read and the restart are lost, as a crashed ALB node's would be."""
+
+    def __init__(self) -> None:
+        self._last: dict[object, int] = {}
+        self._offset: dict[object, int] = {}
+
+    def read(self, key: object, raw: int) -> int:
+        last = self._last.get(key)
+        if last is not None and raw < last:
+            self._offset[key] = self._offset.get(key, 0) + last
+        self._last[key] = raw
+        return self._offset.get(key, 0) + raw
+
+
 def check_metric(metric: str, stat: str) -> None:
     """Raises `MetricError` unless `MetricStore.value` computes ``metric`` with ``stat``:
     for the planner, so that an alarm the twin cannot evaluate is named before it runs."""

@@ -82,6 +82,11 @@ class VpcServices:
         )
         self.server: subprocess.Popen[bytes] | None = None
         self._records: dict[str, list[IPv4Address]] | None = None
+        self._internet_records: dict[str, list[IPv4Address]] | None = None
+        self._task_records: dict[str, list[IPv4Address]] = {}
+        # Addresses the resolvers leave out (failed load balancer nodes), as Route 53
+        # stops answering a failed ALB node's IP.
+        self._unreachable: set[IPv4Address] = set()
         self._document: str | None = None
         self._first_seen: dict[str, str] = {}  # task id -> when it was first listed
 
@@ -105,10 +110,17 @@ class VpcServices:
         """The resolver and the endpoint server, in the VPC router's namespace."""
         self.state.file(ENDPOINTS_DOCUMENT).write_text(TaskEndpoints().to_json())
         self._document = TaskEndpoints().to_json()
-        self._records = self.static_records()
+        self._records = self._reachable(self.static_records())
         self.resolver.start(self._records)
         if self.internet_resolver is not None:
-            self.internet_resolver.start(self.internet_records())
+            self._internet_records = self._reachable(self.internet_records())
+            self.internet_resolver.start(self._internet_records)
+        self.start_endpoints()
+
+    def start_endpoints(self) -> None:
+        """The task endpoint server (again, after a crash: it reads the same document)."""
+        if self.server is not None and self.server.poll() is None:
+            kill_all([self.server.pid])
         command = [
             sys.executable,
             "-m",
@@ -138,11 +150,33 @@ class VpcServices:
                 start_new_session=True,
             )
 
-    def update(self, tasks: Sequence[RunningTaskView]) -> None:
-        records = {
-            **self.static_records(),
-            **task_records((item.record.ip for item in tasks), self.region),
+    def _reachable(self, records: dict[str, list[IPv4Address]]) -> dict[str, list[IPv4Address]]:
+        return {
+            name: [ip for ip in ips if ip not in self._unreachable] for name, ips in records.items()
         }
+
+    def _vpc_records(self) -> dict[str, list[IPv4Address]]:
+        return self._reachable({**self.static_records(), **self._task_records})
+
+    def set_unreachable(self, ips: set[IPv4Address]) -> None:
+        """The resolvers stop answering ``ips`` (and answer them again once they are no
+        longer in it); both are rewritten at once."""
+        self._unreachable = set(ips)
+        if self._records is None:
+            return  # not started: `start` applies it
+        records = self._vpc_records()
+        if records != self._records:
+            self.resolver.update(records)
+            self._records = records
+        if self.internet_resolver is not None:
+            internet = self._reachable(self.internet_records())
+            if internet != self._internet_records:
+                self.internet_resolver.update(internet)
+                self._internet_records = internet
+
+    def update(self, tasks: Sequence[RunningTaskView]) -> None:
+        self._task_records = task_records((item.record.ip for item in tasks), self.region)
+        records = self._vpc_records()
         if records != self._records:
             self.resolver.update(records)
             self._records = records
@@ -170,6 +204,40 @@ class VpcServices:
         ):
             return "the internet's resolver (dnsmasq) exited"
         return None
+
+    # ------------------------------------------------------------ supervision
+    def endpoints_problem(self) -> str | None:
+        if self.server is not None and self.server.poll() is not None:
+            return f"exited ({self.server.returncode})"
+        return None
+
+    def resolver_problem(self) -> str | None:
+        if self._records is not None and self.resolver.pid() is None:
+            return "exited"
+        return None
+
+    def internet_resolver_problem(self) -> str | None:
+        if (
+            self.internet_resolver is not None
+            and self._internet_records is not None
+            and self.internet_resolver.pid() is None
+        ):
+            return "exited"
+        return None
+
+    def restart_resolver(self) -> str:
+        records = self._vpc_records()
+        self.resolver.restart(records)
+        self._records = records
+        return f"with {sum(len(ips) for ips in records.values())} records"
+
+    def restart_internet_resolver(self) -> str | None:
+        if self.internet_resolver is None:
+            return None
+        records = self._reachable(self.internet_records())
+        self.internet_resolver.restart(records)
+        self._internet_records = records
+        return f"with {sum(len(ips) for ips in records.values())} records"
 
     def stop(self) -> None:
         if self.server is not None and self.server.poll() is None:

@@ -233,9 +233,20 @@ class HostsResolver:
         os.kill(pid, signal.SIGHUP)
 
     def pid(self) -> int | None:
-        if self._process is not None and self._process.poll() is None:
-            return self._process.pid
+        """dnsmasq's pid while it runs. Our own child tells (its pid file outlives a
+        SIGKILL); the pid file only speaks for one started by another process."""
+        if self._process is not None:
+            return self._process.pid if self._process.poll() is None else None
         return _pid_from(self.pid_file)
+
+    def restart(self, records: Records) -> int:
+        """dnsmasq again with ``records`` (after a crash): whatever is left of the old one
+        is stopped first; its log is kept."""
+        pid = self.pid()
+        if pid is not None:
+            kill_all([pid])
+        self._process = None
+        return self.start(records)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after a grace period; removes its files. Idempotent."""

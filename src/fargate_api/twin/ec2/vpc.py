@@ -77,6 +77,9 @@ class Network:
         self.names = names
         self.plan = plan
         self._eni_counter = 0
+        # Public IP -> private IP, as mapped at the internet gateway now: a rebuilt
+        # internet gateway gets every one of them back.
+        self.public_mappings: dict[IPv4Address, IPv4Address] = {}
 
     @property
     def resolver(self) -> IPv4Address:
@@ -89,11 +92,72 @@ class Network:
         self._router()
         self._internet_gateway()
         self._internet()
-        for i, nat in enumerate(self.plan.nat_gateways):
-            netns = self.names.nat_gateway(i)
-            self.attach_eni(netns, self.plan.subnet(nat.subnet), nat.private_ip, forwarding=True)
-            host.nft(netns, self._nat_ruleset(nat.private_ip))
-            self.map_public_ip(nat.public_ip, nat.private_ip)
+        for i in range(len(self.plan.nat_gateways)):
+            self.build_nat(i)
+
+    def build_nat(self, i: int) -> None:
+        """NAT gateway ``i``: its ENI, its masquerading ruleset, its EIP at the internet
+        gateway. Whatever is left of an earlier one is removed first, so the daemon's
+        supervisor rebuilds a lost NAT gateway with the same call (same addresses, so
+        the same egress IP)."""
+        nat = self.plan.nat_gateways[i]
+        netns = self.names.nat_gateway(i)
+        if netns in host.netns_list():
+            self.detach_eni(netns)
+        self.attach_eni(netns, self.plan.subnet(nat.subnet), nat.private_ip, forwarding=True)
+        host.nft(netns, self._nat_ruleset(nat.private_ip))
+        self.map_public_ip(nat.public_ip, nat.private_ip)
+
+    def nat_problem(self, i: int) -> str | None:
+        """Why NAT gateway ``i`` does not work, None when it looks whole: its namespace,
+        its nftables table, its interface (kernel state, read by `ip` and `nft`)."""
+        netns = self.names.nat_gateway(i)
+        if netns not in host.netns_list():
+            return f"lost its namespace {netns}"
+        tables = host.nft_list(netns, "list", "tables")
+        if f"table ip {self.names.table('nat')}" not in tables:
+            return f"lost its nftables table {self.names.table('nat')}"
+        link = host.ip(netns, "-br", "link", "show", "dev", self.names.eni, check=False)
+        if " UP " not in f" {link} ":
+            return f"its interface is down ({link.strip() or 'missing'})"
+        return None
+
+    def igw_problem(self) -> str | None:
+        """Why the internet gateway does not work, None when it looks whole."""
+        if not self.plan.internet_gateway:
+            return None
+        netns = self.names.internet_gateway
+        if netns not in host.netns_list():
+            return f"lost its namespace {netns}"
+        tables = host.nft_list(netns, "list", "tables")
+        if f"table ip {self.names.table('igw')}" not in tables:
+            return f"lost its nftables table {self.names.table('igw')}"
+        return None
+
+    def rebuild_internet_gateway(self) -> int:
+        """The internet gateway again: its namespace, its veths to the router and to the
+        internet (with the internet host's addresses, which go with its veth), the
+        routes through it, its ruleset and every public IP mapped now. The internet
+        namespace and its processes survive; their sockets work again once the
+        addresses are back. Returns how many public IPs were mapped again."""
+        netns = self.names.internet_gateway
+        if netns in host.netns_list():
+            host.netns_delete(netns)  # its two veth ends go with it, and their peers
+        for side in (self.names.router, self.names.internet):
+            host.ip(side, "link", "del", self.names.link("igw"), check=False)
+        host.netns_add(netns)
+        self._router_igw_link()
+        host.ip_batch(
+            self.names.router,
+            [c for c in self._route_table_commands() if f"dev {self.names.link('igw')} " in c],
+        )
+        self._internet_gateway()
+        self._internet(loopback=False)
+        mappings = dict(self.public_mappings)
+        self.public_mappings = {}
+        for public, private in mappings.items():
+            self.map_public_ip(public, private)
+        return len(mappings)
 
     def _router(self) -> None:
         ns = self.names.router
@@ -111,28 +175,32 @@ class Network:
         host.loopback_address_add(ns, [str(self.resolver), str(TASK_ENDPOINT_ADDRESS)])
         if self.plan.internet_gateway:
             host.netns_add(self.names.internet_gateway)
-            host.ip(
-                ns,
-                "link",
-                "add",
-                self.names.link("igw"),
-                "type",
-                "veth",
-                "peer",
-                "name",
-                self.names.link("vpc"),
-                "netns",
-                self.names.internet_gateway,
-            )
-            host.ip_batch(
-                ns,
-                [
-                    f"addr add {ROUTER_SIDE}/{ROUTER_IGW_LINK.prefixlen} "
-                    f"dev {self.names.link('igw')}",
-                    f"link set {self.names.link('igw')} up",
-                ],
-            )
+            self._router_igw_link()
         host.ip_batch(ns, self._route_table_commands())
+
+    def _router_igw_link(self) -> None:
+        """The veth between the router and the internet gateway (both namespaces exist)."""
+        ns = self.names.router
+        host.ip(
+            ns,
+            "link",
+            "add",
+            self.names.link("igw"),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            self.names.link("vpc"),
+            "netns",
+            self.names.internet_gateway,
+        )
+        host.ip_batch(
+            ns,
+            [
+                f"addr add {ROUTER_SIDE}/{ROUTER_IGW_LINK.prefixlen} dev {self.names.link('igw')}",
+                f"link set {self.names.link('igw')} up",
+            ],
+        )
 
     def _route_table_commands(self) -> list[str]:
         commands: list[str] = []
@@ -173,7 +241,8 @@ class Network:
             return
         ns = self.names.internet_gateway
         host.sysctl(ns, FORWARDING)
-        host.netns_add(self.names.internet)
+        if self.names.internet not in host.netns_list():  # a rebuilt IGW finds it there
+            host.netns_add(self.names.internet)
         host.ip(
             ns,
             "link",
@@ -229,7 +298,7 @@ table ip {table} {{
 }}
 """
 
-    def _internet(self) -> None:
+    def _internet(self, *, loopback: bool = True) -> None:
         if not self.plan.internet_gateway:
             return
         ns = self.names.internet
@@ -237,7 +306,7 @@ table ip {table} {{
         host.ip_batch(
             ns,
             [
-                "link set lo up",
+                *(["link set lo up"] if loopback else []),
                 f"addr add {INTERNET_ROUTER}/{INTERNET.prefixlen} dev {link}",
                 f"addr add {CLIENT_HOST}/{INTERNET.prefixlen} dev {link}",
                 f"addr add {ECHO_HOST}/{INTERNET.prefixlen} dev {link}",
@@ -327,6 +396,7 @@ table ip {table} {{
             f"add element ip {table} private_to_public {{ {private} : {public} }}\n"
             f"add element ip {table} mapped_private {{ {private} }}\n",
         )
+        self.public_mappings[public] = private
 
     def unmap_public_ip(self, public: IPv4Address, private: IPv4Address) -> None:
         if not self.plan.internet_gateway:
@@ -338,6 +408,7 @@ table ip {table} {{
             f"delete element ip {table} private_to_public {{ {private} }}\n"
             f"delete element ip {table} mapped_private {{ {private} }}\n",
         )
+        self.public_mappings.pop(public, None)
 
 
 def teardown(names: TwinNames) -> list[str]:

@@ -185,6 +185,11 @@ class HaproxyRuntime:
             self.remove_target(target_group_key, target_id)
             raise
 
+    def force_health_up(self, target_group_key: str, target_id: str) -> None:
+        """Marks a target UP at once, as its last checks found it before HAProxy was
+        restarted; its checks keep running and take it down again if they fail."""
+        self.command(f"set server {self._server(target_group_key, target_id)} health up")
+
     def drain_target(self, target_group_key: str, target_id: str) -> None:
         """No new requests go to the target; requests in flight finish (deregistration)."""
         self.command(f"set server {self._server(target_group_key, target_id)} state drain")

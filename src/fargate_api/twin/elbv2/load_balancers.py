@@ -14,18 +14,25 @@ a target group's counters for the twin's CloudWatch metrics (twin/cloudwatch).
 
 Each HTTPS listener gets a certificate from the twin's CA (elbv2/tls.py) for the names
 the templates lead to its balancer (elbv2/names.py), in place of its ACM certificate.
+
+HAProxy keeps its servers in memory only, so the registrations, drains and weights ECS
+asked for are kept here too (`registry`, `weights`): `restart` (the daemon's supervisor,
+after a crash; `set_az_down`, when HAProxy's node AZ fails) gives a new HAProxy all of
+it, with each target's last known health. While HAProxy is down, changes are recorded
+and replayed, reads give the last answer, and counters stay monotonic.
 """
 
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from fargate_api.twin.cloudwatch.metrics import TargetGroupSample
+from fargate_api.twin.cloudwatch.metrics import MonotonicCounters, TargetGroupSample
 from fargate_api.twin.ec2.security_groups import SecurityGroups
 from fargate_api.twin.ec2.vpc import Network
 from fargate_api.twin.elbv2.haproxy_config import (
@@ -37,7 +44,12 @@ from fargate_api.twin.elbv2.haproxy_config import (
     weights_map_text,
     weights_value,
 )
-from fargate_api.twin.elbv2.haproxy_runtime import HaproxyRuntime, HaproxyRuntimeError, TargetState
+from fargate_api.twin.elbv2.haproxy_runtime import (
+    BackendStats,
+    HaproxyRuntime,
+    HaproxyRuntimeError,
+    TargetState,
+)
 from fargate_api.twin.elbv2.names import certificate_names
 from fargate_api.twin.elbv2.tls import CA_BUNDLE, TwinCa
 from fargate_api.twin.host import kernel as host
@@ -68,7 +80,7 @@ def scaled_target_group(group: TargetGroup, scale: float) -> TargetGroup:
 @dataclass
 class RunningBalancer:
     lb: LoadBalancer
-    netns: list[str]
+    netns: list[str]  # the node namespaces, in the order of lb.nodes
     process: subprocess.Popen[bytes]
     runtime: HaproxyRuntime
     config: Path
@@ -76,6 +88,32 @@ class RunningBalancer:
     weights_map: Path
     # Rule (or listener) key -> the target groups of its weighted forward, in map order.
     forwards: Mapping[str, tuple[str, ...]]
+    index: int = 0  # in plan.load_balancers: its files are in lb<index>/
+    home: str = ""  # the namespace HAProxy runs in ("" = netns[0])
+
+    @property
+    def home_netns(self) -> str:
+        return self.home or self.netns[0]
+
+    def exited(self) -> bool:
+        return self.process.poll() is not None
+
+
+@dataclass
+class RegisteredTarget:
+    """A target as ECS registered it, kept so that a restarted HAProxy gets it back."""
+
+    ip: IPv4Address
+    port: int
+    draining: bool = False
+
+
+@dataclass
+class _Seen:
+    """The latest answers of a balancer's HAProxy, used while it is down or restarting."""
+
+    health: dict[str, dict[str, TargetState]] = field(default_factory=dict)  # group -> id
+    request_total: dict[str, int] = field(default_factory=dict)  # group -> raw counter
 
 
 class LoadBalancers:
@@ -100,6 +138,16 @@ class LoadBalancers:
         self.running: list[RunningBalancer] = []
         self.ca = TwinCa(work_dir / CA_FOLDER, label=f"fargate-api twin {names.name}")
         self.target_groups = {g.key: scaled_target_group(g, time_scale) for g in plan.target_groups}
+        # What ECS asked for, so that a restarted HAProxy is given it again: the targets
+        # of each group (register/drain/deregister) and each forward's weights.
+        self.registry: dict[str, dict[str, RegisteredTarget]] = {}
+        self.weights: dict[str, str] = {}  # rule key -> map value ("90:10")
+        self._seen: dict[str, _Seen] = {}  # lb key -> latest answers
+        # HAProxy's counters start at 0 again when it restarts: monotonic for CloudWatch
+        # and autoscaling, which would otherwise see negative traffic.
+        self.counters = MonotonicCounters()
+        self._down_ips: set[IPv4Address] = set()
+        self._lock = threading.RLock()
 
     @property
     def has_https(self) -> bool:
@@ -134,9 +182,40 @@ class LoadBalancers:
         """HAProxy for ``lb``, whose node namespaces exist (`start` makes them; the twin
         tier passes its own), with its configuration and weights map in ``lb<index>/``
         of the work folder; it runs in the first namespace and is added to `running`."""
-        directory = self.work_dir / f"lb{index}"
+        process, config, weights_map = self._launch(index, lb, namespaces, namespaces[0])
+        forwards = {
+            key: tuple(g.target_group for g in groups)
+            for key, groups in weighted_forwards(lb).items()
+        }
+        running = RunningBalancer(
+            lb,
+            list(namespaces),
+            process,
+            HaproxyRuntime(self._directory(index) / "haproxy.sock"),
+            config,
+            _forwarded_to(lb),
+            weights_map,
+            forwards,
+            index=index,
+            home=namespaces[0],
+        )
+        self.running.append(running)
+        self._seen[lb.key] = _Seen()
+        return running
+
+    def _directory(self, index: int) -> Path:
+        return self.work_dir / f"lb{index}"
+
+    def _launch(
+        self, index: int, lb: LoadBalancer, namespaces: Sequence[str], home: str
+    ) -> tuple[subprocess.Popen[bytes], Path, Path]:
+        """Writes the configuration (the nodes not in ``home`` bound through HAProxy's
+        `namespace` option) and the weights map with the current weights, starts HAProxy
+        in ``home`` and waits for its stats socket."""
+        directory = self._directory(index)
         directory.mkdir(parents=True, exist_ok=True)
         socket_path = directory / "haproxy.sock"
+        socket_path.unlink(missing_ok=True)
         certs = {
             listener.key: self.ca.issue(
                 directory / f"listener-{listener.port}.pem",
@@ -147,7 +226,7 @@ class LoadBalancers:
         }
         config = directory / "haproxy.cfg"
         weights_map = directory / "weights.map"
-        weights_map.write_text(weights_map_text(lb))
+        weights_map.write_text(current_weights_map(weights_map_text(lb), self.weights))
         bind_namespaces = {
             node.private_ip: ns for node, ns in zip(lb.nodes, namespaces, strict=True)
         }
@@ -157,62 +236,128 @@ class LoadBalancers:
                 self.target_groups,
                 stats_socket=socket_path,
                 listener_certs=certs,
-                bind_namespaces={
-                    ip: ns for ip, ns in bind_namespaces.items() if ns != namespaces[0]
-                },
+                bind_namespaces={ip: ns for ip, ns in bind_namespaces.items() if ns != home},
                 weights_map=weights_map,
             )
         )
         log = (directory / "haproxy.log").open("ab")
         process = subprocess.Popen(
-            host.in_netns(namespaces[0], ["haproxy", "-db", "-f", str(config)]),
+            host.in_netns(home, ["haproxy", "-db", "-f", str(config)]),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         log.close()
-        runtime = HaproxyRuntime(socket_path)
         deadline = time.monotonic() + START_TIMEOUT
         while not socket_path.exists():
             if process.poll() is not None or time.monotonic() > deadline:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
                 output = (directory / "haproxy.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"haproxy for {lb.key} did not start: {output.strip()}")
             time.sleep(0.05)
-        forwards = {
-            key: tuple(g.target_group for g in groups)
-            for key, groups in weighted_forwards(lb).items()
-        }
-        running = RunningBalancer(
-            lb, list(namespaces), process, runtime, config, _forwarded_to(lb), weights_map, forwards
-        )
-        self.running.append(running)
-        return running
+        return process, config, weights_map
+
+    def balancer(self, lb_key: str) -> RunningBalancer:
+        for running in self.running:
+            if running.lb.key == lb_key:
+                return running
+        raise KeyError(f"no running load balancer {lb_key}")
+
+    def restart(self, lb_key: str, home: str | None = None) -> str:
+        """HAProxy of ``lb_key`` again (after a crash, or in ``home``, another node's
+        namespace, when its own AZ failed), from the same configuration, with the current
+        forward weights, every registered target, the targets' last known health (a
+        healthy one is forced up, so traffic resumes at once and checks keep judging it)
+        and their drain states. Returns what it restored, for the twin's log."""
+        with self._lock:
+            running = self.balancer(lb_key)
+            if not running.exited():
+                running.process.terminate()
+                try:
+                    running.process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    running.process.kill()
+                    running.process.wait()
+            new_home = home or running.home_netns
+            process, _, _ = self._launch(running.index, running.lb, running.netns, new_home)
+            running.process, running.home = process, new_home
+            seen = self._seen.setdefault(lb_key, _Seen())
+            restored = 0
+            for group in sorted(running.target_groups):
+                check = self.target_groups[group].health_check
+                last = seen.health.get(group, {})
+                for target_id, target in sorted(self.registry.get(group, {}).items()):
+                    running.runtime.add_target(group, target_id, target.ip, target.port, check)
+                    if target.draining:
+                        running.runtime.drain_target(group, target_id)
+                    elif target_id in last and last[target_id].health == "healthy":
+                        running.runtime.force_health_up(group, target_id)
+                    restored += 1
+            seen.request_total.clear()  # the new process counts from 0
+        where = "" if home is None else f" in {new_home}"
+        return f"with {restored} target{'s' if restored != 1 else ''}{where}"
 
     def _balancers_of(self, target_group: str) -> list[RunningBalancer]:
         return [running for running in self.running if target_group in running.target_groups]
 
     def register(self, target_group: str, target_id: str, ip: IPv4Address, port: int) -> None:
+        with self._lock:
+            self.registry.setdefault(target_group, {})[target_id] = RegisteredTarget(ip, port)
         for running in self._balancers_of(target_group):
-            running.runtime.add_target(
-                target_group, target_id, ip, port, self.target_groups[target_group].health_check
-            )
+            with _UnlessDown(running):
+                running.runtime.add_target(
+                    target_group, target_id, ip, port, self.target_groups[target_group].health_check
+                )
 
     def drain(self, target_group: str, target_id: str) -> None:
+        with self._lock:
+            target = self.registry.get(target_group, {}).get(target_id)
+            if target is not None:
+                target.draining = True
         for running in self._balancers_of(target_group):
-            running.runtime.drain_target(target_group, target_id)
+            with _UnlessDown(running):
+                running.runtime.drain_target(target_group, target_id)
 
     def deregister(self, target_group: str, target_id: str) -> None:
+        with self._lock:
+            self.registry.get(target_group, {}).pop(target_id, None)
         for running in self._balancers_of(target_group):
-            running.runtime.remove_target(target_group, target_id)
+            with _UnlessDown(running):
+                running.runtime.remove_target(target_group, target_id)
 
     def request_total(self, target_group: str) -> int:
-        return sum(r.runtime.request_total(target_group) for r in self._balancers_of(target_group))
+        """Requests the group's backends handled since the twin started: monotonic across
+        HAProxy restarts (a dead HAProxy counts as its last answer)."""
+        total = 0
+        for running in self._balancers_of(target_group):
+            seen = self._seen.setdefault(running.lb.key, _Seen())
+            try:
+                raw = running.runtime.request_total(target_group)
+            except HaproxyRuntimeError:
+                if not running.exited():
+                    raise
+                raw = seen.request_total.get(target_group, 0)
+            seen.request_total[target_group] = raw
+            total += self.counters.read(("requests", running.lb.key, target_group), raw)
+        return total
 
     def states(self, target_group: str) -> dict[str, TargetState]:
+        """Every target's health; while an HAProxy is down, its last answer (a failed
+        load balancer node does not make the targets unhealthy)."""
         found: dict[str, TargetState] = {}
         for running in self._balancers_of(target_group):
-            found.update(running.runtime.target_states(target_group))
+            seen = self._seen.setdefault(running.lb.key, _Seen())
+            try:
+                states = running.runtime.target_states(target_group)
+            except HaproxyRuntimeError:
+                if not running.exited():
+                    raise
+                states = seen.health.get(target_group, {})
+            seen.health[target_group] = states
+            found.update(states)
         return found
 
     def _forward(self, rule_key: str) -> tuple[RunningBalancer, tuple[str, ...]]:
@@ -240,7 +385,9 @@ class LoadBalancers:
             if not 0 <= weight <= MAX_WEIGHT:
                 raise ValueError(f"weight of {group}: 0..{MAX_WEIGHT} (ELB), not {weight}")
         value = weights_value([weights[group] for group in groups])
-        running.runtime.set_map(running.weights_map, forward_map_key(rule_key), value)
+        self.weights[rule_key] = value  # a restarted HAProxy starts with it
+        with _UnlessDown(running):
+            running.runtime.set_map(running.weights_map, forward_map_key(rule_key), value)
 
     def forward_weights(self, rule_key: str) -> dict[str, int]:
         """The weights HAProxy uses now for the forward (read back from its map)."""
@@ -256,7 +403,7 @@ class LoadBalancers:
         (see HaproxyRuntime.backend_stats for what each counts). ``at`` is the time the
         sample is filed under (default: time.monotonic(), the daemon's clock)."""
         when = time.monotonic() if at is None else at
-        stats = [r.runtime.backend_stats(target_group) for r in self._balancers_of(target_group)]
+        stats = [self._backend_stats(r, target_group) for r in self._balancers_of(target_group)]
         targets: dict[str, TargetState] = {}
         for one in stats:
             targets.update(one.targets)
@@ -271,12 +418,66 @@ class LoadBalancers:
         response_time = sum(ms * count for ms, count in timed) / served if served else None
         return TargetGroupSample(
             at=when,
-            requests=sum(one.requests for one in stats),
-            http_5xx=sum(one.http_5xx for one in stats),
+            requests=sum(
+                self.counters.read(("lbtot", key, target_group), one.requests)
+                for key, one in zip(self._keys_of(target_group), stats, strict=True)
+            ),
+            http_5xx=sum(
+                self.counters.read(("5xx", key, target_group), one.http_5xx)
+                for key, one in zip(self._keys_of(target_group), stats, strict=True)
+            ),
             healthy=healths.count("healthy"),
             unhealthy=healths.count("unhealthy"),
             response_time_ms=response_time,
         )
+
+    def _keys_of(self, target_group: str) -> list[str]:
+        return [running.lb.key for running in self._balancers_of(target_group)]
+
+    def _backend_stats(self, running: RunningBalancer, target_group: str) -> BackendStats:
+        """A balancer's counters for the group; while its HAProxy is down, nothing new
+        (the counters stay where they were) and the targets' last known health."""
+        seen = self._seen.setdefault(running.lb.key, _Seen())
+        try:
+            stats = running.runtime.backend_stats(target_group)
+        except HaproxyRuntimeError:
+            if not running.exited():
+                raise
+            return BackendStats(0, 0, None, seen.health.get(target_group, {}))
+        seen.health[target_group] = dict(stats.targets)
+        return stats
+
+    # ------------------------------------------------------------ AZ outages
+    def set_az_down(self, az: str, down: bool) -> list[IPv4Address]:
+        """An AZ's load balancer nodes fail (``down``) or come back. A failed node's
+        public IP is unmapped at the internet gateway; when HAProxy runs in that node's
+        namespace it is restarted, with its state, in a node of another AZ (the ALB's
+        other nodes keep serving). Coming back, the IPs are mapped again and HAProxy
+        stays where it is. Returns every public IP that is down now."""
+        with self._lock:
+            for running in self.running:
+                nodes = list(zip(running.lb.nodes, running.netns, strict=True))
+                for node, _ in nodes:
+                    if node.az != az:
+                        continue
+                    if down and node.public_ip not in self._down_ips:
+                        self.network.unmap_public_ip(node.public_ip, node.private_ip)
+                        self._down_ips.add(node.public_ip)
+                    elif not down and node.public_ip in self._down_ips:
+                        self.network.map_public_ip(node.public_ip, node.private_ip)
+                        self._down_ips.discard(node.public_ip)
+                if not down:
+                    continue
+                home_az = next(n.az for n, ns in nodes if ns == running.home_netns)
+                if home_az != az:
+                    continue
+                others = [ns for n, ns in nodes if n.public_ip not in self._down_ips]
+                if others:
+                    self.restart(running.lb.key, home=others[0])
+            return sorted(self._down_ips)
+
+    def down_public_ips(self) -> set[IPv4Address]:
+        return set(self._down_ips)
 
     def stop(self) -> None:
         for running in self.running:
@@ -291,6 +492,33 @@ class LoadBalancers:
 
     def dead(self) -> list[str]:
         return [r.lb.key for r in self.running if r.process.poll() is not None]
+
+
+def current_weights_map(text: str, weights: Mapping[str, str]) -> str:
+    """The weights map file with the entries of ``weights`` (rule key -> value) in place
+    of the template's: what a restarted HAProxy must start with (pure)."""
+    values = {forward_map_key(key): value for key, value in weights.items()}
+    lines = []
+    for line in text.splitlines():
+        key, _, _ = line.partition(" ")
+        lines.append(f"{key} {values[key]}" if key in values else line)
+    return "\n".join(lines) + "\n"
+
+
+class _UnlessDown:
+    """Swallows a runtime error from a balancer whose HAProxy has exited: the registry
+    already holds the change, and the restore replays it."""
+
+    def __init__(self, running: RunningBalancer) -> None:
+        self.running = running
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object
+    ) -> bool:
+        return isinstance(exc, HaproxyRuntimeError) and self.running.exited()
 
 
 def _forwarded_to(lb: LoadBalancer) -> frozenset[str]:
