@@ -21,7 +21,11 @@ from fargate_api.twin.ecs.task_runtime import TaskRuntime
 from fargate_api.twin.host import cgroups
 from fargate_api.twin.host.containers_conf import write_containers_conf
 from fargate_api.twin.host.podman import Podman, PodmanError, podman_available
-from fargate_api.twin.host.processes import kill_all, pids_with_argument
+from fargate_api.twin.host.processes import (
+    kill_all,
+    pids_with_argument,
+    pids_with_argument_prefix,
+)
 from fargate_api.twin.naming import TwinNames
 
 
@@ -73,7 +77,9 @@ def sweep_runtime(names: TwinNames, state: StateDir) -> list[str]:
             except PodmanError:
                 pass
     # The task endpoint server listens in the twin but runs outside its namespaces.
+    # So do fault injection's CPU burners (twin/fis/cpu_stress.py), inside task cgroups.
     helpers = pids_with_argument(endpoint_server_label(names))
+    helpers += pids_with_argument_prefix(f"{names.prefix}fis-")
     kill_all(helpers)
     removed += [f"process {pid}" for pid in helpers]
     root = names.prefix.rstrip("-")

@@ -7,6 +7,7 @@ the exact command, which a user can paste into a shell. Nothing here uses a shel
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -76,6 +77,36 @@ def nft(netns: str | None, script: str) -> None:
 
 def nft_list(netns: str | None, *what: str) -> str:
     return run(in_netns(netns, ["nft", *what]))
+
+
+def tc(netns: str | None, *args: str, check: bool = True) -> str:
+    """`tc -n NETNS ...`: traffic control (qdiscs), like `ip`, entering the namespace itself."""
+    prefix = ["tc", "-n", netns] if netns else ["tc"]
+    return run([*prefix, *args], check=check)
+
+
+@functools.cache
+def netem_available(prefix: str) -> bool:
+    """Whether this kernel has the netem qdisc (some kernels ship only tbf, htb, pfifo:
+    `tc qdisc add ... netem` then fails "Specified qdisc kind is unknown").
+
+    Tried once per process on the loopback of a scratch namespace named with the
+    caller's prefix (so a leak check or `local down` can find it), which is deleted again.
+    """
+    scratch = f"{prefix}netem-probe"
+    netns_delete(scratch)  # a probe a crashed process left behind
+    try:
+        netns_add(scratch)
+    except HostCommandError:
+        return False
+    try:
+        tc(scratch, "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms")
+    except HostCommandError:
+        return False
+    else:
+        return True
+    finally:
+        netns_delete(scratch)
 
 
 def sysctl(netns: str | None, settings: dict[str, str]) -> None:

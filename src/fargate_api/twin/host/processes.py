@@ -57,13 +57,21 @@ def pids_with_argument(argument: str) -> list[int]:
     return _pids_with_word("cmdline", argument)
 
 
+def pids_with_argument_prefix(prefix: str) -> list[int]:
+    """Processes with a word on their command line that starts with `prefix`: the fault
+    injection's helpers carry a label per task (`<prefix>fis-cpu-<task>`), and a sweep
+    knows only the twin's prefix."""
+    return _pids_with_word("cmdline", prefix, whole=False)
+
+
 def pids_with_environment(entry: str) -> list[int]:
     """Processes whose environment holds exactly this NAME=value entry."""
     return _pids_with_word("environ", entry)
 
 
-def _pids_with_word(proc_file: str, word: str) -> list[int]:
-    """Processes whose /proc/PID/<proc_file> (NUL-separated words) holds `word`."""
+def _pids_with_word(proc_file: str, word: str, *, whole: bool = True) -> list[int]:
+    """Processes whose /proc/PID/<proc_file> (NUL-separated words) holds `word` (or,
+    with whole=False, a word starting with it)."""
     needle = word.encode()
     found: list[int] = []
     for entry in os.listdir("/proc"):
@@ -74,6 +82,6 @@ def _pids_with_word(proc_file: str, word: str) -> list[int]:
                 words = handle.read().split(b"\0")
         except OSError:
             continue
-        if needle in words:
+        if needle in words if whole else any(w.startswith(needle) for w in words):
             found.append(int(entry))
     return found
