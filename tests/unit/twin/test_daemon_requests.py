@@ -143,6 +143,9 @@ def test_status_json_keeps_the_stable_keys_first_and_tasks_reduced() -> None:
         "domain_urls",
         "ca_file",
         "ca_bundle",
+        "parts",
+        "faults",
+        "availability_zones",
         "tasks_detail",
     ]
     assert printed["tasks"] == [

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -24,10 +25,10 @@ from fargate_api.twin.daemon.contracts import (
     AlarmStatus,
     AutoscalingState,
     ClearFaultsRequest,
-    FaultRequest,
     ContainerStatus,
     DeploymentState,
     DeployRequest,
+    FaultRequest,
     LaunchSpec,
     LoadBalancerState,
     Notice,
@@ -41,8 +42,16 @@ from fargate_api.twin.daemon.contracts import (
     TwinAnswer,
     TwinState,
 )
+from fargate_api.twin.daemon.parts import (
+    CheckedPart,
+    HaproxyPart,
+    ProcessPart,
+    internet_gateway_part,
+    nat_gateway_part,
+)
 from fargate_api.twin.daemon.runtimes import containers_conf_path, make_runtime, sweep_runtime
-from fargate_api.twin.daemon.state import StateDir
+from fargate_api.twin.daemon.state import DAEMON_LOG, StateDir
+from fargate_api.twin.daemon.supervisor import Supervisor
 from fargate_api.twin.daemon.vpc_services import RunningTaskView, VpcServices
 from fargate_api.twin.ec2.addresses import CLIENT_HOST, ECHO_HOST, ECHO_PORT
 from fargate_api.twin.ec2.security_groups import SecurityGroups
@@ -52,6 +61,7 @@ from fargate_api.twin.ecs.secrets import SecretResolver
 from fargate_api.twin.ecs.service_scheduler import DeploymentRefusedError
 from fargate_api.twin.elbv2.load_balancers import LoadBalancers
 from fargate_api.twin.elbv2.names import domain_urls
+from fargate_api.twin.fis.manager import FaultManager
 from fargate_api.twin.host import kernel as host
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.load import load_plan
@@ -116,6 +126,16 @@ class Twin:
             desired=lambda key: self.scheduler.services[key].desired,
             scale=self._autoscale,
         )
+        # `local fault`: the faults in force, healed by `tick` when their time is up.
+        self.faults = FaultManager(
+            names=names,
+            plan=plan,
+            scheduler=self.scheduler,
+            balancers=self.balancers,
+            vpc_services=self.vpc_services,
+            log_dir=state.path,
+            runtime=spec.runtime,
+        )
         # The alarms deployments watch, evaluated from HAProxy's counters each tick.
         self.alarm_groups = sorted(
             {q.target_group for a in plan.alarms for q in a.queries if q.target_group}
@@ -123,7 +143,11 @@ class Twin:
         self.alarms: AlarmEvaluator | None = None
         self.metrics: MetricStore | None = None
         self.helpers: list[subprocess.Popen[bytes]] = []
+        self.echo: subprocess.Popen[bytes] | None = None
+        self.forwarders: dict[int, subprocess.Popen[bytes]] = {}  # listener port -> process
         self.ports: dict[int, int] = {}  # listener port -> host port
+        # Every long-running part, probed each tick and restored when it fails.
+        self.supervisor = Supervisor(self._part_event)
         self.phase: Phase = "building"
         self.error: str | None = None
         self.ready = False
@@ -137,6 +161,7 @@ class Twin:
         self._start_internet_services()
         self.balancers.start()
         self._start_forwarders()
+        self._supervise()
         self.autoscaler.start()
         if self.plan.alarms:
             scale = self.spec.time_scale
@@ -152,27 +177,83 @@ class Twin:
             request = change_requests.take(self.state)
             if request is not None:
                 self._handle(request)
-            self.autoscaler.tick()
-            self._evaluate_alarms()
-            self.scheduler.tick()
-            self.vpc_services.update(self._running_tasks())
-            dead = self.balancers.dead()
-            if dead:
-                raise RuntimeError(
-                    f"haproxy of {', '.join(dead)} exited; see its log in {self.state.path}"
-                )
-            gone = self.vpc_services.dead()
-            if gone:
-                raise RuntimeError(f"{gone}; see its log in {self.state.path}")
+            # Parts first: a crashed HAProxy is back before the steps that talk to it.
+            self.supervisor.tick()
+            # One step's error (HAProxy down a moment, a helper gone) is logged and the
+            # loop goes on: no part of the twin takes the daemon down.
+            self._step("autoscaling", self.autoscaler.tick)
+            self._step("alarms", self._evaluate_alarms)
+            self._step("scheduler", self.scheduler.tick)
+            self._step("faults", lambda: self.faults.tick(time.time()))
+            self._step("VPC services", lambda: self.vpc_services.update(self._running_tasks()))
             if not self.ready and self._all_healthy():
                 self.ready = True
                 self.phase = "running"
             self.write_state()
             stop.wait(TICK)
 
+    def _step(self, what: str, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except Exception as exc:  # logged; the next tick tries again
+            self._part_event(f"{what} step failed: {type(exc).__name__}: {exc}")
+
+    def _part_event(self, text: str) -> None:
+        """A supervision event: in `local status`'s events and in the daemon's log."""
+        self.scheduler.event(text)
+        try:
+            with self.state.file(DAEMON_LOG).open("a") as log:
+                log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} {text}\n")
+        except OSError:
+            pass
+
+    def _supervise(self) -> None:
+        """Every long-running part under the supervisor (daemon/parts.py)."""
+        for lb in self.balancers.running:
+            self.supervisor.add(HaproxyPart(self.balancers, lb.lb.key))
+        for index in range(len(self.plan.nat_gateways)):
+            self.supervisor.add(nat_gateway_part(self.network, index))
+        if self.plan.internet_gateway:
+            self.supervisor.add(internet_gateway_part(self.network))
+        services = self.vpc_services
+        self.supervisor.add(
+            CheckedPart(
+                "vpc-resolver",
+                "resolver",
+                services.resolver_problem,
+                services.restart_resolver,
+            )
+        )
+        if services.internet_resolver is not None:
+            self.supervisor.add(
+                CheckedPart(
+                    "internet-resolver",
+                    "resolver",
+                    services.internet_resolver_problem,
+                    services.restart_internet_resolver,
+                )
+            )
+        self.supervisor.add(
+            ProcessPart(
+                "task-endpoints", "endpoints", lambda: services.server, services.start_endpoints
+            )
+        )
+        if self.echo is not None:
+            self.supervisor.add(ProcessPart("echo", "echo", lambda: self.echo, self._start_echo))
+        for port in self.forwarders:
+            self.supervisor.add(
+                ProcessPart(
+                    f"forwarder :{port}",
+                    "forwarder",
+                    lambda port=port: self.forwarders.get(port),  # type: ignore[misc]
+                    lambda port=port: self._start_forwarder(port),  # type: ignore[misc]
+                )
+            )
+
     def shutdown(self) -> None:
         self.phase = "stopping"
         self.write_state()
+        self.faults.shutdown()  # healed first: `down` then finds the twin as it was built
         try:
             self.scheduler.stop_all("Task stopped by local down")
         finally:
@@ -211,8 +292,21 @@ class Twin:
             raise UserError(str(exc)) from None
 
     def _fault(self, request: FaultRequest | ClearFaultsRequest) -> TwinAnswer:
-        # H2b: FaultManager (twin/fis/manager.py) takes these.
-        raise UserError("fault injection is being built")
+        """`local fault`: a UserError (bad input, or a step the host refused, undone)
+        is answered `ok: false`, and the twin runs on; so is an unexpected error, logged
+        like a failed step, since no fault may take the daemon down."""
+        try:
+            if isinstance(request, ClearFaultsRequest):
+                return TwinAnswer(id=request.id, ok=True, cleared=self.faults.clear())
+            return TwinAnswer(id=request.id, ok=True, fault=self.faults.apply(request))
+        except UserError:
+            raise
+        except Exception as exc:
+            self._part_event(f"fault step failed: {type(exc).__name__}: {exc}")
+            raise UserError(
+                f"the fault failed: {type(exc).__name__}: {exc}",
+                fix="see `local status` and the twin's log (what it had done is undone)",
+            ) from None
 
     def _change(self, request: DeployRequest | RollbackRequest) -> TwinAnswer:
         if isinstance(request, RollbackRequest):
@@ -318,30 +412,44 @@ class Twin:
     def _start_internet_services(self) -> None:
         if not self.plan.internet_gateway:
             return
+        self._start_echo()
+
+    def _start_echo(self) -> None:
+        """The internet's what-is-my-IP service (again, after a crash)."""
         log = self.state.file("echo.log").open("ab")
-        self.helpers.append(
-            subprocess.Popen(
-                host.in_netns(
-                    self.names.internet,
-                    [
-                        sys.executable,
-                        "-m",
-                        "fargate_api.twin.servers.echo_server",
-                        "--bind",
-                        str(ECHO_HOST),
-                        "--port",
-                        str(ECHO_PORT),
-                        "--label",
-                        f"{self.names.prefix}echo",
-                    ],
-                ),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = subprocess.Popen(
+            host.in_netns(
+                self.names.internet,
+                [
+                    sys.executable,
+                    "-m",
+                    "fargate_api.twin.servers.echo_server",
+                    "--bind",
+                    str(ECHO_HOST),
+                    "--port",
+                    str(ECHO_PORT),
+                    "--label",
+                    f"{self.names.prefix}echo",
+                ],
+            ),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
+        self._replace_helper(self.echo, process)
+        self.echo = process
+
+    def _replace_helper(
+        self, old: subprocess.Popen[bytes] | None, new: subprocess.Popen[bytes]
+    ) -> None:
+        if old is not None and old in self.helpers:
+            if old.poll() is None:
+                old.kill()
+            old.wait()
+            self.helpers.remove(old)
+        self.helpers.append(new)
 
     def _start_forwarders(self) -> None:
         if not self.plan.internet_gateway:
@@ -351,29 +459,39 @@ class Twin:
                 if listener.port in self.ports:
                     continue
                 requested = self.spec.port if not self.ports and self.spec.port else 0
-                listening = open_listener("127.0.0.1", requested)
-                self.ports[listener.port] = listening.getsockname()[1]
-                targets = [(str(node.public_ip), listener.port) for node in lb.nodes]
-                log = self.state.file(f"forwarder-{listener.port}.log").open("ab")
-                command = forwarder_command(
-                    sys.executable,
-                    listening.fileno(),
-                    targets,
-                    str(CLIENT_HOST),
-                    label=f"{self.names.prefix}fwd",
-                )
-                self.helpers.append(
-                    subprocess.Popen(
-                        host.in_netns(self.names.internet, command),
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        pass_fds=(listening.fileno(),),
-                        start_new_session=True,
-                    )
-                )
-                log.close()
-                listening.close()
+                self.ports[listener.port] = requested
+                self._start_forwarder(listener.port)
+
+    def _start_forwarder(self, port: int) -> str:
+        """The forwarder of listener ``port`` from 127.0.0.1 to the nodes' public IPs; a
+        restarted one listens on the same host port."""
+        lb = next(b for b in self.plan.load_balancers if any(x.port == port for x in b.listeners))
+        listening = open_listener("127.0.0.1", self.ports[port])
+        self.ports[port] = listening.getsockname()[1]
+        targets = [(str(node.public_ip), port) for node in lb.nodes]
+        log = self.state.file(f"forwarder-{port}.log").open("ab")
+        command = forwarder_command(
+            sys.executable,
+            listening.fileno(),
+            targets,
+            str(CLIENT_HOST),
+            label=f"{self.names.prefix}fwd",
+        )
+        try:
+            process = subprocess.Popen(
+                host.in_netns(self.names.internet, command),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(listening.fileno(),),
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+            listening.close()
+        self._replace_helper(self.forwarders.get(port), process)
+        self.forwarders[port] = process
+        return f"on 127.0.0.1:{self.ports[port]}"
 
     # ------------------------------------------------------------ state
     def status(self) -> TwinState:
@@ -500,6 +618,9 @@ class Twin:
             domain_urls=domain_urls(self.plan),
             ca_file=str(self.balancers.ca.cert) if self.balancers.has_https else None,
             ca_bundle=str(self.balancers.ca_bundle) if self.balancers.has_https else None,
+            parts=self.supervisor.statuses(),
+            faults=self.faults.active(),
+            availability_zones=self.faults.availability_zones(),
         )
 
     def _containers(self, task_id: str) -> list[ContainerStatus]:

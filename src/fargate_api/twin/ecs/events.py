@@ -141,6 +141,30 @@ class RollbackRequested:
     service: str
 
 
+@dataclass(frozen=True)
+class AzImpaired:
+    """An AZ lost power (`local fault az-outage`, like FIS's AZ Availability: Power
+    Interruption): its tasks are gone at once, and nothing is placed there until it
+    recovers. `reason` is what the stopped tasks show."""
+
+    az: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AzRecovered:
+    az: str
+
+
+@dataclass(frozen=True)
+class StopTaskRequested:
+    """ECS's StopTask on a service's task (`local fault task-kill`, FIS's
+    aws:ecs:stop-task): the service replaces it, since it still wants its desired count."""
+
+    task_id: str
+    reason: str
+
+
 Event = (
     DeployRequested
     | ScaleRequested
@@ -158,4 +182,7 @@ Event = (
     | ShutdownRequested
     | AlarmStateChanged
     | RollbackRequested
+    | AzImpaired
+    | AzRecovered
+    | StopTaskRequested
 )

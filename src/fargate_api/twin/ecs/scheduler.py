@@ -40,6 +40,8 @@ from fargate_api.twin.ecs.actions import (
 )
 from fargate_api.twin.ecs.events import (
     AlarmStateChanged,
+    AzImpaired,
+    AzRecovered,
     ContainerCannotStart,
     ContainerExited,
     ContainerHealthObserved,
@@ -52,6 +54,7 @@ from fargate_api.twin.ecs.events import (
     RollbackRequested,
     ScaleRequested,
     ShutdownRequested,
+    StopTaskRequested,
     TargetHealthObserved,
     TargetsRegistered,
     TaskDeprovisioned,
@@ -154,6 +157,20 @@ class Scheduler:
     def alarm_changed(self, alarm: str, state: AlarmState, reason: str) -> None:
         with self._lock:
             self._apply(AlarmStateChanged(alarm, state, reason))
+
+    def impair_az(self, az: str, reason: str) -> None:
+        """The AZ lost power: its tasks stop now, replacements go to the other AZs."""
+        with self._lock:
+            self._apply(AzImpaired(az, reason))
+
+    def recover_az(self, az: str) -> None:
+        with self._lock:
+            self._apply(AzRecovered(az))
+
+    def stop_task(self, task_id: str, reason: str) -> None:
+        """ECS's StopTask; a task that is gone or already stopping is left alone."""
+        with self._lock:
+            self._apply(StopTaskRequested(task_id, reason))
 
     def running(self, task_id: str) -> RunningTask | None:
         return self._running.get(task_id)

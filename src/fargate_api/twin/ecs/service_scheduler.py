@@ -19,6 +19,10 @@ for a service behind a load balancer:
   goes back to the last completed revision;
 * a service whose tasks keep failing launches less often: 1, 2, 4... up to 30 s apart,
   until one of its tasks is healthy again;
+* a task in an AZ that lost power (a fault injected with `local fault az-outage`) is
+  gone at once, without a drain, and no task is placed in that AZ until it recovers;
+  ECS's StopTask (`local fault task-kill`) deregisters and stops a task, and the
+  service replaces it;
 * with BLUE_GREEN, CANARY or LINEAR, a new revision starts at full size in the other
   target group; the test listener rule, then the production rule move to it in the
   strategy's steps (traffic_shift.py), the bake time follows, and only then is the old
@@ -55,6 +59,8 @@ from fargate_api.twin.ecs.actions import (
 )
 from fargate_api.twin.ecs.events import (
     AlarmStateChanged,
+    AzImpaired,
+    AzRecovered,
     ContainerCannotStart,
     ContainerExited,
     ContainerHealthObserved,
@@ -67,6 +73,7 @@ from fargate_api.twin.ecs.events import (
     RollbackRequested,
     ScaleRequested,
     ShutdownRequested,
+    StopTaskRequested,
     TargetHealthObserved,
     TargetsRegistered,
     TaskDeprovisioned,
@@ -132,6 +139,11 @@ class ServiceScheduler:
         self._public_ips: set[IPv4Address] = set()  # held by tasks not yet removed
         self._failures: Counter[str] = Counter()
         self._retry_after: dict[str, float] = {}
+        # AZs that lost power: no task is placed there until they recover.
+        self.impaired_azs: set[str] = set()
+        # Services that backed off because every AZ of theirs was impaired: they may
+        # launch at once when one recovers.
+        self._no_healthy_az: set[str] = set()
         # alarm key -> (state, since when, CloudWatch's reason)
         self.alarm_states: dict[str, tuple[AlarmState, float, str]] = {}
 
@@ -175,6 +187,10 @@ class ServiceScheduler:
                 return [Record(f"service {state.service.name}: desired count {desired}")]
             case ShutdownRequested(reason=reason):
                 return self._shutdown(reason)
+            case AzImpaired(az=az, reason=reason):
+                return self._az_impaired(az, reason)
+            case AzRecovered(az=az):
+                return self._az_recovered(az)
         task = self.task(event.task_id)
         if task is None:
             return []  # a late report about a task already gone
@@ -212,6 +228,13 @@ class ServiceScheduler:
                 return [Deprovision(task.id)]
             case TaskDeprovisioned():
                 return self._deprovisioned(task)
+            case StopTaskRequested(reason=reason):
+                if not task.active:
+                    return []  # already on its way out
+                return [
+                    Record(f"task {task.id[:8]} stopped by StopTask: {reason}"),
+                    *self._stop(task, reason, drain=False),
+                ]
             case _:
                 assert_never(event)
 
@@ -281,6 +304,30 @@ class ServiceScheduler:
             # Nothing serves anymore: no drain, and HAProxy goes with the twin.
             actions.append(self._stop_containers(task, deregister=False))
         return actions
+
+    def _az_impaired(self, az: str, reason: str) -> list[Action]:
+        """Power is gone: the tasks there stop at once. Their targets are deregistered
+        (the load balancer would find them unhealthy, then drop them, anyway) and there
+        is no drain, since nothing in that AZ answers any more. Not counted as the
+        tasks' failures: the service did nothing wrong."""
+        self.impaired_azs.add(az)
+        actions: list[Action] = [
+            Record(f"AZ {az} impaired: ECS places no task there until it recovers")
+        ]
+        for task in [t for t in self.tasks if t.active and t.az == az]:
+            actions += self._stop(task, reason, drain=False)
+        actions.append(PublishState())
+        return actions
+
+    def _az_recovered(self, az: str) -> list[Action]:
+        if az not in self.impaired_azs:
+            return []
+        self.impaired_azs.discard(az)
+        for key in self._no_healthy_az:
+            self._retry_after.pop(key, None)
+            self._failures[key] = 0
+        self._no_healthy_az.clear()
+        return [Record(f"AZ {az} recovered: ECS places tasks there again"), PublishState()]
 
     def _started(self, task: TaskRecord) -> list[Action]:
         task.last_status = "RUNNING"
@@ -802,7 +849,15 @@ class ServiceScheduler:
 
     def _launch(self, state: ServiceState, now: float) -> LaunchTask | Record:
         service = state.service
-        subnet = self.plan.subnet(self._pick_subnet(service))
+        picked = self._pick_subnet(service)
+        if picked is None:
+            self._back_off(service.key, now)
+            self._no_healthy_az.add(service.key)
+            impaired = ", ".join(sorted(self.impaired_azs))
+            return Record(
+                f"no subnet of service {service.name} is in a healthy AZ (impaired: {impaired})"
+            )
+        subnet = self.plan.subnet(picked)
         used = self.used_ips.setdefault(subnet.key, set())
         ip = next_free(subnet.cidr, used)
         if ip is None:
@@ -846,12 +901,19 @@ class ServiceScheduler:
         if task.public_ip is not None:
             self._public_ips.discard(task.public_ip)
 
-    def _pick_subnet(self, service: Service) -> str:
+    def _pick_subnet(self, service: Service) -> str | None:
+        """ECS's spread: the AZ with the fewest of the service's tasks, then the subnet;
+        never an impaired AZ (None: the service has no subnet left)."""
+        healthy = [
+            key for key in service.subnets if self.plan.subnet(key).az not in self.impaired_azs
+        ]
+        if not healthy:
+            return None
         active = self._active(service.key)
         per_az = Counter(t.az for t in active)
         per_subnet = Counter(t.subnet for t in active)
         return min(
-            service.subnets,
+            healthy,
             key=lambda key: (
                 per_az[self.plan.subnet(key).az],
                 per_subnet[key],
