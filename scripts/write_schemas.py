@@ -41,6 +41,7 @@ from fargate_api.twin.ecs.endpoint_contracts import (
     TaskEndpoints,
     TaskMetadata,
 )
+from fargate_api.twin.fis.experiment_contracts import ExperimentReport
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -134,6 +135,13 @@ CONTRACTS = (
         "The service deployment rolled back and how it ended; ok: false (exit 1) when the "
         "rollback failed or did not happen.",
         TypeAdapter(RollbackResult),
+    ),
+    Contract(
+        "experiment-report.schema.json",
+        "fargate-api local experiment --json",
+        "Also DIR/report.json: per-second rows, totals, time to recover, egress continuity "
+        "per AZ, and the verdict on each stop condition.",
+        TypeAdapter(ExperimentReport),
     ),
     Contract(
         "twin-task-endpoints.schema.json",

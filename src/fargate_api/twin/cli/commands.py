@@ -37,6 +37,8 @@ from fargate_api.twin.cli.container_setup import (
     choose_runtime,
     local_secret_values,
 )
+from fargate_api.twin.cli.experiment_command import experiment_command
+from fargate_api.twin.cli.fault_command import fault_app
 from fargate_api.twin.cli.lifecycle import (
     down,
     make_room,
@@ -350,8 +352,29 @@ def status_command(
         out.print(containers)
     for stopped in status.stopped_tasks[:5]:
         out.print(f"stopped {stopped.id[:8]}: {stopped.reason}")
+    _print_parts(status)
     if status.error:
         err_console().print(f"[bold red]error:[/bold red] {escape(status.error)}")
+
+
+def _print_parts(status: TwinState) -> None:
+    """The supervised parts (daemon/supervisor.py): health, restarts, the latest reason;
+    a part the daemon could not restore is named in red, with why."""
+    if not status.parts:
+        return
+    table = Table(title="parts")
+    for column in ("part", "health", "restarts", "reason"):
+        table.add_column(column, overflow="fold")
+    for part in status.parts:
+        health = part.health if part.health != "failed" else "[red]failed[/red]"
+        table.add_row(escape(part.name), health, str(part.restarts), escape(part.reason))
+    out_console().print(table)
+    for part in status.parts:
+        if part.health == "failed":
+            err_console().print(
+                f"[bold red]part {escape(part.name)} failed:[/bold red] {escape(part.reason)} "
+                "(the daemon keeps retrying it; the rest of the twin runs)"
+            )
 
 
 @local_app.command("down")
@@ -499,3 +522,5 @@ def logs_command(
 local_app.command("deploy")(deploy_command)
 local_app.command("scale")(scale_command)
 local_app.command("rollback")(rollback_command)
+local_app.command("experiment")(experiment_command)
+local_app.add_typer(fault_app)
