@@ -26,6 +26,7 @@ from fargate_api.twin.host import kernel as host
 from fargate_api.twin.host.cgroups import TaskCgroups
 from fargate_api.twin.host.processes import pids_with_argument
 from fargate_api.twin.naming import TwinNames
+from twin.twin_support import cpu_seconds
 
 CLIENT_IP = "10.251.1.10"
 TASK_IP = "10.251.2.10"
@@ -268,14 +269,17 @@ def test_latency_is_added_to_what_the_task_sends_and_goes_away(lab: Lab) -> None
     )
     assert held.stdout is not None and held.stdout.readline().strip() == "open"
 
-    handle = network_faults.add_latency(
-        lab.names,
-        lab.task,
-        interface=lab.task_eni,
-        ms=LATENCY_MS,
-        jitter_ms=0,
-        log=lab.logs / "proxy.log",
-    )
+    def add_latency() -> network_faults.LatencyHandle:
+        return network_faults.add_latency(
+            lab.names,
+            lab.task,
+            interface=lab.task_eni,
+            ms=LATENCY_MS,
+            jitter_ms=0,
+            log=lab.logs / "proxy.log",
+        )
+
+    handle = add_latency()
     try:
         assert handle.path == "user-space proxy"  # this kernel has no netem
         assert handle.pid is not None
@@ -291,14 +295,7 @@ def test_latency_is_added_to_what_the_task_sends_and_goes_away(lab: Lab) -> None
         )
         assert echoed.split() == ["10000", "esolc-flah"], echoed
         # Applying it again replaces it (one proxy, one table).
-        handle = network_faults.add_latency(
-            lab.names,
-            lab.task,
-            interface=lab.task_eni,
-            ms=LATENCY_MS,
-            jitter_ms=0,
-            log=lab.logs / "proxy.log",
-        )
+        handle = add_latency()
         assert len(pids_with_argument(network_faults.proxy_label(lab.names, lab.task))) == 1
     finally:
         network_faults.remove_latency(lab.names, lab.task, handle)
@@ -396,9 +393,9 @@ def test_cpu_stress_burns_inside_the_task_cgroup(lab: Lab) -> None:
             members = [int(p) for p in procs_file.read_text().split()]
             assert pid in members and len(members) == 3, members  # + container, 1 worker
             burners = [p for p in members if p != container.pid]
-            start = _cpu_seconds(burners)
+            start = cpu_seconds(burners)
             time.sleep(1.5)
-            used = (_cpu_seconds(burners) - start) / 1.5
+            used = (cpu_seconds(burners) - start) / 1.5
             print(f"cpu stress 60 % of 0.5 vCPU: {used:.2f} CPU")
             # 0.3 CPU wanted (less when other work competes), never above the quota
             assert 0.1 <= used <= 0.5, used
@@ -419,17 +416,6 @@ def test_cpu_stress_burns_inside_the_task_cgroup(lab: Lab) -> None:
         container.wait(timeout=5)
         cgroups.remove()  # raises if a burner were still inside
         assert not host_cgroups.remove_all(cgroups.prefix)
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / 100.0
 
 
 def test_every_script_variant_loads_in_nft_check_mode(lab: Lab) -> None:

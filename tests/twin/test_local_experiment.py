@@ -29,22 +29,15 @@ FAILED_AZ = "us-east-1a"
 SURVIVING_AZ = "us-east-1b"
 
 
+def _experiment_args(file: Path, name: str, out: Path, *extra: str) -> list[str]:
+    """`local experiment` on a twin of the test's own name, its report in ``out``."""
+    return ["local", "experiment", str(file), "--name", name, "--out", str(out), *extra]
+
+
 def _experiment(
     file: Path, name: str, out: Path, *extra: str
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    proc = cli(
-        "local",
-        "experiment",
-        str(file),
-        "--name",
-        name,
-        "--out",
-        str(out),
-        "--json",
-        *extra,
-        timeout=600,
-        check=False,
-    )
+    proc = cli(*_experiment_args(file, name, out, "--json", *extra), timeout=600, check=False)
     assert proc.returncode in (0, 1), f"exit {proc.returncode}\n{proc.stderr}"
     report: dict[str, Any] = json.loads(proc.stdout)
     on_disk = json.loads((out / "report.json").read_text())
@@ -170,15 +163,7 @@ def _interrupt(file: Path, name: str, out: Path) -> tuple[int, str]:
             sys.executable,
             "-m",
             "fargate_api",
-            "local",
-            "experiment",
-            str(file),
-            "--name",
-            name,
-            "--out",
-            str(out),
-            "--runtime",
-            "process",
+            *_experiment_args(file, name, out, "--runtime", "process"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -268,26 +253,13 @@ def test_bad_input_exits_2_before_anything_runs(twin_name: tuple[str, str], tmp_
         '[twin]\n[load]\nrate = 5\nduration = 10\n[[faults]]\naction = "az-outage"\n'
         'at = 20\nduration = 5\naz = "us-east-1a"\n'
     )
-    proc = cli(
-        "local", "experiment", str(file), "--name", name, "--out", str(tmp_path / "o"), check=False
-    )
+    proc = cli(*_experiment_args(file, name, tmp_path / "o"), check=False)
     assert proc.returncode == 2
     assert f"{file}:7: faults[0].at (20) is not before the load ends" in proc.stderr
     assert not (STATE_ROOT / f"fa-{name}-twin").exists()
     # An AZ the twin does not have: refused once the twin is up, which is then removed.
     file.write_text(LONG_EXPERIMENT.format(twin="[twin]\n").replace("us-east-1a", "eu-west-9z"))
-    proc = cli(
-        "local",
-        "experiment",
-        str(file),
-        "--name",
-        name,
-        "--out",
-        str(tmp_path / "o"),
-        "--runtime",
-        "process",
-        check=False,
-    )
+    proc = cli(*_experiment_args(file, name, tmp_path / "o", "--runtime", "process"), check=False)
     assert proc.returncode == 2, proc.stderr
     assert "faults[0].az = 'eu-west-9z'" in proc.stderr and "us-east-1a, us-east-1b" in proc.stderr
     assert not (STATE_ROOT / f"fa-{name}-twin").exists()

@@ -10,11 +10,8 @@ force, and the fixture checks that nothing with the twin's prefix is left.
 from __future__ import annotations
 
 import json
-import os
-import shlex
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +21,16 @@ import pytest
 
 from fargate_api.twin.fis.cpu_stress import task_cpu_dir, task_cpus
 from fargate_api.twin.host.cgroups import TaskCgroups
-from twin.conftest import cleanup, registered_prefix
-from twin.twin_support import FLAKY_SERVER, RunningTwin, cli, in_netns, wait_for
+from fargate_api.twin.host.processes import pids_with_argument_prefix
+from twin.conftest import cleanup
+from twin.twin_support import (
+    RunningTwin,
+    cli,
+    cpu_seconds,
+    default_config_twin,
+    in_netns,
+    wait_for,
+)
 
 TIME_SCALE = 0.1
 REPLACED_WITHIN = 60.0
@@ -33,29 +38,8 @@ REPLACED_WITHIN = 60.0
 
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTwin]:
-    prefix = registered_prefix()
-    name = prefix.removeprefix("fa-").rstrip("-")
-    work = tmp_path_factory.mktemp(f"{prefix}work")
-    fail_dir = work / f"{prefix}fail"
-    fail_dir.mkdir()
-    config = work / "fargate-api.toml"
-    config.write_text("# every value at its default: two AZs, a NAT gateway per AZ\n")
-    command = (
-        f"FLAKY_FAIL_DIR={shlex.quote(str(fail_dir))} {shlex.quote(sys.executable)} "
-        f"{shlex.quote(str(FLAKY_SERVER))} {{port}}"
-    )
-    try:
-        up = cli(
-            "local", "up", "-c", str(config), "--name", name, "--runtime", "process",
-            "--run", f"*nginx*={command}", "--time-scale", str(TIME_SCALE),
-        )  # fmt: skip
-        yield RunningTwin(
-            name, prefix, "default-config", up.stdout + up.stderr, fail_dir, TIME_SCALE
-        )
-    finally:
-        cli("local", "down", "--name", name, check=False)
-        left = cleanup(prefix)
-        assert not left, f"local down left: {left}"
+    with default_config_twin(tmp_path_factory, TIME_SCALE) as running:
+        yield running
 
 
 def _fault(twin: RunningTwin, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -344,19 +328,6 @@ def test_clear_and_down_with_faults_in_force_leave_nothing(twin: RunningTwin) ->
 # ---------------------------------------------------------------- cpu-stress (containers)
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes, in seconds."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
 @pytest.mark.twin_container
 def test_cpu_stress_burns_in_the_tasks_cgroup_then_stops(
     twin_name: tuple[str, str], tmp_path: Path
@@ -384,28 +355,15 @@ def test_cpu_stress_burns_in_the_tasks_cgroup_then_stops(
     )  # fmt: skip
     assert fault["fis_action"] == "aws:ecs:task-cpu-stress"
     burners = wait_for("the burner in the task's cgroup", in_task_cgroup, 5.0)
-    before = _cpu_seconds(burners)
+    before = cpu_seconds(burners)
     time.sleep(2.0)
-    burned = _cpu_seconds(in_task_cgroup()) - before
+    burned = cpu_seconds(in_task_cgroup()) - before
     # 80 % of the task's vCPUs (0.25 by default) for 2 s is 0.4 CPU-seconds.
     cpus = task_cpus(TaskCgroups(prefix.rstrip("-"), task))
     assert burned >= 0.5 * 0.8 * cpus * 2.0, (burned, cpus)
     wait_for(
         "the burner to stop when the fault heals",
-        lambda: in_task_cgroup() == [] and not any(b"fis-cpu" in p for p in _cmdlines_with(prefix)),
+        lambda: in_task_cgroup() == [] and not pids_with_argument_prefix(f"{prefix}fis-cpu"),
         20.0,
     )
     assert json.loads(cli("local", "fault", "--list", "--json", "--name", name).stdout) == []
-
-
-def _cmdlines_with(prefix: str) -> list[bytes]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                line = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if prefix.encode() in line:
-                found.append(line)
-    return found

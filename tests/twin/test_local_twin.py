@@ -17,10 +17,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shlex
 import signal
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,12 +34,12 @@ from twin.conftest import (
 )
 from twin.twin_support import (
     CDK_TEMPLATE,
-    FLAKY_SERVER,
     NGINX_IMAGE,
     NGINX_INDEX,
     REFERENCE_DIR,
     RunningTwin,
     cli,
+    flaky_run,
     in_netns,
     wait_for,
 )
@@ -96,11 +94,7 @@ def twin(
     if runtime == "container":
         how = ["--runtime", "container"]  # no --run: the image the templates name
     else:
-        command = (
-            f"FLAKY_FAIL_DIR={shlex.quote(str(fail_dir))} {shlex.quote(sys.executable)} "
-            f"{shlex.quote(str(FLAKY_SERVER))} {{port}}"
-        )
-        how = ["--runtime", "process", "--run", f"*nginx*={command}"]
+        how = ["--runtime", "process", "--run", flaky_run(fail_dir)]
     try:
         up = cli(
             "local",

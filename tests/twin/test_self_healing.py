@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -26,14 +25,14 @@ from typing import Any
 
 import pytest
 
+from fargate_api.twin.host.processes import pids_with_argument
 from fargate_api.twin.naming import TwinNames
-from twin.conftest import cleanup, registered_prefix
 from twin.load import Load
-from twin.twin_support import FLAKY_SERVER, cli, in_netns, twin_status, wait_for
+from twin.twin_support import cli, default_config_twin, in_netns, twin_status, wait_for
 
 APPS = Path(__file__).resolve().parent / "apps"
 PROBE = APPS / "probe.py"
-SCALE = "0.1"
+SCALE = 0.1
 # The longest a client sees failures after kill -9 of HAProxy: the supervisor probes
 # every tick (0.5 s) and restarts it with its targets forced up at once; 5 s leaves room
 # for a loaded machine.
@@ -77,37 +76,8 @@ class Healing:
 
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Healing]:
-    prefix = registered_prefix()
-    name = prefix.removeprefix("fa-").rstrip("-")
-    work = tmp_path_factory.mktemp(f"{prefix}work")
-    fail_dir = work / f"{prefix}fail"
-    fail_dir.mkdir()
-    config = work / "fargate-api.toml"
-    config.write_text("# every value at its default\n")
-    command = (
-        f"FLAKY_FAIL_DIR={shlex.quote(str(fail_dir))} {shlex.quote(sys.executable)} "
-        f"{shlex.quote(str(FLAKY_SERVER))} {{port}}"
-    )
-    try:
-        cli(
-            "local",
-            "up",
-            "-c",
-            str(config),
-            "--name",
-            name,
-            "--runtime",
-            "process",
-            "--run",
-            f"*nginx*={command}",
-            "--time-scale",
-            SCALE,
-        )
-        yield Healing(name, prefix)
-    finally:
-        cli("local", "down", "--name", name, check=False)
-        left = cleanup(prefix)
-        assert not left, f"local down left: {left}"
+    with default_config_twin(tmp_path_factory, SCALE) as running:
+        yield Healing(running.name, running.prefix)
 
 
 # ---------------------------------------------------------------- measuring
@@ -168,20 +138,6 @@ def _pids(netns: str, comm: str) -> list[int]:
                 found.append(int(text))
         except OSError:
             continue
-    return found
-
-
-def _pids_with_label(label: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if label.encode() in cmdline:
-            found.append(int(entry.name))
     return found
 
 
@@ -328,7 +284,7 @@ def test_nat_gateway_lost_is_rebuilt_with_the_same_egress_ip(twin: Healing) -> N
 
 def test_echo_service_killed_comes_back(twin: Healing) -> None:
     echo = twin.part("echo")
-    (pid,) = _pids_with_label(f"{twin.prefix}echo")
+    (pid,) = pids_with_argument(f"{twin.prefix}echo")
     os.kill(pid, signal.SIGKILL)
     _wait_restored(twin, "echo", echo["restarts"] + 1)
     task_netns, egress = _task_behind_nat0(twin)
@@ -340,7 +296,7 @@ def test_forwarder_killed_listens_again_on_the_same_host_port(twin: Healing) -> 
     status = twin.status()
     url = status["url"]
     forwarder = twin.part("forwarder")
-    (pid,) = _pids_with_label(f"{twin.prefix}fwd")
+    (pid,) = pids_with_argument(f"{twin.prefix}fwd")
     os.kill(pid, signal.SIGKILL)
     _wait_restored(twin, forwarder["name"], forwarder["restarts"] + 1)
     assert twin.status()["url"] == url  # the same 127.0.0.1 port

@@ -7,16 +7,21 @@ reached with `ip netns exec` into namespaces the twin created (RFC 5737 addresse
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from twin.conftest import cleanup, registered_prefix
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE_DIR = REPO.parent / "shared" / "reference" / "public-facing-api-ecs-fargate"
@@ -48,6 +53,28 @@ def cli(*args: str, timeout: float = 300.0, check: bool = True) -> subprocess.Co
             pytrace=False,
         )
     return proc
+
+
+def flaky_run(fail_dir: Path) -> str:
+    """`local up --run` for process mode: the nginx tasks run the flaky server, which
+    says which task answered and fails on demand (a file in ``fail_dir``)."""
+    command = (
+        f"FLAKY_FAIL_DIR={shlex.quote(str(fail_dir))} {shlex.quote(sys.executable)} "
+        f"{shlex.quote(str(FLAKY_SERVER))} {{port}}"
+    )
+    return f"*nginx*={command}"
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes, in seconds (gone ones count nothing)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def twin_status(name: str) -> dict[str, Any]:
@@ -183,3 +210,31 @@ class RunningTwin:
             else:
                 answered.append(f"FAILED({code}:{out[-40:]!r})")
         return answered
+
+
+@contextmanager
+def default_config_twin(
+    tmp_path_factory: pytest.TempPathFactory, time_scale: float
+) -> Iterator[RunningTwin]:
+    """The default config's twin (two AZs, a NAT gateway per AZ) in process mode, its
+    tasks the flaky server: for a module-scoped fixture that breaks it in many ways.
+    Brought down afterwards, pass or fail, and nothing with its prefix may be left."""
+    prefix = registered_prefix()
+    name = prefix.removeprefix("fa-").rstrip("-")
+    work = tmp_path_factory.mktemp(f"{prefix}work")
+    fail_dir = work / f"{prefix}fail"
+    fail_dir.mkdir()
+    config = work / "fargate-api.toml"
+    config.write_text("# every value at its default\n")
+    try:
+        up = cli(
+            "local", "up", "-c", str(config), "--name", name, "--runtime", "process",
+            "--run", flaky_run(fail_dir), "--time-scale", str(time_scale),
+        )  # fmt: skip
+        yield RunningTwin(
+            name, prefix, "default-config", up.stdout + up.stderr, fail_dir, time_scale
+        )
+    finally:
+        cli("local", "down", "--name", name, check=False)
+        left = cleanup(prefix)
+        assert not left, f"local down left: {left}"

@@ -4,82 +4,53 @@
 As on AWS, a task in an AZ without power is gone at once (no drain: nothing there
 answers), ECS places its replacement in a healthy AZ, and a task stopped with StopTask
 is replaced because the service still wants its desired count.
+
+The plan and the host's answers are test_ecs_service_state.py's, so that a change to how
+the tests play the effects layer is made once.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
-from ipaddress import IPv4Network
+
+from tests.unit.twin.test_ecs_service_state import (
+    SVC,
+    TG,
+    WEB,
+    _core,
+    _health,
+    _start,
+)
+from tests.unit.twin.test_ecs_service_state import _plan as _service_plan
+from tests.unit.twin.test_ecs_service_state import _stable as _deployed
 
 from fargate_api.twin.ecs.actions import (
     Action,
     LaunchTask,
     PublishState,
     Record,
-    RegisterTargets,
     StartDrain,
     StopTask,
 )
 from fargate_api.twin.ecs.events import (
     AzImpaired,
     AzRecovered,
-    ObservedTarget,
     ScaleRequested,
     StopTaskRequested,
-    TargetHealthObserved,
-    TargetsRegistered,
     TaskDeprovisioned,
     TaskStarted,
     TaskStopped,
 )
 from fargate_api.twin.ecs.service_scheduler import ServiceScheduler
-from fargate_api.twin.plan.model import (
-    Container,
-    Service,
-    ServiceLoadBalancer,
-    Subnet,
-    TaskDefinition,
-    TwinPlan,
-)
+from fargate_api.twin.plan.model import TaskDefinition, TwinPlan
 
-SVC = "s/Svc"
-TG = "s/Tg"
-SUBNETS = {"A": "1a", "B": "1b", "C": "1a"}
 POWER = "Task stopped: its AZ 1a lost power (fault injected)"
-WEB = Container(
-    name="web", image="web", command="serve", environment={}, port=80, essential=True,
-    stop_timeout=10, log=None,
-)  # fmt: skip
+# The web container alone: a StopTask names each container's stop timeout.
 V1 = TaskDefinition(key="s/Task", family="app", cpu=None, memory=None, containers=(WEB,))
 
 
 def _plan(*, desired: int = 2, subnets: Sequence[str] = ("A", "B", "C")) -> TwinPlan:
-    nets = tuple(
-        Subnet(
-            key=key, index=i, cidr=IPv4Network(f"10.0.{i}.0/24"), az=SUBNETS[key],
-            route_table=None, public=False,
-        )
-        for i, key in enumerate(SUBNETS)
-    )  # fmt: skip
-    service = Service(
-        key=SVC, name="svc", cluster="c", task_definition=V1.key, desired_count=desired,
-        subnets=tuple(subnets), security_groups=(), assign_public_ip=False,
-        load_balancers=(ServiceLoadBalancer(TG, "web", 80),), health_check_grace_period=0,
-        minimum_healthy_percent=100, maximum_percent=200, circuit_breaker=True, rollback=True,
-    )  # fmt: skip
-    return TwinPlan(
-        vpc="s/Vpc", vpc_cidr=IPv4Network("10.0.0.0/16"), subnets=nets, route_tables=(),
-        internet_gateway=None, nat_gateways=(), security_groups=(), load_balancers=(),
-        target_groups=(), task_definitions=(V1,), services=(service,), log_groups=(),
-    )  # fmt: skip
-
-
-def _core(plan: TwinPlan) -> ServiceScheduler:
-    numbers = itertools.count(1)
-    return ServiceScheduler(
-        plan, time_scale=1.0, used_ips={}, new_task_id=lambda: f"t{next(numbers)}"
-    )
+    return _service_plan(desired=desired, subnets=subnets, definition=V1)
 
 
 def _launched(actions: Sequence[Action]) -> list[LaunchTask]:
@@ -88,20 +59,16 @@ def _launched(actions: Sequence[Action]) -> list[LaunchTask]:
 
 def _run_healthy(core: ServiceScheduler, now: float) -> list[LaunchTask]:
     """Launches what the scheduler wants and plays a host on which all of it works."""
-    launches = _launched(core.reconcile(SVC, now))
-    for launch in launches:
-        for follow in core.handle(TaskStarted(launch.task_id), now):
-            if isinstance(follow, RegisterTargets):
-                core.handle(TargetsRegistered(launch.task_id), now)
-        target = ObservedTarget("healthy")
-        core.handle(TargetHealthObserved(launch.task_id, (target,)), now)
-    return launches
+    actions = core.reconcile(SVC, now)
+    _start(core, actions, now)
+    for launch in _launched(actions):
+        _health(core, launch.task_id, "healthy", now)
+    return _launched(actions)
 
 
 def _stable(core: ServiceScheduler) -> dict[str, str]:
     """task id -> AZ, once the first deployment completed."""
-    _run_healthy(core, 0.0)
-    core.settle(SVC, 0.0)
+    _deployed(core)
     return {t.id: t.az for t in core.tasks}
 
 

@@ -73,6 +73,7 @@ def _plan(
     rollback: bool = True,
     cidr_prefix: int = 24,
     public: bool = False,
+    definition: TaskDefinition = V1,
 ) -> TwinPlan:
     nets = tuple(
         Subnet(
@@ -82,8 +83,8 @@ def _plan(
         for i, key in enumerate(SUBNETS)
     )  # fmt: skip
     service = Service(
-        key=SVC, name="svc", cluster="c", task_definition=V1.key, desired_count=desired,
-        subnets=tuple(subnets), security_groups=(),
+        key=SVC, name="svc", cluster="c", task_definition=definition.key,
+        desired_count=desired, subnets=tuple(subnets), security_groups=(),
         assign_public_ip=public,
         load_balancers=(ServiceLoadBalancer(TG, "web", 80),) if load_balanced else (),
         health_check_grace_period=grace, minimum_healthy_percent=minimum,
@@ -92,7 +93,7 @@ def _plan(
     return TwinPlan(
         vpc="s/Vpc", vpc_cidr=IPv4Network("10.0.0.0/16"), subnets=nets, route_tables=(),
         internet_gateway=None, nat_gateways=(), security_groups=(), load_balancers=(),
-        target_groups=(), task_definitions=(V1,), services=(service,), log_groups=(),
+        target_groups=(), task_definitions=(definition,), services=(service,), log_groups=(),
     )  # fmt: skip
 
 

@@ -101,7 +101,7 @@ def fault_group(
     answer = _send(names, ClearFaultsRequest(kind="clear-faults", id=change_requests.new_id()))
     cleared = answer.cleared or []
     if as_json:
-        print(json.dumps([fault.model_dump(mode="json") for fault in cleared], indent=2))
+        _print_json(cleared)
         return
     out = out_console()
     if not cleared:
@@ -338,7 +338,7 @@ def _send(names: TwinNames, request: FaultRequest | ClearFaultsRequest) -> TwinA
 
 def _print_list(faults: list[ActiveFault], *, as_json: bool) -> None:
     if as_json:
-        print(json.dumps([fault.model_dump(mode="json") for fault in faults], indent=2))
+        _print_json(faults)
         return
     out = out_console()
     if not faults:
@@ -354,3 +354,8 @@ def _print_list(faults: list[ActiveFault], *, as_json: bool) -> None:
     out.print(table)
     for fault in faults:
         out.print(f"{fault.id}: {escape(fault.did)}")
+
+
+def _print_json(faults: list[ActiveFault]) -> None:
+    """The same JSON for --list and --clear, so that a script reads either alike."""
+    print(json.dumps([fault.model_dump(mode="json") for fault in faults], indent=2))

@@ -63,6 +63,7 @@ from fargate_api.twin.elbv2.load_balancers import LoadBalancers
 from fargate_api.twin.elbv2.names import domain_urls
 from fargate_api.twin.fis.manager import FaultManager
 from fargate_api.twin.host import kernel as host
+from fargate_api.twin.host.processes import terminate
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.load import load_plan
 from fargate_api.twin.plan.model import TwinPlan
@@ -262,13 +263,7 @@ class Twin:
             self.vpc_services.stop()
             self.balancers.stop()
             for process in self.helpers:
-                if process.poll() is None:
-                    process.terminate()
-                    try:
-                        process.wait(timeout=5)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.wait()
+                terminate(process)
             teardown(self.names)
             self.phase = "stopped"
             self.write_state()

@@ -27,10 +27,12 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from ipaddress import IPv4Address
 from pathlib import Path
+from typing import TypeVar
 
 from fargate_api.twin.cloudwatch.metrics import MonotonicCounters, TargetGroupSample
 from fargate_api.twin.ec2.security_groups import SecurityGroups
@@ -53,11 +55,14 @@ from fargate_api.twin.elbv2.haproxy_runtime import (
 from fargate_api.twin.elbv2.names import certificate_names
 from fargate_api.twin.elbv2.tls import CA_BUNDLE, TwinCa
 from fargate_api.twin.host import kernel as host
+from fargate_api.twin.host.processes import terminate
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.model import HealthCheck, LoadBalancer, TargetGroup, TwinPlan
 
 START_TIMEOUT = 10.0
 CA_FOLDER = "ca"  # the twin's CA in its state folder (elbv2/tls.py), removed on down
+
+_T = TypeVar("_T")
 
 
 def scaled_target_group(group: TargetGroup, scale: float) -> TargetGroup:
@@ -274,17 +279,11 @@ class LoadBalancers:
         and their drain states. Returns what it restored, for the twin's log."""
         with self._lock:
             running = self.balancer(lb_key)
-            if not running.exited():
-                running.process.terminate()
-                try:
-                    running.process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    running.process.kill()
-                    running.process.wait()
+            terminate(running.process)
             new_home = home or running.home_netns
             process, _, _ = self._launch(running.index, running.lb, running.netns, new_home)
             running.process, running.home = process, new_home
-            seen = self._seen.setdefault(lb_key, _Seen())
+            seen = self._seen_of(running)
             restored = 0
             for group in sorted(running.target_groups):
                 check = self.target_groups[group].health_check
@@ -333,13 +332,12 @@ class LoadBalancers:
         HAProxy restarts (a dead HAProxy counts as its last answer)."""
         total = 0
         for running in self._balancers_of(target_group):
-            seen = self._seen.setdefault(running.lb.key, _Seen())
-            try:
-                raw = running.runtime.request_total(target_group)
-            except HaproxyRuntimeError:
-                if not running.exited():
-                    raise
-                raw = seen.request_total.get(target_group, 0)
+            seen = self._seen_of(running)
+            raw = _live_or_last(
+                running,
+                partial(running.runtime.request_total, target_group),
+                seen.request_total.get(target_group, 0),
+            )
             seen.request_total[target_group] = raw
             total += self.counters.read(("requests", running.lb.key, target_group), raw)
         return total
@@ -349,13 +347,12 @@ class LoadBalancers:
         load balancer node does not make the targets unhealthy)."""
         found: dict[str, TargetState] = {}
         for running in self._balancers_of(target_group):
-            seen = self._seen.setdefault(running.lb.key, _Seen())
-            try:
-                states = running.runtime.target_states(target_group)
-            except HaproxyRuntimeError:
-                if not running.exited():
-                    raise
-                states = seen.health.get(target_group, {})
+            seen = self._seen_of(running)
+            states = _live_or_last(
+                running,
+                partial(running.runtime.target_states, target_group),
+                seen.health.get(target_group, {}),
+            )
             seen.health[target_group] = states
             found.update(states)
         return found
@@ -418,32 +415,34 @@ class LoadBalancers:
         response_time = sum(ms * count for ms, count in timed) / served if served else None
         return TargetGroupSample(
             at=when,
-            requests=sum(
-                self.counters.read(("lbtot", key, target_group), one.requests)
-                for key, one in zip(self._keys_of(target_group), stats, strict=True)
-            ),
-            http_5xx=sum(
-                self.counters.read(("5xx", key, target_group), one.http_5xx)
-                for key, one in zip(self._keys_of(target_group), stats, strict=True)
-            ),
+            requests=self._since_start("lbtot", target_group, [one.requests for one in stats]),
+            http_5xx=self._since_start("5xx", target_group, [one.http_5xx for one in stats]),
             healthy=healths.count("healthy"),
             unhealthy=healths.count("unhealthy"),
             response_time_ms=response_time,
         )
 
-    def _keys_of(self, target_group: str) -> list[str]:
-        return [running.lb.key for running in self._balancers_of(target_group)]
+    def _since_start(self, counter: str, target_group: str, raw: Sequence[int]) -> int:
+        """The group's balancers' raw counters (one each, in `_balancers_of` order),
+        summed as counts since the twin started: a restarted HAProxy starts from zero."""
+        keys = [running.lb.key for running in self._balancers_of(target_group)]
+        return sum(
+            self.counters.read((counter, key, target_group), value)
+            for key, value in zip(keys, raw, strict=True)
+        )
+
+    def _seen_of(self, running: RunningBalancer) -> _Seen:
+        return self._seen.setdefault(running.lb.key, _Seen())
 
     def _backend_stats(self, running: RunningBalancer, target_group: str) -> BackendStats:
         """A balancer's counters for the group; while its HAProxy is down, nothing new
         (the counters stay where they were) and the targets' last known health."""
-        seen = self._seen.setdefault(running.lb.key, _Seen())
-        try:
-            stats = running.runtime.backend_stats(target_group)
-        except HaproxyRuntimeError:
-            if not running.exited():
-                raise
-            return BackendStats(0, 0, None, seen.health.get(target_group, {}))
+        seen = self._seen_of(running)
+        stats = _live_or_last(
+            running,
+            partial(running.runtime.backend_stats, target_group),
+            BackendStats(0, 0, None, seen.health.get(target_group, {})),
+        )
         seen.health[target_group] = dict(stats.targets)
         return stats
 
@@ -481,13 +480,7 @@ class LoadBalancers:
 
     def stop(self) -> None:
         for running in self.running:
-            if running.process.poll() is None:
-                running.process.terminate()
-                try:
-                    running.process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    running.process.kill()
-                    running.process.wait()
+            terminate(running.process)
         self.running = []
 
     def dead(self) -> list[str]:
@@ -503,6 +496,17 @@ def current_weights_map(text: str, weights: Mapping[str, str]) -> str:
         key, _, _ = line.partition(" ")
         lines.append(f"{key} {values[key]}" if key in values else line)
     return "\n".join(lines) + "\n"
+
+
+def _live_or_last(running: RunningBalancer, ask: Callable[[], _T], last: _T) -> _T:
+    """HAProxy's answer, or ``last`` while it is down: a failed load balancer node must
+    not make the targets unhealthy nor the counters jump; any other error is real."""
+    try:
+        return ask()
+    except HaproxyRuntimeError:
+        if not running.exited():
+            raise
+        return last
 
 
 class _UnlessDown:

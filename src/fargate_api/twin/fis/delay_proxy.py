@@ -37,6 +37,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from fargate_api.twin.servers.byte_pipe import (
+    CHUNK,
+    Connections,
+    close_streams,
+    half_close,
+    pipe,
+    reset,
+)
+
 MODULE = "fargate_api.twin.fis.delay_proxy"
 SO_ORIGINAL_DST = 80  # linux/netfilter_ipv4.h
 IP_TRANSPARENT = 19  # linux/in.h: accept TPROXY'd connections for any address
@@ -45,7 +54,6 @@ CONNECT_TIMEOUT = 10.0
 GRACE = 0.5  # seconds open connections get after SIGTERM
 LISTEN_BACKLOG = 256
 QUEUE_CHUNKS = 64  # held chunks per direction before the reader waits (backpressure)
-_CHUNK = 64 * 1024
 _SOCKADDR_IN = struct.Struct("!2xH4s8x")  # family (skipped), port, address, padding
 
 Address = tuple[str, int]
@@ -105,50 +113,44 @@ class DelayProxy:
         self.delay = delay
         self.mark = mark
         self._rng = random.Random(seed)
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._connections = Connections()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        up_writer: asyncio.StreamWriter | None = None
-        try:
-            sock: socket.socket = writer.get_extra_info("socket")
-            destination = original_destination(sock)
-            local_port = int(sock.getsockname()[1])
-            peer = writer.get_extra_info("peername")
-            # A redirected (outbound) connection arrives on the proxy's own port; a
-            # TPROXY'd (inbound) one keeps the task's port as its local address.
-            inbound = local_port != self.port
-            if destination[1] == self.port and not inbound:
-                _say(f"{peer}: no original destination (not redirected here); refused")
-                writer.transport.abort()
-                return
-            await asyncio.sleep(self.delay.sample(self._rng))  # the delayed SYN / SYN-ACK
-            upstream = await self._connect(destination)
-            if upstream is None:
-                writer.transport.abort()  # a reset, as the real destination gave
-                return
-            up_reader, up_writer = upstream
-            if inbound:  # the task is the server: what comes back is what it sends
-                pipes = (
-                    _pipe(reader, up_writer, writer),
-                    self._delayed_pipe(up_reader, writer, up_writer),
-                )
-            else:  # the task is the client: what it sends goes out
-                pipes = (
-                    self._delayed_pipe(reader, up_writer, writer),
-                    _pipe(up_reader, writer, up_writer),
-                )
-            await asyncio.gather(*pipes)
-        except OSError as exc:
-            _say(f"connection failed: {exc}")
-        finally:
-            for stream in (writer, up_writer):
-                if stream is not None:
-                    stream.close()
-            if task is not None:
-                self._tasks.discard(task)
+        with self._connections.tracking():
+            up_writer: asyncio.StreamWriter | None = None
+            try:
+                sock: socket.socket = writer.get_extra_info("socket")
+                destination = original_destination(sock)
+                local_port = int(sock.getsockname()[1])
+                peer = writer.get_extra_info("peername")
+                # A redirected (outbound) connection arrives on the proxy's own port; a
+                # TPROXY'd (inbound) one keeps the task's port as its local address.
+                inbound = local_port != self.port
+                if destination[1] == self.port and not inbound:
+                    _say(f"{peer}: no original destination (not redirected here); refused")
+                    writer.transport.abort()
+                    return
+                await asyncio.sleep(self.delay.sample(self._rng))  # the delayed SYN / SYN-ACK
+                upstream = await self._connect(destination)
+                if upstream is None:
+                    writer.transport.abort()  # a reset, as the real destination gave
+                    return
+                up_reader, up_writer = upstream
+                if inbound:  # the task is the server: what comes back is what it sends
+                    pipes = (
+                        pipe(reader, up_writer, writer),
+                        self._delayed_pipe(up_reader, writer, up_writer),
+                    )
+                else:  # the task is the client: what it sends goes out
+                    pipes = (
+                        self._delayed_pipe(reader, up_writer, writer),
+                        pipe(up_reader, writer, up_writer),
+                    )
+                await asyncio.gather(*pipes)
+            except OSError as exc:
+                _say(f"connection failed: {exc}")
+            finally:
+                close_streams(writer, up_writer)
 
     async def _connect(
         self, destination: Address
@@ -172,7 +174,7 @@ class DelayProxy:
         sink: asyncio.StreamWriter,
         source_writer: asyncio.StreamWriter,
     ) -> None:
-        """Copies like ``_pipe``, each chunk (and the EOF) released ``delay`` after it
+        """Copies like ``byte_pipe.pipe``, each chunk (and the EOF) released ``delay`` after it
         was read, in order: a chunk never leaves before the one read before it."""
         held: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue(QUEUE_CHUNKS)
 
@@ -180,15 +182,14 @@ class DelayProxy:
             release = 0.0
             try:
                 while True:
-                    data = await source.read(_CHUNK)
+                    data = await source.read(CHUNK)
                     release = max(release, time.monotonic() + self.delay.sample(self._rng))
                     await held.put((release, data))
                     if not data:
                         return
             except OSError:
                 await held.put((0.0, b""))
-                sink.transport.abort()
-                source_writer.transport.abort()
+                reset(sink, source_writer)
 
         async def write() -> None:
             try:
@@ -198,14 +199,12 @@ class DelayProxy:
                     if wait > 0:
                         await asyncio.sleep(wait)
                     if not data:
-                        if sink.can_write_eof() and not sink.transport.is_closing():
-                            sink.write_eof()
+                        half_close(sink)
                         return
                     sink.write(data)
                     await sink.drain()
             except OSError:
-                sink.transport.abort()
-                source_writer.transport.abort()
+                reset(sink, source_writer)
 
         reader = asyncio.ensure_future(read())
         try:
@@ -217,28 +216,7 @@ class DelayProxy:
                     await reader
 
     async def drain(self, grace: float) -> None:
-        pending = set(self._tasks)
-        if pending:
-            _, pending = await asyncio.wait(pending, timeout=grace)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=1.0)
-
-
-async def _pipe(
-    source: asyncio.StreamReader, sink: asyncio.StreamWriter, source_writer: asyncio.StreamWriter
-) -> None:
-    """Copies until EOF, then half-closes the sink; on an error, resets both sides."""
-    try:
-        while data := await source.read(_CHUNK):
-            sink.write(data)
-            await sink.drain()
-        if sink.can_write_eof() and not sink.transport.is_closing():
-            sink.write_eof()
-    except OSError:
-        sink.transport.abort()
-        source_writer.transport.abort()
+        await self._connections.drain(grace)
 
 
 def _say(message: str) -> None:

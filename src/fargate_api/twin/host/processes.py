@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterable
 
@@ -49,6 +50,19 @@ def kill_all(pids: Iterable[int]) -> None:
                 time.sleep(0.05)
         if not pending:
             return
+
+
+def terminate(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    """Our own child: SIGTERM for a clean exit, SIGKILL after ``timeout``, reaped
+    either way so that no zombie outlives the twin's part."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def pids_with_argument(argument: str) -> list[int]:

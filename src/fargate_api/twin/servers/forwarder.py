@@ -32,11 +32,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
+from fargate_api.twin.servers.byte_pipe import Connections, close_streams, pipe
+
 MODULE = "fargate_api.twin.servers.forwarder"
 CONNECT_TIMEOUT = 5.0  # seconds before a silent target is skipped
 GRACE = 2.0  # seconds open connections get to finish after SIGTERM
 LISTEN_BACKLOG = 128
-_CHUNK = 64 * 1024
 
 Host = str | IPv4Address | IPv6Address
 
@@ -121,28 +122,22 @@ class Forwarder:
         self._source = source
         self._connect_timeout = connect_timeout
         self._next = 0
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._connections = Connections()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        up_writer: asyncio.StreamWriter | None = None
-        try:
-            upstream = await self._connect()
-            if upstream is None:
-                writer.transport.abort()  # a reset, as when nobody listens
-                return
-            up_reader, up_writer = upstream
-            await asyncio.gather(
-                _pipe(reader, up_writer, writer), _pipe(up_reader, writer, up_writer)
-            )
-        finally:
-            for stream in (writer, up_writer):
-                if stream is not None:
-                    stream.close()
-            if task is not None:
-                self._tasks.discard(task)
+        with self._connections.tracking():
+            up_writer: asyncio.StreamWriter | None = None
+            try:
+                upstream = await self._connect()
+                if upstream is None:
+                    writer.transport.abort()  # a reset, as when nobody listens
+                    return
+                up_reader, up_writer = upstream
+                await asyncio.gather(
+                    pipe(reader, up_writer, writer), pipe(up_reader, writer, up_writer)
+                )
+            finally:
+                close_streams(writer, up_writer)
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         count = len(self._targets)
@@ -161,30 +156,7 @@ class Forwarder:
         return None
 
     async def drain(self, grace: float) -> None:
-        """Gives open connections ``grace`` seconds, then cuts the rest."""
-        pending = set(self._tasks)
-        if pending:
-            _, pending = await asyncio.wait(pending, timeout=grace)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=1.0)
-
-
-async def _pipe(
-    source: asyncio.StreamReader, sink: asyncio.StreamWriter, source_writer: asyncio.StreamWriter
-) -> None:
-    """Copies until EOF, then half-closes the sink; on an error, resets both sides."""
-    try:
-        while data := await source.read(_CHUNK):
-            sink.write(data)
-            await sink.drain()
-        if sink.can_write_eof() and not sink.transport.is_closing():
-            sink.write_eof()
-    except OSError:
-        # One side broke: the other must learn it (a reset), not wait for data forever.
-        sink.transport.abort()
-        source_writer.transport.abort()
+        await self._connections.drain(grace)
 
 
 def _say(message: str) -> None:
