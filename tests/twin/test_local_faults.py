@@ -276,6 +276,8 @@ def test_an_az_outage_moves_the_service_to_the_other_az_and_clears(twin: Running
     assert set(listed["tasks"]) == set()  # an AZ fault, not a task fault
     table = _fault(twin, "--list").stdout
     assert listed["id"] in table and "az-outage" in table
+    shown = cli("local", "status", "--name", twin.name).stdout
+    assert "faults in force" in shown and listed["id"] in shown
 
     def moved() -> dict[str, Any] | None:
         now = _settled(twin)

@@ -228,6 +228,19 @@ def test_serve_answers_a_refusal_with_its_reason(state: StateDir) -> None:
     )
 
 
+def test_serve_answers_a_bug_then_raises_it_for_the_daemon_to_log(state: StateDir) -> None:
+    def crash(request: Any) -> TwinAnswer:
+        raise KeyError("weights")
+
+    with pytest.raises(KeyError):
+        serve(state, ScaleRequest(kind="scale", id="r9", desired=1).model_dump_json(), crash)
+    on_disk = state.read_json(ANSWER_FILE)
+    assert on_disk is not None
+    answer = TwinAnswer.model_validate(on_disk)
+    assert answer.id == "r9" and answer.ok is False
+    assert "KeyError" in (answer.error or "")
+
+
 class _Scheduler:
     def __init__(self) -> None:
         self.scaled: list[tuple[str, int]] = []

@@ -38,7 +38,7 @@ from fargate_api.twin.cli.container_setup import (
     local_secret_values,
 )
 from fargate_api.twin.cli.experiment_command import experiment_command
-from fargate_api.twin.cli.fault_command import fault_app
+from fargate_api.twin.cli.fault_command import fault_app, print_faults
 from fargate_api.twin.cli.lifecycle import (
     down,
     make_room,
@@ -353,6 +353,8 @@ def status_command(
     for stopped in status.stopped_tasks[:5]:
         out.print(f"stopped {stopped.id[:8]}: {stopped.reason}")
     _print_parts(status)
+    if status.faults:
+        print_faults(status.faults)
     if status.error:
         err_console().print(f"[bold red]error:[/bold red] {escape(status.error)}")
 

@@ -340,10 +340,15 @@ def _print_list(faults: list[ActiveFault], *, as_json: bool) -> None:
     if as_json:
         _print_json(faults)
         return
-    out = out_console()
     if not faults:
-        out.print("no fault in force")
+        out_console().print("no fault in force")
         return
+    print_faults(faults)
+
+
+def print_faults(faults: list[ActiveFault]) -> None:
+    """The faults in force, as `local fault --list` and `local status` show them."""
+    out = out_console()
     table = Table(title="faults in force")
     for column in ("id", "action", "FIS action", "target", "heals in"):
         table.add_column(column, overflow="fold")

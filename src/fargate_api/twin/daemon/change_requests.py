@@ -108,7 +108,8 @@ def parse(text: str) -> Request:
 def serve(state: StateDir, text: str, act: Callable[[Request], TwinAnswer]) -> TwinAnswer:
     """Parses a request, lets `act` carry it out, and writes the answer. A malformed
     request and a refused one (a UserError from `act`) are both answered `ok: false`;
-    neither escapes, so the daemon and its twin keep running."""
+    neither escapes, so the daemon and its twin keep running. Any other error is answered
+    `ok: false` too, then raised for the daemon to log."""
     try:
         request = parse(text)
     except MalformedRequestError as exc:
@@ -118,6 +119,13 @@ def serve(state: StateDir, text: str, act: Callable[[Request], TwinAnswer]) -> T
             reply = act(request)
         except UserError as exc:
             reply = TwinAnswer(id=request.id, ok=False, error=exc.render())
+        except Exception as exc:
+            # A bug met while carrying it out: the CLI still gets an answer instead of
+            # waiting out its timeout, and the caller logs the error.
+            error = f"the twin could not do it: {type(exc).__name__}: {exc}"
+            failed = TwinAnswer(id=request.id, ok=False, error=error)
+            state.write_json(ANSWER_FILE, failed.model_dump(mode="json", exclude_none=True))
+            raise
     state.write_json(ANSWER_FILE, reply.model_dump(mode="json", exclude_none=True))
     return reply
 

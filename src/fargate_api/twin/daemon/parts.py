@@ -18,6 +18,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fargate_api.twin.daemon.vpc_services import VpcServices
 from fargate_api.twin.ec2.vpc import Network
 from fargate_api.twin.elbv2.haproxy_runtime import HaproxyRuntimeError
 from fargate_api.twin.elbv2.load_balancers import LoadBalancers
@@ -120,3 +121,28 @@ def internet_gateway_part(network: Network) -> CheckedPart:
         rebuild=rebuild,
         slow=True,
     )
+
+
+def vpc_service_parts(services: VpcServices) -> list[CheckedPart | ProcessPart]:
+    """The VPC's resolver, the internet's (when there is an internet gateway) and the
+    task endpoint server."""
+    found: list[CheckedPart | ProcessPart] = [
+        CheckedPart(
+            "vpc-resolver", "resolver", services.resolver_problem, services.restart_resolver
+        )
+    ]
+    if services.internet_resolver is not None:
+        found.append(
+            CheckedPart(
+                "internet-resolver",
+                "resolver",
+                services.internet_resolver_problem,
+                services.restart_internet_resolver,
+            )
+        )
+    found.append(
+        ProcessPart(
+            "task-endpoints", "endpoints", lambda: services.server, services.start_endpoints
+        )
+    )
+    return found

@@ -8,11 +8,10 @@ that tears down; if building fails half-way, the same teardown removes what exis
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -42,18 +41,18 @@ from fargate_api.twin.daemon.contracts import (
     TwinAnswer,
     TwinState,
 )
+from fargate_api.twin.daemon.internet_host import InternetHost
 from fargate_api.twin.daemon.parts import (
-    CheckedPart,
     HaproxyPart,
-    ProcessPart,
     internet_gateway_part,
     nat_gateway_part,
+    vpc_service_parts,
 )
 from fargate_api.twin.daemon.runtimes import containers_conf_path, make_runtime, sweep_runtime
 from fargate_api.twin.daemon.state import DAEMON_LOG, StateDir
 from fargate_api.twin.daemon.supervisor import Supervisor
 from fargate_api.twin.daemon.vpc_services import RunningTaskView, VpcServices
-from fargate_api.twin.ec2.addresses import CLIENT_HOST, ECHO_HOST, ECHO_PORT
+from fargate_api.twin.ec2.addresses import ECHO_HOST, ECHO_PORT
 from fargate_api.twin.ec2.security_groups import SecurityGroups
 from fargate_api.twin.ec2.vpc import Network, teardown
 from fargate_api.twin.ecs.scheduler import Scheduler
@@ -62,12 +61,9 @@ from fargate_api.twin.ecs.service_scheduler import DeploymentRefusedError
 from fargate_api.twin.elbv2.load_balancers import LoadBalancers
 from fargate_api.twin.elbv2.names import domain_urls
 from fargate_api.twin.fis.manager import FaultManager
-from fargate_api.twin.host import kernel as host
-from fargate_api.twin.host.processes import terminate
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.load import load_plan
 from fargate_api.twin.plan.model import TwinPlan
-from fargate_api.twin.servers.forwarder import forwarder_command, open_listener
 
 TICK = 0.5
 
@@ -143,10 +139,7 @@ class Twin:
         )
         self.alarms: AlarmEvaluator | None = None
         self.metrics: MetricStore | None = None
-        self.helpers: list[subprocess.Popen[bytes]] = []
-        self.echo: subprocess.Popen[bytes] | None = None
-        self.forwarders: dict[int, subprocess.Popen[bytes]] = {}  # listener port -> process
-        self.ports: dict[int, int] = {}  # listener port -> host port
+        self.internet = InternetHost(names, plan, state)
         # Every long-running part, probed each tick and restored when it fails.
         self.supervisor = Supervisor(self._part_event)
         self.phase: Phase = "building"
@@ -159,9 +152,8 @@ class Twin:
         self.write_state()
         self.network.build()
         self.vpc_services.start()
-        self._start_internet_services()
         self.balancers.start()
-        self._start_forwarders()
+        self.internet.start(self.spec.port)
         self._supervise()
         self.autoscaler.start()
         if self.plan.alarms:
@@ -177,7 +169,7 @@ class Twin:
         while not stop.is_set():
             request = change_requests.take(self.state)
             if request is not None:
-                self._handle(request)
+                self._step("request", partial(self._handle, request))
             # Parts first: a crashed HAProxy is back before the steps that talk to it.
             self.supervisor.tick()
             # One step's error (HAProxy down a moment, a helper gone) is logged and the
@@ -216,40 +208,8 @@ class Twin:
             self.supervisor.add(nat_gateway_part(self.network, index))
         if self.plan.internet_gateway:
             self.supervisor.add(internet_gateway_part(self.network))
-        services = self.vpc_services
-        self.supervisor.add(
-            CheckedPart(
-                "vpc-resolver",
-                "resolver",
-                services.resolver_problem,
-                services.restart_resolver,
-            )
-        )
-        if services.internet_resolver is not None:
-            self.supervisor.add(
-                CheckedPart(
-                    "internet-resolver",
-                    "resolver",
-                    services.internet_resolver_problem,
-                    services.restart_internet_resolver,
-                )
-            )
-        self.supervisor.add(
-            ProcessPart(
-                "task-endpoints", "endpoints", lambda: services.server, services.start_endpoints
-            )
-        )
-        if self.echo is not None:
-            self.supervisor.add(ProcessPart("echo", "echo", lambda: self.echo, self._start_echo))
-        for port in self.forwarders:
-            self.supervisor.add(
-                ProcessPart(
-                    f"forwarder :{port}",
-                    "forwarder",
-                    lambda port=port: self.forwarders.get(port),  # type: ignore[misc]
-                    lambda port=port: self._start_forwarder(port),  # type: ignore[misc]
-                )
-            )
+        for part in [*vpc_service_parts(self.vpc_services), *self.internet.parts()]:
+            self.supervisor.add(part)
 
     def shutdown(self) -> None:
         self.phase = "stopping"
@@ -262,8 +222,7 @@ class Twin:
             sweep_runtime(self.names, self.state)
             self.vpc_services.stop()
             self.balancers.stop()
-            for process in self.helpers:
-                terminate(process)
+            self.internet.stop()
             teardown(self.names)
             self.phase = "stopped"
             self.write_state()
@@ -403,91 +362,6 @@ class Twin:
                 return False
         return True
 
-    # ------------------------------------------------------------ helpers
-    def _start_internet_services(self) -> None:
-        if not self.plan.internet_gateway:
-            return
-        self._start_echo()
-
-    def _start_echo(self) -> None:
-        """The internet's what-is-my-IP service (again, after a crash)."""
-        log = self.state.file("echo.log").open("ab")
-        process = subprocess.Popen(
-            host.in_netns(
-                self.names.internet,
-                [
-                    sys.executable,
-                    "-m",
-                    "fargate_api.twin.servers.echo_server",
-                    "--bind",
-                    str(ECHO_HOST),
-                    "--port",
-                    str(ECHO_PORT),
-                    "--label",
-                    f"{self.names.prefix}echo",
-                ],
-            ),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        self._replace_helper(self.echo, process)
-        self.echo = process
-
-    def _replace_helper(
-        self, old: subprocess.Popen[bytes] | None, new: subprocess.Popen[bytes]
-    ) -> None:
-        if old is not None and old in self.helpers:
-            if old.poll() is None:
-                old.kill()
-            old.wait()
-            self.helpers.remove(old)
-        self.helpers.append(new)
-
-    def _start_forwarders(self) -> None:
-        if not self.plan.internet_gateway:
-            return
-        for lb in self.plan.load_balancers:
-            for listener in lb.listeners:
-                if listener.port in self.ports:
-                    continue
-                requested = self.spec.port if not self.ports and self.spec.port else 0
-                self.ports[listener.port] = requested
-                self._start_forwarder(listener.port)
-
-    def _start_forwarder(self, port: int) -> str:
-        """The forwarder of listener ``port`` from 127.0.0.1 to the nodes' public IPs; a
-        restarted one listens on the same host port."""
-        lb = next(b for b in self.plan.load_balancers if any(x.port == port for x in b.listeners))
-        listening = open_listener("127.0.0.1", self.ports[port])
-        self.ports[port] = listening.getsockname()[1]
-        targets = [(str(node.public_ip), port) for node in lb.nodes]
-        log = self.state.file(f"forwarder-{port}.log").open("ab")
-        command = forwarder_command(
-            sys.executable,
-            listening.fileno(),
-            targets,
-            str(CLIENT_HOST),
-            label=f"{self.names.prefix}fwd",
-        )
-        try:
-            process = subprocess.Popen(
-                host.in_netns(self.names.internet, command),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                pass_fds=(listening.fileno(),),
-                start_new_session=True,
-            )
-        finally:
-            log.close()
-            listening.close()
-        self._replace_helper(self.forwarders.get(port), process)
-        self.forwarders[port] = process
-        return f"on 127.0.0.1:{self.ports[port]}"
-
     # ------------------------------------------------------------ state
     def status(self) -> TwinState:
         lb = self.plan.load_balancers[0] if self.plan.load_balancers else None
@@ -496,9 +370,9 @@ class Twin:
         ]
         primary = https[0] if https else (lb.listeners[0] if lb and lb.listeners else None)
         url = None
-        if primary is not None and primary.port in self.ports:
+        if primary is not None and primary.port in self.internet.ports:
             scheme = "https" if primary.protocol == "HTTPS" else "http"
-            url = f"{scheme}://127.0.0.1:{self.ports[primary.port]}"
+            url = f"{scheme}://127.0.0.1:{self.internet.ports[primary.port]}"
         services = []
         for service in self.plan.services:
             tasks = [t for t in self.scheduler.tasks if t.service == service.key]
@@ -581,7 +455,7 @@ class Twin:
             phase=self.phase,
             ready=self.ready,
             error=self.error,
-            ports={str(k): v for k, v in self.ports.items()},
+            ports={str(k): v for k, v in self.internet.ports.items()},
             services=services,
             stopped_tasks=[
                 StoppedTask(
