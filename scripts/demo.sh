@@ -84,5 +84,7 @@ The twin '$NAME' keeps running. Try:
   $CLI local exec --name $NAME --internet -- wrk -t2 -c8 -d40s http://$ALB_IP/whoami &
   $CLI local deploy --name $NAME -c $CONFIG   # rebuilds the image; wrk: 0 errors, 0 non-2xx
   $CLI local scale 4 --name $NAME
+  $CLI local fault az-outage us-east-1a --duration 60 --name $NAME   # ECS moves the tasks; the other AZ keeps its egress IP
+  kill -9 \$(pgrep -f 'haproxy -db -f /run/fargate-api/fa-$NAME-twin/') ; $CLI local status --name $NAME   # the daemon restarts it: see the parts table
   $CLI local down --name $NAME        # removes everything
 EOT
