@@ -198,6 +198,8 @@ def test_local_keeps_its_subcommands() -> None:
         "deploy",
         "scale",
         "rollback",
+        "experiment",
+        "fault",
     ]
 
 
