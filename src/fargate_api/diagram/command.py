@@ -56,7 +56,11 @@ def diagram_command(
     ] = DEFAULT_OUTPUT,
 ) -> None:
     """Draw the architecture (VPC, AZs, subnets, gateways, ALB, tasks, SG edges) from the
-    templates."""
+    templates.
+
+    Exit codes: 0 the image is written; 1 Graphviz's dot failed to draw it (its message
+    is shown); 2 bad input (templates, options, dot not installed).
+    """
     stderr = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
     if (config is not None or env is not None) and templates is not None:
         raise UserError(

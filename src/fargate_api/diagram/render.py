@@ -5,11 +5,18 @@ a file name it derives itself and deletes a scratch file beside it, so it render
 a private temporary folder and the result is moved to where the user asked. The SVG
 output references the icons by absolute path on this machine; they are inlined as data
 URIs so the file can be committed, mailed or opened anywhere.
+
+Every text that comes from a template (ids, CIDRs, names) goes to `dot` through `_text`
+and `_id`: `dot` reads a backslash as an escape (a trailing one swallows the closing
+quote, a syntax error) and refuses very long strings, so backslashes are escaped, labels
+shortened and odd or long ids replaced by a stable digest. Should `dot` still fail, that
+is an OperationError (exit 1) with what it said, never a traceback.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import shutil
 import tempfile
@@ -29,10 +36,10 @@ from diagrams.aws.network import (
     PublicSubnet,
 )
 from diagrams.onprem.network import Internet
-from graphviz.backend.execute import ExecutableNotFound
+from graphviz.backend.execute import CalledProcessError, ExecutableNotFound
 
 from fargate_api.diagram.model import INTERNET, DiagramModel, EdgeKind, Subnet, Tier
-from fargate_api.errors import UserError, writing
+from fargate_api.errors import OperationError, UserError, writing
 
 FORMATS = ("png", "svg")
 GRAPHVIZ_FIX = (
@@ -42,6 +49,25 @@ GRAPHVIZ_FIX = (
 INGRESS_COLOR = "#1E8E3E"
 ROUTE_COLOR = "#7B8894"
 _IMAGE_HREF = re.compile(r'xlink:href="([^"]+\.png)"')
+MAX_LABEL_LINE = 80  # characters of one label line drawn; longer ones end in "…"
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
+
+
+def _text(label: str) -> str:
+    """A template-derived label as `dot` draws it: each line shortened, backslashes
+    escaped (in a DOT string a backslash escapes the next character)."""
+    lines = (
+        line if len(line) <= MAX_LABEL_LINE else line[: MAX_LABEL_LINE - 1] + "…"
+        for line in label.split("\n")
+    )
+    return "\n".join(lines).replace("\\", "\\\\")
+
+
+def _id(model_id: str) -> str:
+    """A node id `dot` takes: the model's own when short and plain, else a stable digest."""
+    if _PLAIN_ID.fullmatch(model_id):
+        return model_id
+    return "n" + hashlib.sha256(model_id.encode()).hexdigest()[:24]
 
 
 def require_graphviz() -> None:
@@ -59,6 +85,12 @@ def render(model: DiagramModel, output: Path, fmt: str) -> Path:
             _draw(model, base, fmt)
         except ExecutableNotFound:
             raise UserError("Graphviz's 'dot' program could not be run", fix=GRAPHVIZ_FIX) from None
+        except CalledProcessError as exc:
+            said = exc.stderr.decode(errors="replace").strip() if exc.stderr else ""
+            raise OperationError(
+                f"Graphviz's 'dot' failed to draw the diagram: {said or f'exit {exc.returncode}'}",
+                fix="check 'dot -V' works; if it does, report the templates that cause this",
+            ) from None
         produced = base.with_suffix(f".{fmt}")
         if fmt == "svg":
             produced.write_text(inline_images(produced.read_text(encoding="utf-8")), "utf-8")
@@ -82,7 +114,7 @@ def inline_images(svg: str) -> str:
 
 def title(model: DiagramModel) -> str:
     services = ", ".join(f"{s.name}: {s.tasks_label}" for s in model.services) or "no service"
-    return f"Public API on ECS Fargate ({services}), drawn from the templates"
+    return _text(f"Public API on ECS Fargate ({services}), drawn from the templates")
 
 
 @contextmanager
@@ -90,7 +122,7 @@ def _maybe_cluster(label: str | None) -> Iterator[None]:
     if label is None:
         yield
     else:
-        with Cluster(label):
+        with Cluster(_text(label)):
             yield
 
 
@@ -122,38 +154,41 @@ def _draw(model: DiagramModel, base: Path, fmt: str) -> None:
         with _maybe_cluster(vpc_label):
             if model.internet_gateway:
                 nodes[model.internet_gateway] = InternetGateway(
-                    "internet gateway", nodeid=model.internet_gateway
+                    "internet gateway", nodeid=_id(model.internet_gateway)
                 )
             for lb in model.load_balancers:
                 kind = ALB if lb.kind == "application" else NLB
                 scheme = "internet-facing" if lb.internet_facing else "internal"
                 name = "ALB" if lb.kind == "application" else "NLB"
                 ports = ", ".join(lb.listeners) or "no listener"
-                nodes[lb.id] = kind(f"{name} ({scheme})\n{ports}", nodeid=lb.id)
+                nodes[lb.id] = kind(_text(f"{name} ({scheme})\n{ports}"), nodeid=_id(lb.id))
             # dot stacks clusters of a left-to-right graph bottom up: reversed, the first
             # AZ comes out on top.
             for zone in reversed(model.zones):
-                with Cluster(f"AZ {zone.name}"):
+                with Cluster(_text(f"AZ {zone.name}")):
                     for subnet in zone.subnets:
-                        with Cluster(_subnet_label(model, subnet)):
+                        with Cluster(_text(_subnet_label(model, subnet))):
                             subnet_nodes[subnet.id] = _subnet_content(model, subnet, nodes)
                             for service in model.services:
                                 for placement in service.placements:
                                     if placement.subnet == subnet.id and placement.tasks:
                                         noun = "task" if placement.tasks == 1 else "tasks"
                                         node = Fargate(
-                                            f"{service.name}: {placement.tasks} {noun}",
-                                            nodeid=f"{service.id}.{subnet.id}",
+                                            _text(f"{service.name}: {placement.tasks} {noun}"),
+                                            nodeid=f"{_id(service.id)}.{_id(subnet.id)}",
                                         )
                                         task_nodes.setdefault(service.id, []).append(node)
                                         subnet_nodes[subnet.id].append(node)
                             if not subnet_nodes[subnet.id]:
                                 icon = PublicSubnet if subnet.tier is Tier.PUBLIC else PrivateSubnet
                                 subnet_nodes[subnet.id].append(
-                                    icon(subnet.cidr or subnet.id, nodeid=f"subnet.{subnet.id}")
+                                    icon(
+                                        _text(subnet.cidr or subnet.id),
+                                        nodeid=f"subnet.{_id(subnet.id)}",
+                                    )
                                 )
             if model.endpoints:
-                Endpoint("VPC endpoints\n" + "\n".join(model.endpoints), nodeid="endpoints")
+                Endpoint(_text("VPC endpoints\n" + "\n".join(model.endpoints)), nodeid="endpoints")
         _edges(model, nodes, task_nodes, subnet_nodes)
 
 
@@ -163,11 +198,11 @@ def _subnet_content(model: DiagramModel, subnet: Subnet, nodes: dict[str, Node])
     for nat in model.nat_gateways:
         if nat.subnet != subnet.id:
             continue
-        node = NATGateway("NAT gateway", nodeid=nat.id)
+        node = NATGateway("NAT gateway", nodeid=_id(nat.id))
         nodes[nat.id] = node
         drawn.append(node)
         if nat.eip:
-            eip = EC2ElasticIpAddress("Elastic IP\n(fixed egress)", nodeid=nat.eip)
+            eip = EC2ElasticIpAddress("Elastic IP\n(fixed egress)", nodeid=_id(nat.eip))
             eip - Edge(style="dotted", color=ROUTE_COLOR) - node
             drawn.append(eip)
     return drawn
@@ -179,14 +214,17 @@ def _edges(
     task_nodes: dict[str, list[Node]],
     subnet_nodes: dict[str, list[Node]],
 ) -> None:
+    drawn_ids = {_id(model_id) for model_id in nodes}
     for edge in model.edges:
         if edge.kind is EdgeKind.INGRESS:
             sources = [nodes[edge.source]] if edge.source in nodes else []
             targets = task_nodes.get(edge.target) or (
                 [nodes[edge.target]] if edge.target in nodes else []
             )
-            label = "\n".join(
-                (_ingress_label(model, edge.source, edge.target, edge.label), *edge.routes)
+            label = _text(
+                "\n".join(
+                    (_ingress_label(model, edge.source, edge.target, edge.label), *edge.routes)
+                )
             )
             pairs = [(source, target) for source in sources for target in targets]
             if edge.source in task_nodes:
@@ -198,7 +236,7 @@ def _edges(
             # subnet's icon); a NAT gateway's route starts at the NAT itself.
             starts = [nodes[edge.source]] if edge.source in nodes else []
             starts = starts or [
-                n for n in subnet_nodes.get(edge.source, []) if n.nodeid not in nodes
+                n for n in subnet_nodes.get(edge.source, []) if n.nodeid not in drawn_ids
             ]
             if edge.target in nodes:
                 for start in starts:
@@ -227,7 +265,7 @@ def _task_pairs(
 
 def _subnet_of(task_node: Node, service_id: str) -> str:
     """Task nodes are drawn with the id "<service id>.<subnet id>"."""
-    return str(task_node.nodeid)[len(service_id) + 1 :]
+    return str(task_node.nodeid)[len(_id(service_id)) + 1 :]
 
 
 def _ingress_label(model: DiagramModel, source: str, target: str, traffic: str) -> str:
@@ -248,4 +286,4 @@ def _ingress_label(model: DiagramModel, source: str, target: str, traffic: str) 
 def _against_flow(source: Node, target: Node, label: str) -> None:
     """An outbound route, drawn so that it does not rank the layout: the page reads left to
     right the way requests come in (internet, load balancer, public, private subnets)."""
-    target << Edge(label=label, style="dashed", color=ROUTE_COLOR) << source
+    target << Edge(label=_text(label), style="dashed", color=ROUTE_COLOR) << source

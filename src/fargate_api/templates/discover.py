@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from fargate_api.templates.errors import TemplateError
-from fargate_api.templates.json_source import load_json
 from fargate_api.templates.loader import local_child_path, nested_location
-from fargate_api.templates.parse import looks_like_template
-from fargate_api.templates.reader import TemplateReader
-from fargate_api.templates.yaml_source import load_yaml
+from fargate_api.templates.parse import parse_text, template_problem
+from fargate_api.templates.reader import TemplateReader, resolved
 
 SUFFIXES = (".yml", ".yaml", ".json", ".template")
 
@@ -46,9 +44,13 @@ def discover(paths: Sequence[Path], reader: TemplateReader) -> Discovery:
             )
             candidates.extend((p, False) for p in found)
         else:
-            raise TemplateError(
-                "no such file or folder", where=str(path), fix="pass template files or folders"
-            )
+            # Named for what it is (a pipe, a device, a link loop): "no such file" misleads.
+            problem = reader.problem(path)
+            if problem is None or problem.missing:
+                raise TemplateError(
+                    "no such file or folder", where=str(path), fix="pass template files or folders"
+                )
+            raise TemplateError(problem.what, where=str(path), fix=problem.fix)
     templates: list[Path] = []
     skipped: list[tuple[Path, str]] = []
     children: set[Path] = set()
@@ -58,14 +60,15 @@ def discover(paths: Sequence[Path], reader: TemplateReader) -> Discovery:
         except TemplateError:
             # In a folder, an unparsable file that does not even look like a template
             # (a CI config with its own tags, say) is skipped, not an error.
-            if explicit or _claims_to_be_template(reader.read(path)):
+            if explicit or _claims_to_be_template(_head(path, reader)):
                 raise
             skipped.append((path, "not a CloudFormation template (not parsable)"))
             continue
-        if not looks_like_template(data):
+        not_template = template_problem(data)
+        if not_template is not None:
             if explicit:
                 raise TemplateError(
-                    "not a CloudFormation template: no Resources section",
+                    not_template,
                     where=reader.display(path),
                     fix="pass a CloudFormation template (YAML or JSON) or a folder of them",
                 )
@@ -75,7 +78,7 @@ def discover(paths: Sequence[Path], reader: TemplateReader) -> Discovery:
         for body in data["Resources"].values():
             child = local_child_path(path, nested_location(body))
             if child is not None:
-                children.add(child.resolve())
+                children.add(resolved(child))
     if not templates:
         shown = ", ".join(str(p) for p in paths)
         raise TemplateError(
@@ -83,7 +86,7 @@ def discover(paths: Sequence[Path], reader: TemplateReader) -> Discovery:
             where=shown,
             fix=f"pass template files ({', '.join(SUFFIXES)}) or folders that contain them",
         )
-    roots = [p for p in templates if p.resolve() not in children]
+    roots = [p for p in templates if resolved(p) not in children]
     if not roots:  # every template nests another: a loop; load them all and let it show
         roots = templates
     return Discovery(roots=roots, skipped=skipped)
@@ -91,10 +94,25 @@ def discover(paths: Sequence[Path], reader: TemplateReader) -> Discovery:
 
 def _probe(path: Path, reader: TemplateReader) -> Any:
     """The parsed top level, enough to tell templates from other YAML/JSON files."""
-    text = reader.read(path)
-    load = load_json if text.lstrip().startswith("{") else load_yaml
-    data, _ = load(text, reader.display(path))
+    data, _ = parse_text(reader.read(path), reader.display(path))
     return data
+
+
+HEAD_CHARS = 65_536
+
+
+def _head(path: Path, reader: TemplateReader) -> str:
+    """The text that tells whether an unparsable file claims to be a template: all of it,
+    or, for a file the reader refuses whole (one over CloudFormation's 1 MB, such as a big
+    cdk.out/tree.json), its beginning, so such a file is skipped unless it is a template."""
+    try:
+        return reader.read(path)
+    except TemplateError:
+        try:
+            with path.open(encoding="utf-8", errors="replace") as file:
+                return file.read(HEAD_CHARS)
+        except OSError:
+            return ""
 
 
 _TEMPLATE_MARKERS = re.compile(r"AWSTemplateFormatVersion|^\s*\"?Resources\"?\s*:", re.MULTILINE)

@@ -2,17 +2,25 @@
 
 The standard library parses and reports syntax errors well but keeps no positions, so a
 second, small pass over the already-valid text records the line of each key and item.
+
+Both passes recurse once per nesting level, so the nesting is measured first, without
+recursing, and refused past MAX_DEPTH (a RecursionError otherwise). The second pass also
+refuses what the standard library accepts but JSON does not have (NaN, Infinity) and
+numbers that cannot be read back (past Python's 4300-digit limit, or beyond a float's
+range): each with its line, where json.loads would fail without one or let them through.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
 
 from fargate_api.templates.errors import TemplateError
+from fargate_api.templates.limits import MAX_DEPTH, too_deep
 
 Path_ = tuple[str | int, ...]
 
@@ -20,12 +28,23 @@ Path_ = tuple[str | int, ...]
 _scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
-_SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null")
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_CONSTANT = re.compile(r"true|false|null")
+# Strings (JSON strings hold no raw newline) and brackets: enough to measure the nesting.
+_BRACKETS = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{}]')
+_MAX_INT_DIGITS = 4300  # Python's int(str) limit (sys.get_int_max_str_digits)
+
+
+def _int(token: str) -> int | None:
+    """json.loads' int parser that does not raise past the digit limit: the position pass
+    refuses such a number with its line."""
+    return int(token) if len(token) <= _MAX_INT_DIGITS else None
 
 
 def load_json(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
+    _check_depth(text, source)
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_int)
     except json.JSONDecodeError as exc:
         raise TemplateError(
             f"not valid JSON: {exc.msg} (column {exc.colno})",
@@ -35,6 +54,18 @@ def load_json(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
     positions = _Positions(text, source)
     positions.value(0, ())
     return data, positions.lines
+
+
+def _check_depth(text: str, source: str) -> None:
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        char = match.group()
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise too_deep(f"{source}:{text.count(chr(10), 0, match.start()) + 1}")
+        elif char in "]}":
+            depth -= 1
 
 
 class _Positions:
@@ -61,9 +92,27 @@ class _Positions:
             return self.array(index + 1, path)
         if char == '"':
             return _scanstring(self.text, index + 1)[1]
-        match = _SCALAR.match(self.text, index)
-        assert match, "json.loads accepted the text, so every value is a JSON scalar"
-        return match.end()
+        constant = _CONSTANT.match(self.text, index)
+        if constant:
+            return constant.end()
+        number = _NUMBER.match(self.text, index)
+        if number is None:  # NaN, Infinity or -Infinity: json.loads takes them
+            raise TemplateError(
+                "not valid JSON: NaN and Infinity are not JSON numbers",
+                where=f"{self.source}:{self.line(index)}",
+                fix="write a finite number, or a string if it is text",
+            )
+        token = number.group()
+        digits = len(token.lstrip("-"))
+        if ("." in token or "e" in token.lower()) and not math.isfinite(float(token)):
+            problem = "a number beyond the range of a float"
+        elif digits > _MAX_INT_DIGITS and token.lstrip("-").isdigit():
+            problem = f"a number too long to read ({digits} digits)"
+        else:
+            return number.end()
+        raise TemplateError(
+            problem, where=f"{self.source}:{self.line(index)}", fix="write a smaller number"
+        )
 
     def obj(self, index: int, path: Path_) -> int:
         seen: set[str] = set()

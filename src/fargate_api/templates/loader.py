@@ -8,6 +8,7 @@ builds VpcStack before the resource that asked for it, whatever the file order.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from fargate_api.templates.model import (
 from fargate_api.templates.options import ResolveOptions
 from fargate_api.templates.parameters import effective_parameters
 from fargate_api.templates.parse import parse_template
-from fargate_api.templates.reader import DiskReader, TemplateReader
+from fargate_api.templates.reader import DiskReader, TemplateReader, resolved
 from fargate_api.templates.resolver import NESTED_STACK_TYPES, Resolver
 from fargate_api.templates.values import Unresolved, UnresolvedKind
 
@@ -63,9 +64,13 @@ def nested_location(body: Any) -> Any:
 
 
 def local_child_path(parent: Path, location: Any) -> Path | None:
+    """The child template's path, relative to the parent's folder and normalised lexically
+    (`nodir/../child.yml` is `child.yml`), the way `aws cloudformation package` and `sam`
+    join a local TemplateURL to its parent's folder (os.path.normpath), so the file that
+    gets packaged is the file read here, and one file has one path."""
     if not isinstance(location, str) or location.startswith(REMOTE_PREFIXES) or not location:
         return None
-    return parent.parent / location.removeprefix("file://")
+    return Path(os.path.normpath(parent.parent / location.removeprefix("file://")))
 
 
 @dataclass
@@ -104,7 +109,11 @@ class _Builder:
         chain: tuple[Path, ...] = (),
     ) -> Stack:
         self.building.add(key)
-        parameters = effective_parameters(_section(file.data, "Parameters"), passed)
+        parameters = effective_parameters(
+            _section(file.data, "Parameters"),
+            passed,
+            where=lambda name: self._where(file, ("Parameters", name)),
+        )
         context: _Context
 
         def nested_output(logical_id: str, output: str) -> Any:
@@ -199,15 +208,29 @@ class _Builder:
         if path is None:
             return None
         where = self._where(context.file, (*base, key_name))
-        if not self.reader.is_file(path):
+        problem = self.reader.problem(path)
+        if problem is not None:
             raise TemplateError(
-                f"nested stack {logical_id}: template file not found: {self.reader.display(path)}",
+                f"nested stack {logical_id}: {self.reader.display(path)}: {problem.what}",
                 where=where,
-                fix="check the Location/TemplateURL, relative to the parent template's folder",
+                fix=f"{problem.fix}; the Location/TemplateURL is relative to the parent "
+                "template's folder",
             )
-        if path in context.chain or len(context.chain) >= MAX_NESTING:
+        # Compared resolved, so that another spelling of a template above (../X/parent.yml,
+        # a symbolic link) is seen as the loop it is, and named as that loop.
+        chain = [resolved(p) for p in context.chain]
+        if resolved(path) in chain:
+            loop = context.chain[chain.index(resolved(path)) :]
+            shown = " -> ".join(self.reader.display(p) for p in (*loop, path))
             raise TemplateError(
-                f"nested stack {logical_id} includes {self.reader.display(path)} in a loop",
+                f"nested stack {logical_id} includes {self.reader.display(path)}, a template "
+                f"that includes this one: a loop ({shown})",
+                where=where,
+                fix="a nested stack's TemplateURL must name another template than its parents",
+            )
+        if len(context.chain) >= MAX_NESTING:
+            raise TemplateError(
+                f"nested stack {logical_id}: nested stacks more than {MAX_NESTING} levels deep",
                 where=where,
             )
         passed = context.resolver.resolve(

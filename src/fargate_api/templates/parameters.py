@@ -2,21 +2,30 @@
 
 List-typed parameters receive a comma-joined string from a parent (Fn::Join or Fn::Sub
 over subnet ids, say), so values are split here the way CloudFormation splits them;
-Number parameters become numbers so that rules can compare ports and counts.
+Number parameters become numbers so that rules can compare ports and counts; one that
+is not a finite number ("inf", "NaN", "1e400") is refused: CloudFormation would not take
+it, and it would come out of `cost --json` as invalid JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from fargate_api.templates.errors import TemplateError
 from fargate_api.templates.model import Parameter
 from fargate_api.templates.values import Text, Unresolved, UnresolvedKind, split
 
 
 def effective_parameters(
-    declared: Mapping[str, Any], passed: Mapping[str, Any]
+    declared: Mapping[str, Any],
+    passed: Mapping[str, Any],
+    *,
+    where: Callable[[str], str] | None = None,
 ) -> dict[str, Parameter]:
+    """Each declared parameter's value; `where(name)` (file:line of the declaration) is
+    named when a Number parameter's value is not a finite number."""
     result: dict[str, Parameter] = {}
     for name, raw in declared.items():
         body: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -32,10 +41,18 @@ def effective_parameters(
             )
         if type_.startswith("AWS::SSM::Parameter::Value"):
             value = Unresolved(UnresolvedKind.SSM_PARAMETER, f"parameter {name} is read from SSM")
+        number = coerce(type_, value)
+        if isinstance(number, float) and not math.isfinite(number):
+            source = "the value passed" if name in passed else "its Default"
+            raise TemplateError(
+                f"parameter {name}: {source} ({value!r}) is not a finite number",
+                where=where(name) if where else None,
+                fix="give the Number parameter a finite number (JSON has no NaN or Infinity)",
+            )
         result[name] = Parameter(
             name=name,
             type=type_,
-            value=coerce(type_, value),
+            value=number,
             passed=name in passed,
             has_default=has_default,
             no_echo=str(body.get("NoEcho", "false")).lower() == "true",

@@ -75,22 +75,39 @@ class Text:
 
 
 def concat(parts: list[Any]) -> Any:
-    """Joins string pieces; stays a Text only while a piece is symbolic."""
+    """Joins string pieces; stays a Text only while a piece is symbolic.
+
+    Runs of plain strings are collected and joined once: appending to the last string
+    piece by piece copied it each time, quadratic in the number of pieces (a Fn::Sub with
+    hundreds of thousands of holes took minutes).
+    """
     flat: list[str | Symbol] = []
+    run: list[str] = []  # the plain strings since the last symbol
     for part in parts:
         if isinstance(part, Unresolved):
             return part
         pieces = part.parts if isinstance(part, Text) else (part,)
         for piece in pieces:
-            if isinstance(piece, str) and flat and isinstance(flat[-1], str):
-                flat[-1] = flat[-1] + piece
-            elif piece != "":
+            if isinstance(piece, str):
+                run.append(piece)
+                continue
+            _flush(run, flat)
+            if piece != "":
                 flat.append(piece)
+    _flush(run, flat)
     if not flat:
         return ""
     if len(flat) == 1:
         return flat[0]
     return Text(tuple(flat))
+
+
+def _flush(run: list[str], flat: list[str | Symbol]) -> None:
+    """Moves the collected plain strings into `flat` as one piece (none if empty)."""
+    text = "".join(run)
+    run.clear()
+    if text:
+        flat.append(text)
 
 
 def split(value: Any, delimiter: str) -> Any:

@@ -4,10 +4,18 @@ PyYAML's composer gives nodes with marks; walking them ourselves (rather than le
 constructor build objects) keeps both the data and, for each path, the line, which the
 findings need. Duplicate keys are refused: PyYAML would keep the last silently while
 CloudFormation rejects the template.
+
+Input is bounded before anything recurses on it: nesting deeper than MAX_DEPTH is
+refused while composing (PyYAML's composer and this walker recurse once per level, so a
+file nested a few hundred levels deep would otherwise end in a RecursionError), and so
+is an alias inside the node it names (a cycle no value can hold). Numbers that are not
+finite JSON numbers (`.inf`, `.nan`, ints past Python's digit limit) are refused too:
+CloudFormation templates are JSON data, and they would come out as invalid JSON later.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
@@ -16,6 +24,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from fargate_api.templates.errors import TemplateError
 from fargate_api.templates.intrinsics import SHORT_TAGS
+from fargate_api.templates.limits import MAX_DEPTH, too_deep
 
 Path_ = tuple[str | int, ...]
 
@@ -24,9 +33,33 @@ MAX_NODES = 500_000
 YAML_PREFIX = "tag:yaml.org,2002:"
 
 
+class _TooDeepError(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer stops at MAX_DEPTH levels instead of recursing on."""
+
+    depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _TooDeepError(event.start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def load_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_BoundedLoader)
+    except _TooDeepError as exc:
+        raise too_deep(f"{source}:{exc.line}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -50,6 +83,7 @@ class _Walker:
         self.lines: dict[Path_, int] = {}
         self.count = 0
         self.constructor = SafeConstructor()
+        self.open: set[int] = set()  # the nodes being walked: an alias to one is a cycle
 
     def where(self, node: Node) -> str:
         return f"{self.source}:{node.start_mark.line + 1}"
@@ -62,14 +96,27 @@ class _Walker:
                 where=self.source,
                 fix="CloudFormation does not support aliases; write the values out",
             )
+        if id(node) in self.open:
+            raise TemplateError(
+                "recursive alias: an alias inside the node its anchor names",
+                where=self.where(node),
+                fix="CloudFormation does not support aliases; write the values out",
+            )
+        if len(path) > MAX_DEPTH:  # aliases can nest deeper than the text does
+            raise too_deep(self.where(node))
         self.lines.setdefault(path, node.start_mark.line + 1)
-        if node.tag.startswith("!"):
-            return self.short_form(node, path)
-        if isinstance(node, MappingNode):
-            return self.mapping(node, path)
-        if isinstance(node, SequenceNode):
+        if isinstance(node, ScalarNode) and not node.tag.startswith("!"):
+            return self.scalar(node)
+        self.open.add(id(node))
+        try:
+            if node.tag.startswith("!"):
+                return self.short_form(node, path)
+            if isinstance(node, MappingNode):
+                return self.mapping(node, path)
+            assert isinstance(node, SequenceNode)
             return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.scalar(node)
+        finally:
+            self.open.discard(id(node))
 
     def mapping(self, node: MappingNode, path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -99,7 +146,22 @@ class _Walker:
         # CloudFormation reads dates such as 2012-10-17 as strings; keep the source text.
         if node.tag in (YAML_PREFIX + "timestamp", YAML_PREFIX + "binary"):
             return str(node.value)
-        return self.constructor.construct_object(node, deep=True)
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except ValueError:  # an int past Python's digit limit (4300 digits)
+            raise TemplateError(
+                f"a number too long to read ({len(str(node.value))} characters)",
+                where=self.where(node),
+                fix="quote the value if it is text; CloudFormation numbers are far shorter",
+            ) from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TemplateError(
+                f"{node.value!r} is not a finite number (JSON, and so CloudFormation, "
+                "has no NaN or Infinity)",
+                where=self.where(node),
+                fix="write a finite number, or quote the value if it is text",
+            )
+        return value
 
     def short_form(self, node: Node, path: Path_) -> dict[str, Any]:
         name = SHORT_TAGS.get(node.tag)
