@@ -181,6 +181,29 @@ def backends_with_health_checks(_: Path) -> str:
     return render_haproxy_config(lb, groups, stats_socket=SOCKET)
 
 
+PLACEHOLDER = "Svc/DummyTargetGroupPublic"
+
+
+def placeholder_balancer(
+    nodes: tuple[LoadBalancerNode, ...] = NODES, port: int = 80
+) -> LoadBalancer:
+    """The public VPC template's shape: the listener's default action forwards to a target
+    group no service registers with (so it never has a server), a rule to the service's."""
+    http = listener(
+        rule(1, forward((WEB, 1)), paths=("/api/*",)), default=forward((PLACEHOLDER, 1)), port=port
+    )
+    return replace(balancer(http), nodes=nodes)
+
+
+def placeholder_groups() -> dict[str, TargetGroup]:
+    return {**GROUPS, PLACEHOLDER: TargetGroup(PLACEHOLDER, "drop-1", 80, "HTTP", CHECK, 300)}
+
+
+@_config("placeholder target group without targets")
+def placeholder_without_targets(_: Path) -> str:
+    return render_haproxy_config(placeholder_balancer(), placeholder_groups(), stats_socket=SOCKET)
+
+
 def certificate(scratch: Path) -> Path:
     """The self-signed certificate the HTTPS configuration names (made once per folder)."""
     existing = scratch / "certs" / "svc-alb.pem"

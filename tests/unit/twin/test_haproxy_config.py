@@ -463,6 +463,19 @@ def test_one_backend_per_referenced_target_group_with_health_check(tmp_path: Pat
     assert "timeout check 5s" in web
 
 
+def test_a_placeholder_group_no_service_registers_with_is_a_backend_without_servers(
+    tmp_path: Path,
+) -> None:
+    # The listener's default action forwards to it (haproxy_scenarios.placeholder_balancer);
+    # no task ever joins it, so HAProxy answers 503 there, as the ALB does.
+    config = CONFIGS["placeholder target group without targets"](tmp_path)
+    front = section(config, "frontend ls.Svc.HttpListener")
+    assert "use_backend tg.Svc.DummyTargetGroupPublic if { var(txn.fa_rule) -m int 0 }" in front
+    placeholder = section(config, "backend tg.Svc.DummyTargetGroupPublic")
+    assert "balance roundrobin" in placeholder
+    assert not any(line.startswith(("server ", "default-server")) for line in placeholder)
+
+
 def test_server_options_carry_the_per_server_check_settings() -> None:
     assert server_options(CHECK) == ["check", "inter", "15s", "rise", "3", "fall", "2"]
     tls_check = replace(CHECK, port=8443, protocol="HTTPS")

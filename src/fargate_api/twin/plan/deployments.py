@@ -18,6 +18,7 @@ from fargate_api.templates.alarms import AlarmView, MetricStatView, read_alarm
 from fargate_api.templates.deployments import DeploymentView, read_deployment
 from fargate_api.templates.props import as_str
 from fargate_api.twin.cloudwatch.alarms import compile_rule
+from fargate_api.twin.plan.elbv2 import require_ip_targets
 from fargate_api.twin.plan.errors import PlanError
 from fargate_api.twin.plan.model import (
     AlarmRule,
@@ -100,6 +101,9 @@ def _shifts(view: DeploymentView) -> tuple[TrafficShift, ...]:
                 where=where(service, *path),
                 fix="point both at AWS::ElasticLoadBalancingV2::TargetGroup resources",
             )
+        # ECS registers the new revision's tasks with the alternate group (TargetGroupArn
+        # itself was checked with the service's other bindings, in ecs.py).
+        require_ip_targets(service, advanced.alternate, *path, "AlternateTargetGroupArn")
         # The reading layer keeps only a ListenerRule or a Listener here.
         if advanced.production_rule is None:
             raise PlanError(

@@ -29,6 +29,7 @@ from fargate_api.twin.ecs.images import (
     stand_in_command,
     substitute_port,
 )
+from fargate_api.twin.plan.elbv2 import require_ip_targets
 from fargate_api.twin.plan.errors import PlanError
 from fargate_api.twin.plan.model import (
     DEFAULT_STOP_TIMEOUT,
@@ -115,6 +116,7 @@ def _service(index: Index, resource: Resource, definition: str) -> Service:
             "TargetGroupArn",
             types=(TARGET_GROUP,),
         )
+        require_ip_targets(resource, group, "LoadBalancers", i, "TargetGroupArn")
         bindings.append(
             ServiceLoadBalancer(
                 target_group=key_of(group),

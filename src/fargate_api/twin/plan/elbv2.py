@@ -6,6 +6,13 @@ What is the twin's own: it builds only internet-facing ALBs with HTTP/HTTPS list
 and path/host rules, registers tasks by IP, and must run a concrete value where `check`
 may shrug at an unknown one, so it falls back to the default or stops with a message
 naming the resource and property.
+
+A target group's TargetType matters only to what registers with it. Fargate tasks
+(awsvpc) register by IP, so a service binding to an `instance`, `lambda` or `alb` group
+is refused where the binding is read (ecs.py, deployments.py: `require_ip_targets`).
+A group no service registers with, such as the placeholder a widely copied VPC template
+forwards its listener's default action to, is built whatever its type, without targets:
+the ALB answers 503 for it, and so does the twin's empty backend.
 """
 
 from __future__ import annotations
@@ -87,7 +94,7 @@ def read_load_balancers(
                 listeners=tuple(item for item in built if item is not None),
             )
         )
-    groups = [_target_group(g) for _, g in sorted(used_groups.items())]
+    groups = [_target_group(g, notices) for _, g in sorted(used_groups.items())]
     return balancers, groups, notices
 
 
@@ -231,14 +238,33 @@ def _tg_key(
     return key_of(group)
 
 
-def _target_group(resource: Resource) -> TargetGroup:
+def require_ip_targets(service: Resource, group: Resource, *path: str | int) -> None:
+    """Refuses a service's binding (the LoadBalancers property at `path`) to a target group
+    its tasks cannot register with: Fargate tasks (awsvpc) register by IP only."""
+    target_type = read_target_group(group).target_type
+    if target_type != "ip":
+        raise PlanError(
+            f"service {service.logical_id} ({where(service, *path)}) registers with target "
+            f"group {group.logical_id}, which has TargetType {target_type}; Fargate tasks "
+            "(awsvpc) register by IP",
+            where=where(group, "TargetType"),
+            fix="set TargetType: ip",
+        )
+
+
+def _target_group(resource: Resource, notices: list[Notice]) -> TargetGroup:
     view = read_target_group(resource)
     if view.target_type != "ip":
-        raise PlanError(
-            f"target group {resource.logical_id} has TargetType {view.target_type}; Fargate "
-            "tasks (awsvpc) register by IP",
-            where=where(resource, "TargetType"),
-            fix="set TargetType: ip",
+        # Said before the services are read: should one register with this group, ecs.py or
+        # deployments.py refuses the plan (require_ip_targets), so no plan carries this
+        # notice for a group a service uses.
+        notices.append(
+            Notice(
+                key_of(resource),
+                resource.type,
+                f"TargetType {view.target_type}: no ECS service registers with it, so the twin "
+                "serves it without targets (503), as an ALB does",
+            )
         )
     check = view.health_check
     # The twin has to run some health check: a value it cannot know takes ELB's default.
