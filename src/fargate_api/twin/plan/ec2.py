@@ -137,6 +137,15 @@ def read_network(index: Index) -> NetworkPlan:
         subnet = index.require(
             get(resource.properties, "SubnetId"), resource, "SubnetId", types=(SUBNET,)
         )
+        if all(built.key != key_of(subnet) for built in plan.subnets):
+            # A subnet of another VPC, or one whose VpcId leads nowhere: the twin builds
+            # the one VPC's subnets only, so the NAT gateway would have no place.
+            raise PlanError(
+                f"NAT gateway {resource.logical_id} is in subnet {subnet.logical_id}, which "
+                "is not a subnet of the VPC",
+                where=where(resource, "SubnetId"),
+                fix="put the NAT gateway in a public subnet of the VPC (check the subnet's VpcId)",
+            )
         if is_private_nat(resource):
             plan.notices.append(
                 Notice(
@@ -212,7 +221,15 @@ def _route_tables(
             destination_text = as_str(read.destination_cidr)
             if destination_text is None:
                 continue  # IPv6 or prefix-list routes: reported by _route_notices
-            destination = ip_network(destination_text)
+            try:
+                destination = ip_network(destination_text)
+            except ValueError:
+                raise PlanError(
+                    f"route {read.resource.logical_id}: DestinationCidrBlock "
+                    f"{destination_text!r} is not a CIDR",
+                    where=where(read.resource, "DestinationCidrBlock"),
+                    fix="use a CIDR such as 0.0.0.0/0, with no host bits set",
+                ) from None
             if not isinstance(destination, IPv4Network):
                 continue
             nat = read.nat_gateway
