@@ -36,6 +36,7 @@ from fargate_api.config.environments import (
 )
 from fargate_api.config.model import Config, ServiceConfig
 from fargate_api.errors import UserError
+from fargate_api.toml_lines import key_lines, line_of, parse_toml
 
 DEFAULT_CONFIG_PATH = Path("fargate-api.toml")
 
@@ -118,16 +119,7 @@ def parse_layered(
 ) -> LoadedConfig:
     """The config a file's text describes, for environment `env` or the base; without
     `env` every environment is validated as well."""
-    import tomllib  # noqa: PLC0415 (only with a config file: the defaults need no parsing)
-
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(
-            f"not valid TOML: {exc}",
-            where=source,
-            fix="see https://toml.io for the syntax; strings need quotes",
-        ) from None
+    data = parse_toml(text, source)
     layers = _layers(data, text, source)
     if env is None:
         # The base and every environment, so that one run reports every broken table.
@@ -316,13 +308,10 @@ class _FileLines:
     table, so that an environment's error points at its table when the key is there."""
 
     def __init__(self, text: str) -> None:
-        self.lines = _key_lines(text)
+        self.lines = key_lines(text)
 
     def line_of(self, path: KeyPath) -> int | None:
-        for size in range(len(path), 0, -1):
-            if path[:size] in self.lines:
-                return self.lines[path[:size]]
-        return None
+        return line_of(self.lines, path)
 
     def locate(self, loc: KeyPath, message: str, env: str | None) -> tuple[int | None, bool]:
         """Best-effort line of the key an error is about, and whether it lies in the
@@ -380,49 +369,3 @@ def _mentioned_paths(table: KeyPath, message: str) -> list[KeyPath]:
             found.append((bare.start(), (*table, key)))
     # Earliest mention first; at one position the longer (dotted) path wins.
     return [path for _, path in sorted(found, key=lambda item: (item[0], -len(item[1])))]
-
-
-def _key_lines(text: str) -> dict[KeyPath, int]:
-    """Line of every table header and key in the file, inline tables included. The n-th
-    `[[services]]` table is ("services", "n-1"), the tables under it follow its index."""
-    lines: dict[KeyPath, int] = {}
-    arrays: dict[KeyPath, int] = {}  # array of tables -> index of its latest element
-    current: KeyPath = ()
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        header = re.match(r"^(\[\[?)\s*([^\]]+?)\s*\]\]?", stripped)
-        if header:
-            current = _resolve(_dotted(header.group(2)), arrays)
-            if header.group(1) == "[[":
-                index = arrays.get(current, -1) + 1
-                arrays[current] = index
-                lines.setdefault(current, number)
-                current = (*current, str(index))
-            for size in range(1, len(current) + 1):
-                lines.setdefault(current[:size], number)
-            continue
-        assignment = re.match(r"^([A-Za-z0-9_\-\".]+)\s*=\s*(.*)$", stripped)
-        if not assignment:
-            continue
-        path = current + _dotted(assignment.group(1))
-        lines.setdefault(path, number)
-        value = assignment.group(2)
-        if value.startswith("{"):
-            for inner in re.findall(r"([A-Za-z0-9_\-]+)\s*=", value):
-                lines.setdefault((*path, inner), number)
-    return lines
-
-
-def _resolve(parts: KeyPath, arrays: dict[KeyPath, int]) -> KeyPath:
-    """A header's path with the index of every array of tables it passes through (its
-    last key is the table or array the header opens, so it takes no index)."""
-    resolved: KeyPath = ()
-    for part in parts[:-1]:
-        resolved = (*resolved, part)
-        if resolved in arrays:
-            resolved = (*resolved, str(arrays[resolved]))
-    return (*resolved, *parts[-1:])
-
-
-def _dotted(name: str) -> KeyPath:
-    return tuple(part.strip().strip('"') for part in name.split("."))

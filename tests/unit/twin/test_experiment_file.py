@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from fargate_api.errors import UserError
+from fargate_api.toml_lines import key_lines
 from fargate_api.twin.fis.experiment_file import (
     ExperimentFile,
-    key_lines,
     load_experiment,
     parse_experiment,
     twin_config_path,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
@@ -20,12 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import ErrorDetails
 
 from fargate_api.errors import UserError
+from fargate_api.toml_lines import KeyPath, key_lines, line_of, parse_toml
 from fargate_api.twin.daemon.contracts import FaultAction
 
 MAX_RATE = 500.0  # requests per second: one CLI process's threads, not a load tester
 MAX_LOAD_SECONDS = 3600.0
 FIX = "see docs/twin.md (experiment files) and examples/experiments/ for a complete file"
-KeyPath = tuple[str, ...]
 
 Runtime = Literal["auto", "container", "process"]
 
@@ -130,14 +129,7 @@ def load_experiment(path: Path) -> ExperimentFile:
 
 
 def parse_experiment(text: str, source: str = "experiment.toml") -> ExperimentFile:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(
-            f"not valid TOML: {exc}",
-            where=source,
-            fix="see https://toml.io for the syntax; strings need quotes",
-        ) from None
+    data = parse_toml(text, source)
     try:
         return ExperimentFile.model_validate(data)
     except ValidationError as exc:
@@ -200,39 +192,6 @@ def _known_keys(table: KeyPath) -> list[str]:
     if table:
         model = sections.get(table[0], ExperimentFile)
     return list(model.model_fields)
-
-
-def line_of(lines: dict[KeyPath, int], path: KeyPath) -> int | None:
-    """The line of the key at `path`, else of the nearest table holding it."""
-    for size in range(len(path), 0, -1):
-        if path[:size] in lines:
-            return lines[path[:size]]
-    return None
-
-
-def key_lines(text: str) -> dict[KeyPath, int]:
-    """The line of every table header and key; the n-th `[[faults]]` is ("faults", "n-1").
-    A plain scan, enough for the flat tables an experiment file has."""
-    lines: dict[KeyPath, int] = {}
-    arrays: dict[str, int] = {}
-    current: KeyPath = ()
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        header = re.match(r"^(\[\[?)\s*([A-Za-z0-9_\-.]+)\s*\]\]?", stripped)
-        if header:
-            name = header.group(2)
-            if header.group(1) == "[[":
-                arrays[name] = arrays.get(name, -1) + 1
-                current = (name, str(arrays[name]))
-                lines.setdefault((name,), number)
-            else:
-                current = (name,)
-            lines.setdefault(current, number)
-            continue
-        assignment = re.match(r"^([A-Za-z0-9_\-\"]+)\s*=", stripped)
-        if assignment:
-            lines.setdefault((*current, assignment.group(1).strip('"')), number)
-    return lines
 
 
 def twin_config_path(spec: ExperimentFile, experiment: Path) -> Path | None:
