@@ -59,7 +59,8 @@ def _check_outage_and_recovery(report: dict[str, Any], name: str) -> None:
     assert report["twin"] == name and not report["interrupted"]
     (fault,) = report["faults"]
     assert (fault["action"], fault["az"]) == ("az-outage", FAILED_AZ)
-    assert 9.5 <= fault["start"] <= 12 and fault["end"] == pytest.approx(fault["start"] + 20)
+    assert 9.5 <= fault["start"] <= 12 and fault["end"] == pytest.approx(fault["in_force"] + 20)
+    assert fault["start"] <= fault["in_force"] <= fault["start"] + 3  # applying it took < 3 s
     rows = report["rows"]
     assert len(rows) == 45 and sum(row["requests"] for row in rows) == 900
     # The outage stopped the failed AZ's task: the healthy count dipped while it was in

@@ -40,7 +40,9 @@ recover_within = 5
 egress = "continuous"
 """
 )
-OUTAGE = FaultWindow(id="f1", action="az-outage", target="a", az="a", start=3.0, end=7.0)
+OUTAGE = FaultWindow(
+    id="f1", action="az-outage", target="a", az="a", start=3.0, in_force=3.0, end=7.0
+)
 
 
 def _ok(t: float, ms: float = 10.0) -> RequestSample:
@@ -123,7 +125,9 @@ def test_rows_before_the_first_status_have_no_health() -> None:
 
 
 def test_a_fault_without_end_covers_every_later_second() -> None:
-    kill = FaultWindow(id="f2", action="task-kill", target="b", az=None, start=2.5, end=None)
+    kill = FaultWindow(
+        id="f2", action="task-kill", target="b", az=None, start=2.5, in_force=2.5, end=None
+    )
     rows = per_second([], [], [_status(4.5, 2)], [kill], 5)
     assert [row.faults for row in rows] == [[], [], ["f2"], ["f2"], ["f2"]]
 
@@ -174,6 +178,17 @@ def test_a_surviving_az_that_loses_egress_is_not_continuous() -> None:
     _, b = egress_continuity(_probes(b_fails_during=True), [OUTAGE])
     assert not b.continuous and b.failed == 4 and b.first_failure == 3.2
     assert b.during == []
+
+
+def test_a_reading_while_the_fault_was_being_applied_is_not_during() -> None:
+    # Sent at 3.0, in force at 3.4: a probe at 3.2 got through before the twin had
+    # applied every step; it is neither a "before" nor a "during" reading.
+    applying = OUTAGE.model_copy(update={"in_force": 3.4})
+    early = EgressSample(t=3.2, task="tb", az="b", ip="198.51.100.2")
+    _, b = egress_continuity([*_probes(b_fails_during=True), early], [applying])
+    assert b.before == ["198.51.100.2"] and b.during == []
+    _, b = egress_continuity([*_probes(b_fails_during=True), early], [OUTAGE])
+    assert b.during == ["198.51.100.2"]
 
 
 def test_a_changed_egress_ip_is_not_continuous() -> None:

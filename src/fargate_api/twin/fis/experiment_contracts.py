@@ -54,13 +54,16 @@ class StatusSample(_Document):
 
 class FaultWindow(_Document):
     """When a fault was in force, as the experiment sent and ended it; `end` None: it
-    had no duration (task-kill) or the run stopped first."""
+    had no duration (task-kill) or the run stopped first. `start` is when it was sent,
+    `in_force` when the twin had applied every step of it: a reading between the two may
+    or may not have met the fault, so it counts as neither before nor during."""
 
     id: str
     action: FaultAction
     target: str
     az: str | None
     start: float
+    in_force: float
     end: float | None
     did: str = ""
 

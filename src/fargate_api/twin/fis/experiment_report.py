@@ -167,10 +167,11 @@ def egress_continuity(
     exempt = {f.az for f in faults if f.action in AZ_FAULTS and f.az}
     if faults:
         first = min(f.start for f in faults)
+        in_force = min(f.in_force for f in faults)
         ends = [f.end for f in faults]
         last = math.inf if any(e is None for e in ends) else max(e for e in ends if e is not None)
     else:
-        first = last = math.inf
+        first = in_force = last = math.inf
     found = []
     for az in sorted({p.az for p in egress}):
         probes = sorted((p for p in egress if p.az == az), key=lambda p: p.t)
@@ -181,7 +182,7 @@ def egress_continuity(
                 az=az,
                 exempt=az in exempt,
                 before=_distinct(p.ip for p in probes if p.t < first),
-                during=_distinct(p.ip for p in probes if first <= p.t < last),
+                during=_distinct(p.ip for p in probes if in_force <= p.t < last),
                 after=_distinct(p.ip for p in probes if p.t >= last),
                 probes=len(probes),
                 failed=len(failures),

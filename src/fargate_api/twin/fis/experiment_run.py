@@ -88,6 +88,7 @@ class ExperimentRun:
     windows: list[FaultWindow] = field(default_factory=list)
     statuses: list[StatusSample] = field(default_factory=list)
     _tasks: list[tuple[str, str]] = field(default_factory=list)
+    _started_at: float = 0.0  # wall clock when the load started
 
     @property
     def state(self) -> StateDir:
@@ -111,7 +112,7 @@ class ExperimentRun:
         probe = EgressProbe(self.names, lambda: list(self._tasks))
         self._observe(status, sockets, load)
         start = time.monotonic()
-        started_at = time.time()
+        started_at = self._started_at = time.time()
         load.start(start)
         probe.start(start)
         interrupted = False
@@ -184,6 +185,9 @@ class ExperimentRun:
                 fix="correct the fault in the experiment file; the values above are the valid ones",
             )
         fault = answer.fault
+        # The daemon stamps the fault once every step is in place; its heal is counted
+        # from then (both clocks are this machine's wall clock).
+        in_force = max(now, fault.started_at - self._started_at)
         self.windows.append(
             FaultWindow(
                 id=fault.id,
@@ -191,7 +195,8 @@ class ExperimentRun:
                 target=fault.target,
                 az=fault.az,
                 start=round(now, 2),
-                end=None if step.duration is None else round(now + step.duration, 2),
+                in_force=round(in_force, 2),
+                end=None if step.duration is None else round(in_force + step.duration, 2),
                 did=fault.did,
             )
         )
