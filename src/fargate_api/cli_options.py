@@ -32,3 +32,23 @@ EnvsOption = Annotated[
         metavar="ENV",
     ),
 ]
+
+TEMPLATES_HELP = (
+    "A template file, or a folder (its parent.yml with the children, or every top-level "
+    "template in it). Repeat -t for several top-level stacks linked by Export and "
+    "Fn::ImportValue. NAME=PATH names the stack, for AWS::StackName and the export names; "
+    "without NAME a stack is named after its file."
+)
+
+# check, cost, diagram and `local up`/`local deploy` read the same template inputs.
+TemplatesOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-t",
+        "--template",
+        "--templates",
+        help=TEMPLATES_HELP,
+        show_default=False,
+        metavar="[NAME=]PATH",
+    ),
+]

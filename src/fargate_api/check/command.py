@@ -21,7 +21,7 @@ from fargate_api.check.report import Report
 from fargate_api.check.writers.json_report import to_json
 from fargate_api.check.writers.sarif import to_sarif
 from fargate_api.check.writers.text import write_text
-from fargate_api.cli_options import EnvOption
+from fargate_api.cli_options import EnvOption, TemplatesOption
 from fargate_api.errors import UserError, writing
 
 
@@ -33,14 +33,17 @@ class OutputFormat(StrEnum):
 
 def check_command(
     paths: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Argument(
-            help="Template files or folders. Without any, checks the templates synthesized "
-            "from the config (-c), as 'synth' would write them.",
+            help="Template files or folders, each PATH or NAME=PATH (as -t). Without any, "
+            "checks the templates synthesized from the config (-c), as 'synth' would "
+            "write them.",
             show_default=False,
+            metavar="[[NAME=]PATH]...",
         ),
     ] = None,
     *,
+    templates: TemplatesOption = None,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -69,6 +72,7 @@ def check_command(
 ) -> None:
     """Check templates against the pattern's rules and cfn-lint; exit 1 on findings."""
     stderr = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+    paths = [*(paths or []), *(templates or [])]
     if paths and (config is not None or env is not None):
         raise UserError(
             "give template PATHs or -c CONFIG, not both",

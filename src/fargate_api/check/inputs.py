@@ -15,11 +15,14 @@ from fargate_api.synth import synthesize, to_yaml
 from fargate_api.templates import (
     DiskReader,
     MemoryReader,
+    StackInput,
     StackSet,
     TemplateReader,
     discover,
-    load_stack_set,
+    load_stacks,
+    parse_stack_inputs,
 )
+from fargate_api.templates.linked import linked_groups
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,9 @@ class Inputs:
     notes: list[str]
 
 
-def from_paths(paths: Sequence[Path]) -> Inputs:
-    return _load(paths, DiskReader())
+def from_paths(paths: Sequence[str | Path]) -> Inputs:
+    """PATH or NAME=PATH arguments (see stack_inputs.py)."""
+    return _load(parse_stack_inputs(paths), DiskReader())
 
 
 def from_config(config: Path | None, env: str | None = None) -> Inputs:
@@ -43,7 +47,9 @@ def from_config(config: Path | None, env: str | None = None) -> Inputs:
     return inputs
 
 
-def _load(paths: Sequence[Path], reader: TemplateReader) -> Inputs:
+def _load(paths: Sequence[Path | StackInput], reader: TemplateReader) -> Inputs:
+    """The top-level stacks, linked by their imports; stacks no import links are checked
+    each on its own, as separate deployments."""
     found = discover(paths, reader)
     notes = [f"skipped {reader.display(path)}: {why}" for path, why in found.skipped]
-    return Inputs([load_stack_set(root, reader=reader) for root in found.roots], notes)
+    return Inputs(linked_groups(load_stacks(found.stacks, reader=reader)), notes)

@@ -1,7 +1,8 @@
 """`fargate-api cost`: the estimate as a table or JSON on stdout, notes on stderr.
 
-Inputs are templates either way: synthesized in memory from the config, or read from
-a folder with -t. Prices are the bundled table's, or the Price List API's with --live.
+Inputs are templates either way: synthesized in memory from the config, or read with
+-t (files, folders, several stacks linked by exports). Prices are the bundled table's,
+or the Price List API's with --live.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fargate_api.aws_errors import aws_errors
-from fargate_api.cli_options import EnvOption
+from fargate_api.cli_options import EnvOption, TemplatesOption
 from fargate_api.config import load_config
 from fargate_api.cost import live_prices
 from fargate_api.cost.estimate import Assumptions, Estimate, estimate
@@ -34,8 +35,16 @@ from fargate_api.cost.report import CostLine, CostReport, CostVariant, ServiceSu
 from fargate_api.cost.variants import Variant, cheaper_variants
 from fargate_api.errors import UserError
 from fargate_api.synth import synthesize, to_yaml
-from fargate_api.templates import DiskReader, MemoryReader, TemplateReader, discover
-from fargate_api.templates import load_stack_set as load_templates
+from fargate_api.templates import (
+    DiskReader,
+    MemoryReader,
+    StackInput,
+    TemplateReader,
+    discover,
+    load_stacks,
+    parse_stack_inputs,
+)
+from fargate_api.templates.linked import linked_groups
 
 DEFAULT_REGION = "us-east-1"
 
@@ -56,23 +65,19 @@ def make_pricing_client(profile: str | None) -> PricingClient | None:
 
 
 def load_inventory(
-    config: Path | None, templates: Path | None, env: str | None = None
+    config: Path | None, templates: list[str] | None, env: str | None = None
 ) -> tuple[Inventory, str]:
-    """What the templates create: from -t DIR, or synthesized in memory from the config
-    (its environment `env`)."""
-    if (config is not None or env is not None) and templates is not None:
+    """What the templates create: from -t (files, folders, NAME=PATH), or synthesized in
+    memory from the config (its environment `env`)."""
+    if (config is not None or env is not None) and templates:
         raise UserError(
             "pass -c CONFIG or -t DIR, not both", fix="drop one of them (--env goes with -c)"
         )
     reader: TemplateReader
-    if templates is not None:
-        if not templates.is_dir():
-            raise UserError(
-                "no such template folder",
-                where=str(templates),
-                fix="pass the folder 'fargate-api synth -o DIR' wrote",
-            )
-        reader, paths, origin = DiskReader(), [templates], f"templates in {templates}"
+    paths: list[Path | StackInput]
+    if templates:
+        reader, paths = DiskReader(), list(parse_stack_inputs(templates))
+        origin = f"templates in {', '.join(templates)}"
     else:
         model = load_config(config, env)
         files = {Path(n): to_yaml(t.to_dict()) for n, t in synthesize(model).items()}
@@ -81,7 +86,8 @@ def load_inventory(
         if env is not None:
             origin += f", environment {env}"
     found = discover(paths, reader)
-    stack_sets = [load_templates(root, reader=reader) for root in found.roots]
+    # Stacks linked by imports are one deployment; unrelated ones in a folder add up.
+    stack_sets = linked_groups(load_stacks(found.stacks, reader=reader))
     inventories = [from_stack_set(s) for s in stack_sets]
     return _merge(inventories), origin
 
@@ -151,10 +157,7 @@ def cost_command(
         Path | None, typer.Option("-c", "--config", help="The config to synthesize and price.")
     ] = None,
     env: EnvOption = None,
-    templates: Annotated[
-        Path | None,
-        typer.Option("-t", "--templates", help="Price this folder of templates instead."),
-    ] = None,
+    templates: TemplatesOption = None,
     region: Annotated[
         str | None,
         typer.Option(help="Region to price. Default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1."),

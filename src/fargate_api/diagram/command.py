@@ -2,7 +2,8 @@
 
 The input is always a template set, loaded through the same loader `check` uses: with
 -c the config is synthesized and its templates are loaded from memory; with -t an
-existing folder (its parent.yml) is loaded from disk. So the picture shows what would
+existing folder (its parent.yml, or every top-level template in it), files, or several
+stacks linked by exports are loaded from disk. So the picture shows what would
 be deployed, whoever wrote the templates. The written path goes to stdout, progress to
 stderr.
 """
@@ -16,13 +17,21 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from fargate_api.cli_options import EnvOption
+from fargate_api.cli_options import EnvOption, TemplatesOption
 from fargate_api.config import Config, load_config
 from fargate_api.diagram.model import build_model
 from fargate_api.diagram.render import FORMATS, render, require_graphviz
 from fargate_api.errors import UserError
 from fargate_api.synth import synthesize, to_yaml
-from fargate_api.templates import MemoryReader, StackSet, load_stack_set
+from fargate_api.templates import (
+    DiskReader,
+    MemoryReader,
+    StackSet,
+    discover,
+    load_stack_set,
+    load_stacks,
+    parse_stack_inputs,
+)
 
 DEFAULT_OUTPUT = Path("fargate-api-diagram.png")
 PARENT_FILE = "parent.yml"
@@ -40,16 +49,7 @@ def diagram_command(
         ),
     ] = None,
     env: EnvOption = None,
-    templates: Annotated[
-        Path | None,
-        typer.Option(
-            "-t",
-            "--templates",
-            help="A template folder (its parent.yml) or a root template file to draw "
-            "instead of synthesizing.",
-            show_default=False,
-        ),
-    ] = None,
+    templates: TemplatesOption = None,
     output: Annotated[
         Path,
         typer.Option("-o", "--output", help="The image to write: .png or .svg."),
@@ -62,7 +62,7 @@ def diagram_command(
     is shown); 2 bad input (templates, options, dot not installed).
     """
     stderr = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
-    if (config is not None or env is not None) and templates is not None:
+    if (config is not None or env is not None) and templates:
         raise UserError(
             "give -c CONFIG or -t DIR, not both",
             fix="-c (with --env) draws the templates synthesized from the config; -t draws "
@@ -71,8 +71,8 @@ def diagram_command(
     fmt = output_format(output)
     require_graphviz()
     stack_set, source = (
-        (load_folder(templates), str(templates))
-        if templates is not None
+        (load_inputs(templates), ", ".join(templates))
+        if templates
         else (load_synthesized(config, env), _config_source(config, env))
     )
     model = build_model(stack_set)
@@ -117,22 +117,9 @@ def synthesized_stack_set(model: Config) -> StackSet:
     return load_stack_set(Path(PARENT_FILE), reader=MemoryReader(files))
 
 
-def load_folder(path: Path) -> StackSet:
-    """A folder's parent.yml (children followed), or a root template file given as is."""
-    if path.is_file():
-        return load_stack_set(path)
-    if not path.is_dir():
-        raise UserError(
-            "template folder not found",
-            where=str(path),
-            fix="pass the folder 'fargate-api synth -o DIR' wrote",
-        )
-    root = path / PARENT_FILE
-    if not root.is_file():
-        raise UserError(
-            f"no {PARENT_FILE} in the template folder",
-            where=str(path),
-            fix=f"pass the folder 'fargate-api synth -o DIR' wrote, or -t FILE for another "
-            f"root template than {PARENT_FILE}",
-        )
-    return load_stack_set(root)
+def load_inputs(templates: list[str]) -> StackSet:
+    """-t's files and folders (a folder's parent.yml with its children, or each top-level
+    template in it), NAME=PATH naming a stack; all of them drawn as one picture."""
+    reader = DiskReader()
+    found = discover(parse_stack_inputs(templates), reader)
+    return load_stacks(found.stacks, reader=reader)

@@ -17,8 +17,9 @@ back-end.
 
 from fargate_api.templates.discover import Discovery, discover
 from fargate_api.templates.errors import TemplateError
-from fargate_api.templates.loader import load_stack_set
+from fargate_api.templates.loader import load_stack_set, load_stacks
 from fargate_api.templates.model import (
+    ImportLink,
     Output,
     Parameter,
     PropertyPath,
@@ -30,6 +31,7 @@ from fargate_api.templates.model import (
 )
 from fargate_api.templates.options import ResolveOptions
 from fargate_api.templates.reader import DiskReader, MemoryReader, TemplateReader
+from fargate_api.templates.stack_inputs import StackInput, parse_stack_inputs
 from fargate_api.templates.values import (
     AttributeRef,
     ResourceRef,
@@ -43,6 +45,7 @@ __all__ = [
     "AttributeRef",
     "Discovery",
     "DiskReader",
+    "ImportLink",
     "MemoryReader",
     "Output",
     "Parameter",
@@ -51,6 +54,7 @@ __all__ = [
     "Resource",
     "ResourceRef",
     "Stack",
+    "StackInput",
     "StackLink",
     "StackSet",
     "TemplateError",
@@ -62,4 +66,6 @@ __all__ = [
     "discover",
     "is_plain",
     "load_stack_set",
+    "load_stacks",
+    "parse_stack_inputs",
 ]

@@ -18,20 +18,28 @@ from fargate_api.templates.errors import TemplateError
 from fargate_api.templates.loader import local_child_path, nested_location
 from fargate_api.templates.parse import parse_text, template_problem
 from fargate_api.templates.reader import TemplateReader, resolved
+from fargate_api.templates.stack_inputs import StackInput
 
 SUFFIXES = (".yml", ".yaml", ".json", ".template")
 
 
 @dataclass(frozen=True)
 class Discovery:
-    roots: list[Path]
+    stacks: list[StackInput]  # the top-level stacks, each with the name -t gave it
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
+    @property
+    def roots(self) -> list[Path]:
+        return [stack.path for stack in self.stacks]
 
-def discover(paths: Sequence[Path], reader: TemplateReader) -> Discovery:
-    """Roots among the given files and folders; explicit files must be templates."""
+
+def discover(paths: Sequence[Path | StackInput], reader: TemplateReader) -> Discovery:
+    """Roots among the given files and folders; explicit files must be templates. A name
+    given with NAME=PATH goes to the one root its PATH holds."""
+    inputs = [p if isinstance(p, StackInput) else StackInput(p) for p in paths]
+    names = {item.path: item.name for item in inputs if item.name is not None}
     candidates: list[tuple[Path, bool]] = []
-    for path in paths:
+    for path in (item.path for item in inputs):
         if reader.is_file(path):
             candidates.append((path, True))
         elif path.is_dir():
@@ -52,6 +60,7 @@ def discover(paths: Sequence[Path], reader: TemplateReader) -> Discovery:
                 )
             raise TemplateError(problem.what, where=str(path), fix=problem.fix)
     templates: list[Path] = []
+    shown = ", ".join(str(item.path) for item in inputs)
     skipped: list[tuple[Path, str]] = []
     children: set[Path] = set()
     for path, explicit in dict.fromkeys(candidates):
@@ -80,7 +89,6 @@ def discover(paths: Sequence[Path], reader: TemplateReader) -> Discovery:
             if child is not None:
                 children.add(resolved(child))
     if not templates:
-        shown = ", ".join(str(p) for p in paths)
         raise TemplateError(
             "no CloudFormation templates found",
             where=shown,
@@ -89,7 +97,25 @@ def discover(paths: Sequence[Path], reader: TemplateReader) -> Discovery:
     roots = [p for p in templates if resolved(p) not in children]
     if not roots:  # every template nests another: a loop; load them all and let it show
         roots = templates
-    return Discovery(roots=roots, skipped=skipped)
+    return Discovery(stacks=_named(roots, names, reader), skipped=skipped)
+
+
+def _named(roots: list[Path], names: dict[Path, str], reader: TemplateReader) -> list[StackInput]:
+    """Each root with the name given to it, or to the folder that holds it alone."""
+    stacks = []
+    for root in roots:
+        owner = next((p for p in names if p == root or p in root.parents), None)
+        stacks.append(StackInput(root, names[owner] if owner is not None else None))
+    for path, name in names.items():
+        held = [s.path for s in stacks if s.name == name]
+        if len(held) > 1:
+            raise TemplateError(
+                f"stack name {name!r} was given to {path}, which holds {len(held)} "
+                "top-level templates",
+                where=", ".join(reader.display(p) for p in held),
+                fix="name each template on its own: -t NAME=FILE",
+            )
+    return stacks
 
 
 def _probe(path: Path, reader: TemplateReader) -> Any:

@@ -93,6 +93,17 @@ class StackLink:
 
 
 @dataclass(frozen=True)
+class ImportLink:
+    """An `Fn::ImportValue` answered by another top-level stack of the set."""
+
+    importer: str  # the key of the stack that imports (a root or a nested stack)
+    exporter: str  # the key of the top-level stack that exports
+    name: str  # the export name
+    output: str  # the exporter's output that carries it
+    where: str  # file:line of the Fn::ImportValue
+
+
+@dataclass(frozen=True)
 class Stack:
     key: str  # unique in the set: the root file, then /LogicalId per nesting level
     name: str
@@ -107,10 +118,25 @@ class Stack:
 
 @dataclass(frozen=True)
 class StackSet:
+    """One or more top-level stacks with their nested stacks. `roots` are in the order a
+    deploy must create them (an exporter before its importers); `root` is the first."""
+
     root: Stack
     stacks: Mapping[str, Stack]
     links: tuple[StackLink, ...]
     files: Mapping[Path, TemplateFile]
+    roots: tuple[Stack, ...] = ()
+    imports: tuple[ImportLink, ...] = ()
+
+    def top_level(self) -> tuple[Stack, ...]:
+        return self.roots or (self.root,)
+
+    def root_of(self, stack_key: str) -> str:
+        """The key of the top-level stack that `stack_key` is, or is nested in."""
+        stack = self.stacks[stack_key]
+        while stack.parent is not None:
+            stack = self.stacks[stack.parent]
+        return stack.key
 
     def resources(self, *types: str) -> Iterator[Resource]:
         for stack in self.stacks.values():

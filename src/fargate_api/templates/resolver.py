@@ -32,6 +32,10 @@ from fargate_api.templates.values import (
 )
 
 NestedOutput = Callable[[str, str], Any]
+# An export's value by name, from another top-level stack of the set; the path is where
+# the Fn::ImportValue stands, for the loader's messages. None: no stack of the set is
+# asked (one template read alone), the import stays Unresolved.
+ImportValue = Callable[[str, PropertyPath], Any]
 NESTED_STACK_TYPES = ("AWS::CloudFormation::Stack", "AWS::Serverless::Application")
 
 # Attributes that CloudFormation derives from a name the template sets: (type, attribute)
@@ -71,6 +75,7 @@ class Resolver:
         parameters: Mapping[str, Parameter],
         options: ResolveOptions,
         nested_output: NestedOutput,
+        import_value: ImportValue | None = None,
     ) -> None:
         self.stack_key = stack_key
         self.stack_name = stack_name
@@ -78,6 +83,7 @@ class Resolver:
         self.parameters = parameters
         self.options = options
         self.nested_output = nested_output
+        self.import_value = import_value
         data = file.data
         self.resources: Mapping[str, Any] = data.get("Resources") or {}
         self.mappings: Mapping[str, Any] = _mapping(data.get("Mappings"))
@@ -347,6 +353,8 @@ class Resolver:
 
     def _import_value(self, arg: Any, path: PropertyPath) -> Any:
         name = self._resolve(arg, path)
+        if isinstance(name, str) and self.import_value is not None:
+            return self.import_value(name, path)
         shown = name if isinstance(name, str) else str(name)
         return Unresolved(UnresolvedKind.IMPORT, f"export {shown} of another stack")
 

@@ -136,7 +136,7 @@ def test_live_without_credentials_falls_back_with_a_note(tmp_path: Path) -> None
     ("args", "message"),
     [
         (("--region", "mars-north-1"), "no bundled prices for region 'mars-north-1'"),
-        (("-t", "missing-dir"), "no such template folder"),
+        (("-t", "missing-dir"), "no such file or folder"),
         (("-c", "missing.toml"), "missing.toml"),
         (("-c", "x.toml", "-t", "."), "not both"),
         (("--live", "--region", "mars-north-1"), "needs AWS credentials"),

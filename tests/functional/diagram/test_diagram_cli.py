@@ -138,8 +138,8 @@ def test_reference_templates(tmp_path: Path) -> None:
     [
         (("-o", "diagram.pdf"), "unsupported diagram format '.pdf'"),
         (("-o", "diagram"), "unsupported diagram format '(no suffix)'"),
-        (("-t", "missing-dir"), "template folder not found"),
-        (("-t", "."), "no parent.yml in the template folder"),
+        (("-t", "missing-dir"), "no such file or folder"),
+        (("-t", "."), "no CloudFormation templates found"),
         (("-c", "x.toml", "-t", "."), "give -c CONFIG or -t DIR, not both"),
     ],
 )

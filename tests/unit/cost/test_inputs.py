@@ -25,7 +25,7 @@ def test_unrelated_roots_in_one_folder_add_up(tmp_path: Path) -> None:
     (tmp_path / "a.yml").write_text(NAT_STACK)
     (tmp_path / "b.yml").write_text(NAT_STACK)
     (tmp_path / "notes.yml").write_text("just: yaml\n")
-    inventory, origin = load_inventory(None, tmp_path)
+    inventory, origin = load_inventory(None, [str(tmp_path)])
     assert (inventory.nat_gateways, inventory.nat_eips, inventory.other_eips) == (2, 2, 0)
     assert str(tmp_path) in origin
 
@@ -41,10 +41,17 @@ def test_config_input_is_synthesized_in_memory(tmp_path: Path) -> None:
 
 def test_both_inputs_are_refused() -> None:
     with pytest.raises(UserError, match="not both"):
-        load_inventory(Path("c.toml"), Path("."))
+        load_inventory(Path("c.toml"), ["."])
 
 
-def test_a_file_instead_of_a_folder_is_refused(tmp_path: Path) -> None:
+def test_a_file_is_priced_as_its_folder_would_be(tmp_path: Path) -> None:
     (tmp_path / "a.yml").write_text(NAT_STACK)
-    with pytest.raises(UserError, match="no such template folder"):
-        load_inventory(None, tmp_path / "a.yml")
+    by_file, _ = load_inventory(None, [str(tmp_path / "a.yml")])
+    by_folder, _ = load_inventory(None, [str(tmp_path)])
+    assert by_file == by_folder
+    assert by_file.nat_gateways == 1
+
+
+def test_a_missing_path_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no such file or folder"):
+        load_inventory(None, [str(tmp_path / "missing")])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fargate_api.diagram.command import load_folder, output_format
+from fargate_api.diagram.command import load_inputs, output_format
 from fargate_api.diagram.render import inline_images, require_graphviz
 from fargate_api.errors import UserError
 
@@ -25,11 +25,11 @@ def test_other_suffixes_are_refused(name: str) -> None:
     assert ".png or .svg" in (caught.value.fix or "")
 
 
-def test_missing_folder_and_missing_parent(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="template folder not found"):
-        load_folder(tmp_path / "nope")
-    with pytest.raises(UserError, match=r"no parent\.yml"):
-        load_folder(tmp_path)
+def test_missing_folder_and_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no such file or folder"):
+        load_inputs([str(tmp_path / "nope")])
+    with pytest.raises(UserError, match="no CloudFormation templates found"):
+        load_inputs([str(tmp_path)])
 
 
 def test_graphviz_missing_names_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

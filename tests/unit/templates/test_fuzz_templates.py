@@ -10,8 +10,8 @@ the in-process entry points the commands call after argument parsing:
   and not ours to fuzz), then the JSON and SARIF writers;
 - `cost`: `cost.command.load_inventory` (-t FOLDER) + `estimate` + `cheaper_variants` +
   `to_report` at the bundled us-east-1 prices;
-- `diagram`: `diagram.command.load_folder` + `diagram.model.build_model` (no Graphviz);
-- the twin's plan step: `twin.plan.load.load_plan` on `twin.cli.lifecycle.resolve_template`
+- `diagram`: `diagram.command.load_inputs` + `diagram.model.build_model` (no Graphviz);
+- the twin's plan step: `twin.plan.load.load_plan` on `twin.cli.template_source.templates_for`
   (pure: no namespace, nft or HAProxy; the unit tier runs it unprivileged).
 
 The property: each entry point returns, or raises a UserError (exit 2: TemplateError and
@@ -65,10 +65,10 @@ from fargate_api.cost.command import load_inventory, to_report
 from fargate_api.cost.estimate import Assumptions, estimate
 from fargate_api.cost.prices import load_bundled
 from fargate_api.cost.variants import cheaper_variants
-from fargate_api.diagram.command import load_folder
+from fargate_api.diagram.command import load_inputs
 from fargate_api.diagram.model import build_model
 from fargate_api.errors import UserError
-from fargate_api.twin.cli.lifecycle import resolve_template
+from fargate_api.twin.cli.template_source import templates_for
 from fargate_api.twin.plan.load import load_plan
 from unit.support import REFERENCE_DIR, TEMPLATE_NAMES, load_reference
 
@@ -636,7 +636,7 @@ def run_check_command(folder: Path, case: Case) -> None:
 
 
 def run_cost_command(folder: Path, case: Case) -> None:
-    inventory, origin = load_inventory(None, folder)
+    inventory, origin = load_inventory(None, [str(folder)])
     prices = load_bundled("us-east-1")
     assumptions = Assumptions()
     result = estimate(inventory, prices, assumptions)
@@ -647,11 +647,11 @@ def run_cost_command(folder: Path, case: Case) -> None:
 
 
 def run_diagram_model(folder: Path, case: Case) -> None:
-    build_model(load_folder(case.root(folder)))
+    build_model(load_inputs([str(case.root(folder))]))
 
 
 def run_plan_step(folder: Path, case: Case) -> None:
-    load_plan(resolve_template(folder))
+    load_plan(templates_for(None, [str(folder)], folder))
 
 
 ENTRY_POINTS: list[tuple[str, Callable[[Path, Case], None]]] = [
