@@ -381,7 +381,9 @@ def test_target_lifecycle_initial_healthy_unhealthy_draining_removed(twin: Twin)
     assert t3.traffic() == []
 
     # The remaining healthy target starts failing: after FALL checks it is unhealthy and
-    # gets nothing; no healthy target left, so 503 (the ALB would fail open here).
+    # gets nothing; no healthy target left, so 503. (The ALB fails open here; the
+    # runtime only adds each target's fail-open copy, and LoadBalancers arms it: see
+    # test_haproxy_fail_open.py.)
     remaining = t1 if other == "t1" else t2
     remaining.healthy(False)
     wait_for(
@@ -390,6 +392,7 @@ def test_target_lifecycle_initial_healthy_unhealthy_draining_removed(twin: Twin)
     state = states(runtime)[other]
     assert "L7STS" in state.reason and "500" in state.reason
     count = len(remaining.traffic())
+    assert not any(s.fail_open_ready for s in states(runtime).values())
     assert twin.curl(f"http://{NODE_1}/")[0] == 503
     assert len(remaining.traffic()) == count
 

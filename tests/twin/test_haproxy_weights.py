@@ -263,11 +263,14 @@ def test_sample_counts_the_targets_5xx_not_haproxys_own(
     assert store.value(API, "RequestCount", "Sum", 100.0, 160.0) == 10.0
     assert store.value(API, "HTTPCode_Target_5XX_Count", "Sum", 100.0, 160.0) == 10.0
 
-    # The target dies: its checks fail, and HAProxy answers 503 itself. That is the
-    # ALB's error (HTTPCode_ELB_5XX), not the target's, and no target was chosen.
+    # The target dies: its checks fail. Its group has no healthy target left, so the ALB
+    # fails open and chooses it anyway (RequestCount counts the 5 requests); its refused
+    # connections are answered by HAProxy itself, 503 after retries (an ALB: 502). That
+    # is the ALB's error (HTTPCode_ELB_5XX), not the target's: its 5xx stay at 10.
     failing.terminate()
     failing.wait(timeout=5)
     wait_for("the failing target unhealthy", lambda: balancers.sample(API).unhealthy == 1)
+    assert balancers.states(API)["failing"].fail_open_ready
     assert answers(twin, f"http://{NODE_1}/api/x", 5) == {"HTTP 503": 5}
     dead = balancers.sample(API)
-    assert (dead.requests, dead.http_5xx, dead.healthy, dead.unhealthy) == (10, 10, 0, 1)
+    assert (dead.requests, dead.http_5xx, dead.healthy, dead.unhealthy) == (15, 10, 0, 1)

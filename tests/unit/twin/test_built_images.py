@@ -33,6 +33,7 @@ from fargate_api.twin.daemon.contracts import (
     REQUEST,
     DeployRequest,
     LaunchSpec,
+    StackSource,
     TwinAnswer,
     TwinState,
 )
@@ -333,7 +334,7 @@ def deploy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, Pa
     def run(runtime: str, template: Path) -> DeployRequest:
         status = TwinState(name="unit", phase="running", runtime=runtime)  # type: ignore[arg-type]
         monkeypatch.setattr(change_commands, "read_status", lambda names: status)
-        change_commands.deploy_command(template=template)
+        change_commands.deploy_command(template=[str(template)])
         return sent[-1]
 
     return run
@@ -361,10 +362,15 @@ def test_deploy_in_process_mode_sends_the_placeholder(
 
 
 def test_launch_and_deploy_documents_carry_the_parameters() -> None:
-    launch = LaunchSpec(template="/t/parent.yml", parameters={"ImageDigest": DIGEST})
+    launch = LaunchSpec(
+        stacks=[StackSource(path="/t/parent.yml")], parameters={"ImageDigest": DIGEST}
+    )
     assert LaunchSpec.from_json(launch.to_json()).parameters == {"ImageDigest": DIGEST}
     deploy = DeployRequest(
-        kind="deploy", id="r1", template="/t/parent.yml", parameters={"ImageDigest": DIGEST}
+        kind="deploy",
+        id="r1",
+        stacks=[StackSource(path="/t/parent.yml")],
+        parameters={"ImageDigest": DIGEST},
     )
     assert REQUEST.validate_json(deploy.model_dump_json()) == deploy
     # Documents written without them (an older `local up`) still read.
@@ -381,7 +387,9 @@ def test_the_daemon_rolls_to_the_digest_the_request_names(
     twin = object.__new__(Twin)
     twin.plan = running
     twin.spec = LaunchSpec(
-        template=str(templates), runtime="container", parameters={"ImageDigest": DIGEST}
+        stacks=[StackSource(path=str(templates))],
+        runtime="container",
+        parameters={"ImageDigest": DIGEST},
     )
     (service,) = running.services
     current = SimpleNamespace(
@@ -396,7 +404,7 @@ def test_the_daemon_rolls_to_the_digest_the_request_names(
         DeployRequest(
             kind="deploy",
             id="r1",
-            template=str(templates),
+            stacks=[StackSource(path=str(templates))],
             parameters={"ImageDigest": OTHER_DIGEST},
         )
     )

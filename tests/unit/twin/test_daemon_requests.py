@@ -28,6 +28,7 @@ from fargate_api.twin.daemon.contracts import (
     ScaleRequest,
     ServiceState,
     ServiceSummary,
+    StackSource,
     TaskState,
     TwinAnswer,
     TwinState,
@@ -146,6 +147,7 @@ def test_status_json_keeps_the_stable_keys_first_and_tasks_reduced() -> None:
         "parts",
         "faults",
         "availability_zones",
+        "load_balancers",
         "tasks_detail",
     ]
     assert printed["tasks"] == [
@@ -164,11 +166,15 @@ def test_status_json_keeps_the_stable_keys_first_and_tasks_reduced() -> None:
         "public_ips": ["198.51.100.10"],
         "listeners": [80],
         "dns_names": [],
+        "internal": False,
+        "private_ips": [],
     }
 
 
 def test_launch_spec_round_trips() -> None:
-    spec = LaunchSpec(template="/t/parent.yml", image_commands={"nginx*": "sleep 1"}, port=8080)
+    spec = LaunchSpec(
+        stacks=[StackSource(path="/t/parent.yml")], image_commands={"nginx*": "sleep 1"}, port=8080
+    )
     assert LaunchSpec.from_json(spec.to_json()) == spec
 
 
@@ -177,7 +183,12 @@ def test_launch_spec_round_trips() -> None:
 
 def test_requests_round_trip_and_are_told_apart_by_kind() -> None:
     scale = ScaleRequest(kind="scale", id="r1", service=None, desired=3)
-    deploy = DeployRequest(kind="deploy", id="r2", template="/t/p.yml", image_commands={"a": "b"})
+    deploy = DeployRequest(
+        kind="deploy",
+        id="r2",
+        stacks=[StackSource(path="/t/p.yml", name="p")],
+        image_commands={"a": "b"},
+    )
     assert parse(scale.model_dump_json()) == scale
     assert parse(deploy.model_dump_json()) == deploy
 
@@ -190,7 +201,7 @@ def test_requests_round_trip_and_are_told_apart_by_kind() -> None:
         ('{"kind": "scale", "id": "r1", "desired": "3"}', "r1", "desired"),
         ('{"kind": "scale", "id": "r1", "desired": -1}', "r1", "desired"),
         ('{"kind": "scale", "id": "r1"}', "r1", "desired"),
-        ('{"kind": "deploy", "id": "r2"}', "r2", "template"),
+        ('{"kind": "deploy", "id": "r2"}', "r2", "stacks"),
         ('{"kind": "restart", "id": "r3"}', "r3", "restart"),
         ('{"kind": "rollback", "id": "r5", "service": 3}', "r5", "service"),
         ('{"id": "r4", "desired": 1}', "r4", "kind"),

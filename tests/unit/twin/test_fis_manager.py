@@ -143,7 +143,7 @@ class _Balancers:
             self.down.discard(ip)
         return sorted(self.down)
 
-    def down_public_ips(self) -> set[IPv4Address]:
+    def down_addresses(self) -> set[IPv4Address]:
         return set(self.down)
 
 

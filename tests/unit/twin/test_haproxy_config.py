@@ -463,6 +463,19 @@ def test_one_backend_per_referenced_target_group_with_health_check(tmp_path: Pat
     assert "timeout check 5s" in web
 
 
+def test_every_backend_fails_open_over_all_its_backup_copies(tmp_path: Path) -> None:
+    # Each target's unchecked fail-open copy is a `backup` server (haproxy_runtime.py):
+    # HAProxy uses backups only while no checked server is usable, and without
+    # `option allbackups` it would send everything to the first one alone.
+    for name, make in CONFIGS.items():
+        config = make(tmp_path)
+        backends = [line for line in config.splitlines() if line.startswith("backend ")]
+        for backend in backends:
+            lines = section(config, backend)
+            assert "option allbackups" in lines, (name, backend)
+            assert not any("backup" in line for line in lines if line != "option allbackups")
+
+
 def test_a_placeholder_group_no_service_registers_with_is_a_backend_without_servers(
     tmp_path: Path,
 ) -> None:

@@ -164,15 +164,18 @@ def test_both_resolvers_answer_the_domains_with_the_public_addresses(plan: TwinP
 
 
 def test_an_internal_balancer_is_answered_privately_and_only_inside(plan: TwinPlan) -> None:
-    """The twin builds internet-facing ALBs only, but the resolvers' rule holds for any:
-    an internal balancer's names resolve to its private addresses, in the VPC alone."""
+    """An internal balancer's names (its own with ELB's `internal-` in front) resolve to
+    its private addresses, in the VPC alone."""
     (lb,) = plan.load_balancers
     internal = replace(plan, load_balancers=(replace(lb, internet_facing=False),))
     private = [node.private_ip for node in lb.nodes]
     inside = vpc_records(internal, tag=TAG, region="us-east-1")
     outside = internet_records(internal, tag=TAG, region="us-east-1")
     assert inside["api.example.com"] == private
-    assert inside[load_balancer_dns_name(lb.name, TAG, "us-east-1")] == private
+    name = load_balancer_dns_name(lb.name, TAG, "us-east-1", internal=True)
+    assert name == f"internal-{lb.name}-{TAG}.us-east-1.elb.amazonaws.com".lower()
+    assert inside[name] == private
+    assert load_balancer_dns_name(lb.name, TAG, "us-east-1") not in inside
     assert "api.example.com" not in outside
     assert not any(name.endswith("elb.amazonaws.com") for name in outside)
     assert domain_urls(internal) == []

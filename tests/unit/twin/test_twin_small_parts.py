@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from fargate_api.errors import UserError
-from fargate_api.twin.cli.lifecycle import resolve_template, wait_timeout
+from fargate_api.templates import StackInput
+from fargate_api.twin.cli.lifecycle import wait_timeout
+from fargate_api.twin.cli.template_source import templates_for
 from fargate_api.twin.ecs.images import (
     is_stand_in_image,
     match_run_option,
@@ -77,19 +79,36 @@ def test_prerequisites_name_root_and_the_packages(monkeypatch: pytest.MonkeyPatc
     assert "apt-get install -y haproxy nftables" in (caught.value.fix or "")
 
 
-def test_resolve_template_accepts_file_parent_folder_or_single_template(
+STACK = '{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}'
+
+
+def test_templates_are_a_file_a_parent_folder_or_every_top_level_template(
     tmp_path: Path, reference_dir: Path
 ) -> None:
-    assert resolve_template(reference_dir) == reference_dir / "parent.yml"
+    def given(*texts: str) -> list[StackInput]:
+        return templates_for(None, list(texts), tmp_path / "unused")
+
+    parent = reference_dir / "parent.yml"
+    # A folder with a parent: the parent alone (its children are nested, not top level).
+    assert given(str(reference_dir)) == [StackInput(parent.resolve())]
+    assert given(f"app={parent}") == [StackInput(parent.resolve(), "app")]
     single = tmp_path / "one"
     single.mkdir()
-    (single / "stack.json").write_text("{}")
-    assert resolve_template(single) == single / "stack.json"
-    (single / "other.yml").write_text("x: 1")
-    with pytest.raises(UserError, match=r"no parent\.yml"):
-        resolve_template(single)
+    (single / "stack.json").write_text(STACK)
+    assert given(str(single)) == [StackInput((single / "stack.json").resolve())]
+    # Several top-level templates in a folder are each a stack; a file that is not a
+    # template is skipped.
+    (single / "other.yml").write_text(STACK)
+    (single / "notes.yml").write_text("x: 1")
+    assert [s.path.name for s in given(str(single))] == ["other.yml", "stack.json"]
+    with pytest.raises(UserError, match="holds 2 top-level templates"):
+        given(f"app={single}")
     with pytest.raises(UserError, match="no such"):
-        resolve_template(tmp_path / "missing")
+        given(str(tmp_path / "missing"))
+    with pytest.raises(UserError, match="two stacks are named 'a'"):
+        given(f"a={single / 'stack.json'}", f"a={single / 'other.yml'}")
+    with pytest.raises(UserError, match="not a valid stack name"):
+        given(f"1a={single / 'stack.json'}")
 
 
 def test_wait_timeout_follows_the_health_checks(reference_dir: Path) -> None:

@@ -19,7 +19,7 @@ built; the digest parameter gets PLACEHOLDER_DIGEST so that the templates still 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,11 @@ from fargate_api.errors import OperationError, UserError
 from fargate_api.images.build_request import REPOSITORY_PATTERN, BuiltImage
 from fargate_api.images.builders import ContainerCli
 from fargate_api.images.from_templates import build_all
-from fargate_api.templates import DiskReader, StackSet, TemplateError, load_stack_set
+from fargate_api.templates import DiskReader, StackInput, StackSet, TemplateError, load_stacks
 from fargate_api.templates.build_specs import BuildSpec, build_specs_in_stack_set
 from fargate_api.templates.model import Stack
 from fargate_api.templates.props import get
+from fargate_api.templates.stack_inputs import as_stack_inputs
 from fargate_api.twin.host.podman import Podman, PodmanError, podman_available
 from fargate_api.twin.plan.errors import PlanError
 
@@ -129,11 +130,13 @@ class ImageBuilds:
         return parameters
 
 
-def read_builds(template: Path) -> ImageBuilds:
-    """The build targets of the template set rooted at `template` (exit 2 when its
-    templates or build instructions are bad)."""
+def read_builds(stacks: Path | Sequence[StackInput]) -> ImageBuilds:
+    """The build targets of the top-level templates `stacks` (exit 2 when the templates
+    or their build instructions are bad)."""
     try:
-        stack_set = load_stack_set(template, reader=DiskReader())
+        stack_set = load_stacks(
+            as_stack_inputs(stacks), reader=DiskReader(), missing_exports="error"
+        )
     except TemplateError as exc:
         raise PlanError(exc.what, where=exc.where, fix=exc.fix) from None
     targets = []

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from fargate_api.cli_options import EnvOption
+from fargate_api.cli_options import EnvOption, TemplatesOption
 from fargate_api.errors import OperationError, UserError
 from fargate_api.images.output_lines import tool_output
 from fargate_api.twin.cli.built_images import BuildProgress, read_builds
@@ -30,6 +30,7 @@ from fargate_api.twin.daemon.contracts import (
     DeployRequest,
     RollbackRequest,
     ScaleRequest,
+    StackSource,
     TwinAnswer,
     TwinState,
 )
@@ -56,9 +57,7 @@ def deploy_command(
         Path | None, typer.Option("-c", "--config", help="Synthesize this config and deploy it.")
     ] = None,
     env: EnvOption = None,
-    template: Annotated[
-        Path | None, typer.Option("-t", "--template", help="Deploy these templates instead.")
-    ] = None,
+    template: TemplatesOption = None,
     run: Annotated[
         list[str] | None,
         typer.Option("--run", help="IMAGE=COMMAND, added to the mappings given to `local up`."),
@@ -83,16 +82,16 @@ def deploy_command(
     status = read_status(names)
     state = StateDir(names)
     revision_dir = state.path / f"templates-{int(time.time() * 1000)}"
-    root = templates_for(config, template, revision_dir, env)
+    stacks = templates_for(config, template, revision_dir, env)
     runtime = status.runtime or "process"
     err = err_console()
     # Bad input (templates, a missing image) is exit 2 before the twin is asked; the
     # templates are read before a build, which takes longer.
-    builds = read_builds(root)
+    builds = read_builds(stacks)
     parameters = builds.placeholders()
     # The daemon runs images with `local up`'s --run mappings plus these: check with both.
     known = {**_launch_commands(state), **mapping}
-    plan = load_plan(root, image_commands=known or None, runtime=runtime, parameters=parameters)
+    plan = load_plan(stacks, image_commands=known or None, runtime=runtime, parameters=parameters)
     if builds and runtime == "process":
         err.print(escape(builds.process_mode_notice()))
     if runtime == "container":
@@ -103,7 +102,7 @@ def deploy_command(
             progress = BuildProgress(lambda message: err.print(escape(message)), tool_output(err))
             parameters = builds.build(twin_containers_conf(conf), progress)
             plan = load_plan(
-                root, image_commands=known or None, runtime=runtime, parameters=parameters
+                stacks, image_commands=known or None, runtime=runtime, parameters=parameters
             )
         with err.status("checking images…") as checking:
             prepare_images(plan, conf, lambda line: checking.update(escape(line)))
@@ -112,7 +111,7 @@ def deploy_command(
         DeployRequest(
             kind="deploy",
             id=change_requests.new_id(),
-            template=str(root.resolve()),
+            stacks=[StackSource.of(stack) for stack in stacks],
             image_commands=mapping,
             parameters=parameters,
             service=only_service,

@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from fargate_api.cli_options import EnvOption
+from fargate_api.cli_options import EnvOption, TemplatesOption
 from fargate_api.errors import INTERRUPTED_EXIT_CODE, OperationError, UserError
 from fargate_api.images.output_lines import tool_output
 from fargate_api.twin.cli.built_images import BuildProgress, read_builds
@@ -49,6 +49,7 @@ from fargate_api.twin.cli.lifecycle import (
 from fargate_api.twin.cli.template_source import config_secrets, templates_for
 from fargate_api.twin.daemon.contracts import (
     ContainerStatus,
+    LoadBalancerState,
     TaskState,
     TwinState,
     TwinStatusReport,
@@ -81,14 +82,7 @@ def up_command(
         Path | None, typer.Option("-c", "--config", help="Synthesize this config and run it.")
     ] = None,
     env: EnvOption = None,
-    template: Annotated[
-        Path | None,
-        typer.Option(
-            "-t",
-            "--template",
-            help="Run these templates instead: a parent, a single template, or a folder.",
-        ),
-    ] = None,
+    template: TemplatesOption = None,
     run: Annotated[
         list[str] | None,
         typer.Option(
@@ -166,8 +160,8 @@ def up_command(
     )
     make_room(names)
     try:
-        root = templates_for(config, template, names.state_dir / "templates", env)
-        builds = read_builds(root)
+        stacks = templates_for(config, template, names.state_dir / "templates", env)
+        builds = read_builds(stacks)
         if builds and chosen == "process":
             err.print(escape(builds.process_mode_notice()))
         with err.status("checking images…") as checking:
@@ -178,7 +172,7 @@ def up_command(
 
             plan, pid = start(
                 names,
-                root,
+                stacks,
                 mapping,
                 port=port,
                 time_scale=time_scale,
@@ -226,11 +220,15 @@ def up_command(
         _print_json(status)
     else:
         _print_summary(status)
+    public = status.domain_urls[0] if status.domain_urls else status.url
+    internal = _internal_urls(status)
+    if public or not internal:
+        reach = f"local exec --name {names.name} --internet -- curl -s {public or ''}"
+    else:  # an internal balancer only: from a task, the internet cannot reach it
+        reach = f"local exec --name {names.name} TASK_ID -- curl -s {internal[0]}"
     err.print(
         f"try: fargate-api local status --name {names.name} | local logs --name {names.name} | "
-        f"local exec --name {names.name} --internet -- curl -s "
-        f"{(status.domain_urls or [status.url or ''])[0]} | "
-        f"local down --name {names.name}"
+        f"{reach} | local down --name {names.name}"
     )
 
 
@@ -239,12 +237,38 @@ def _print_json(status: TwinState) -> None:
     out_console().print_json(TwinStatusReport.of(status).model_dump_json())
 
 
+def _internal(status: TwinState) -> list[tuple[LoadBalancerState, str]]:
+    """Each internal load balancer with its URL by its DNS name and first listener: what
+    a task opens (never this machine nor the internet host, which cannot reach it)."""
+    found = []
+    for lb in status.load_balancers:
+        if lb.internal and lb.dns_names and lb.listeners:
+            port = lb.listeners[0]
+            scheme = "https" if port == 443 else "http"
+            suffix = "" if port in (80, 443) else f":{port}"
+            found.append((lb, f"{scheme}://{lb.dns_names[0]}{suffix}/"))
+    return found
+
+
+def _internal_urls(status: TwinState) -> list[str]:
+    return [url for _, url in _internal(status)]
+
+
 def _print_summary(status: TwinState) -> None:
     out = out_console()
-    out.print(f"url:        {status.url}")
+    internal = _internal_urls(status)
+    if status.url is None and internal:
+        out.print("url:        (none: the load balancer is internal, reached inside the VPC)")
+    else:
+        out.print(f"url:        {status.url}")
     out.print(f"egress IPs: {', '.join(status.egress_ips) or '(none: no NAT gateway)'}")
     public_ips = status.load_balancer.public_ips if status.load_balancer else []
-    out.print(f"ALB IPs:    {', '.join(public_ips)}")
+    out.print(f"ALB IPs:    {', '.join(public_ips) or ('(none public)' if internal else '')}")
+    for lb, url in _internal(status):
+        out.print(
+            f"internal:   {url} ({', '.join(lb.private_ips)}), from a task: "
+            f"local exec --name {status.name} TASK_ID -- curl -s {url}"
+        )
     for url in status.domain_urls:
         out.print(
             f"domain:     {url} (from the internet host: local exec --internet -- curl {url})"

@@ -165,8 +165,8 @@ def _bring_up(
         err.print(escape(notice))
     make_room(names)
     try:
-        root = templates_for(config, None, names.state_dir / "templates")
-        builds = read_builds(root)
+        stacks = templates_for(config, None, names.state_dir / "templates")
+        builds = read_builds(stacks)
         with err.status(f"bringing up twin {names.name!r}…") as spinner:
 
             def build_step(message: str) -> None:
@@ -175,7 +175,7 @@ def _bring_up(
 
             plan, pid = start(
                 names,
-                root,
+                stacks,
                 {},
                 port=0,
                 time_scale=spec.twin.time_scale,

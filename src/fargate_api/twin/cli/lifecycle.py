@@ -15,17 +15,24 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from fargate_api.errors import OperationError, UserError
+from fargate_api.templates import StackInput
+from fargate_api.templates.stack_inputs import as_stack_inputs
 from fargate_api.twin.cli.built_images import BuildProgress, ImageBuilds
 from fargate_api.twin.cli.container_setup import (
     check_secrets,
     prepare_images,
     twin_containers_conf,
 )
-from fargate_api.twin.daemon.contracts import LaunchSpec, LocalSecretValues, TwinState
+from fargate_api.twin.daemon.contracts import (
+    LaunchSpec,
+    LocalSecretValues,
+    StackSource,
+    TwinState,
+)
 from fargate_api.twin.daemon.runtimes import CONTAINERS_CONF, sweep_runtime
 from fargate_api.twin.daemon.state import DAEMON_LOG, StateDir
 from fargate_api.twin.ec2.vpc import teardown
@@ -39,27 +46,6 @@ DAEMON_STOP_GRACE = 15.0
 UNKNOWN_STOP_TIMEOUT = 120.0  # ECS's largest stopTimeout, when the daemon wrote no state
 POLL = 0.25
 KILL_WAIT = 5.0  # a SIGKILLed process is gone in milliseconds; this bounds a stuck D state
-
-
-def resolve_template(path: Path) -> Path:
-    """A file, or a folder holding parent.yml (the reference layout) or one template."""
-    if path.is_file():
-        return path
-    if path.is_dir():
-        parent = path / "parent.yml"
-        if parent.is_file():
-            return parent
-        found = sorted(
-            p for p in path.iterdir() if p.suffix in (".yml", ".yaml", ".json") and p.is_file()
-        )
-        if len(found) == 1:
-            return found[0]
-        raise UserError(
-            f"{path} holds {len(found)} templates and no parent.yml",
-            where=str(path),
-            fix="pass the root template itself with -t (the parent, or the single stack)",
-        )
-    raise UserError("no such template file or folder", where=str(path), fix="check the -t path")
 
 
 def wait_timeout(plan: TwinPlan, time_scale: float) -> float:
@@ -89,7 +75,7 @@ def make_room(names: TwinNames) -> None:
 
 def start(
     names: TwinNames,
-    template: Path,
+    stacks: Path | Sequence[StackInput],
     image_commands: Mapping[str, str],
     *,
     port: int,
@@ -106,11 +92,10 @@ def start(
     (container mode), checks every image, then starts the daemon; returns the plan and
     the daemon's pid. Secret values reach the daemon on its stdin, never a file."""
     state = StateDir(names)
+    stacks = as_stack_inputs(stacks)
     builds = builds or ImageBuilds()
     parameters = builds.placeholders()  # enough to validate before a long build
-    plan = load_plan(
-        template, image_commands=image_commands, runtime=runtime, parameters=parameters
-    )
+    plan = load_plan(stacks, image_commands=image_commands, runtime=runtime, parameters=parameters)
     local = SecretResolver(dict(secrets or {}))
     if not secrets_from_aws:
         check_secrets(plan, local)
@@ -120,12 +105,12 @@ def start(
             progress = build_progress or BuildProgress(on_progress, lambda _: None)
             parameters = builds.build(conf, progress)
             plan = load_plan(
-                template, image_commands=image_commands, runtime=runtime, parameters=parameters
+                stacks, image_commands=image_commands, runtime=runtime, parameters=parameters
             )
         prepare_images(plan, conf, on_progress)
     state.write_launch(
         LaunchSpec(
-            template=str(template.resolve()),
+            stacks=[StackSource.of(stack) for stack in stacks],
             image_commands=dict(image_commands),
             port=port,
             time_scale=time_scale,

@@ -12,9 +12,20 @@ docs/schemas/ holds their JSON Schemas (`make schemas`); a unit test keeps them 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from fargate_api.templates.stack_inputs import StackInput
 
 
 class Contract(BaseModel):
@@ -26,12 +37,38 @@ class Contract(BaseModel):
 # ---------------------------------------------------------------- launch.json
 
 
+class StackSource(Contract):
+    """A top-level template the twin runs, with the stack name `-t NAME=PATH` gave it
+    (None: named after its file). Several are linked by Export/Fn::ImportValue."""
+
+    path: str  # absolute
+    name: str | None = None
+
+    @classmethod
+    def of(cls, stack: StackInput) -> StackSource:
+        return cls(path=str(stack.path.resolve()), name=stack.name)
+
+    def input(self) -> StackInput:
+        return StackInput(Path(self.path), self.name)
+
+
+def _one_template_as_stacks(data: object) -> object:
+    """A document of an earlier version named one root template, `template`: the same
+    as one stack named after its file."""
+    if isinstance(data, dict) and "template" in data and "stacks" not in data:
+        rest = {key: value for key, value in data.items() if key != "template"}
+        return {**rest, "stacks": [{"path": data["template"]}]}
+    return data
+
+
 class LaunchSpec(Contract):
     """What `local up` asked for, so that the daemon never needs its command line."""
 
-    template: str
+    stacks: list[StackSource] = Field(min_length=1)
     image_commands: dict[str, str] = Field(default_factory=dict)
     port: int = 0
+
+    _earlier = model_validator(mode="before")(_one_template_as_stacks)
     time_scale: float = 1.0
     # container: the images with podman; process: local commands (no podman needed).
     runtime: Literal["container", "process"] = "process"
@@ -62,10 +99,14 @@ class LocalSecretValues(Contract):
 
 
 class LoadBalancerState(Contract):
-    public_ips: list[str]
+    public_ips: list[str]  # none for an internal balancer
     listeners: list[int]
     # The name the VPC's resolver answers for it, inside the twin only.
     dns_names: list[str] = Field(default_factory=list)
+    # Scheme internal: no public IP, no forwarder on this machine; reached from inside
+    # the VPC (a task: `local exec TASK -- curl http://<dns name>/`) at its private IPs.
+    internal: bool = False
+    private_ips: list[str] = Field(default_factory=list)
 
 
 class ServiceSummary(Contract):
@@ -254,6 +295,9 @@ class TwinState(Contract):
     parts: list[PartStatus] = Field(default_factory=list)
     faults: list[ActiveFault] = Field(default_factory=list)
     availability_zones: list[str] = Field(default_factory=list)
+    # Every load balancer, internet-facing and internal; `load_balancer` is the first
+    # internet-facing one (the one `url` leads to), else the first.
+    load_balancers: list[LoadBalancerState] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- local status --json
@@ -289,6 +333,7 @@ class TwinStatusReport(Contract):
     parts: list[PartStatus]
     faults: list[ActiveFault]
     availability_zones: list[str]
+    load_balancers: list[LoadBalancerState]
     tasks_detail: list[TaskState]
 
     @classmethod
@@ -309,7 +354,8 @@ class DeployRequest(Contract):
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: Literal["deploy"]
     id: str = Field(min_length=1)
-    template: str
+    stacks: list[StackSource] = Field(min_length=1)
+    _earlier = model_validator(mode="before")(_one_template_as_stacks)
     image_commands: dict[str, str] = Field(default_factory=dict)
     # Values for the root template's parameters (the digests of the images `local deploy`
     # built); they replace those `local up` passed, as the templates may have changed.

@@ -1,6 +1,8 @@
 """What the twin runs on its internet host, besides the internet's resolver: the
 what-is-my-IP echo service (how a task sees its egress IP) and one forwarder per
 listener port from 127.0.0.1 on this machine to the load balancer's public IPs.
+Internal load balancers get none: they have no public IP, and the internet (this
+machine's 127.0.0.1 included) must not reach them; a task reaches them inside the VPC.
 
 Both are plain child processes of the daemon; the supervisor (daemon/supervisor.py)
 starts them again when they exit, so starting and restarting are one code path here. A
@@ -40,6 +42,8 @@ class InternetHost:
             return
         self.start_echo()
         for lb in self.plan.load_balancers:
+            if not lb.internet_facing:
+                continue
             for listener in lb.listeners:
                 if listener.port in self.ports:
                     continue
@@ -74,10 +78,14 @@ class InternetHost:
     def start_forwarder(self, port: int) -> str:
         """The forwarder of listener ``port`` to the nodes' public IPs; a restarted one
         listens on the same host port."""
-        lb = next(b for b in self.plan.load_balancers if any(x.port == port for x in b.listeners))
+        lb = next(
+            b
+            for b in self.plan.load_balancers
+            if b.internet_facing and any(x.port == port for x in b.listeners)
+        )
         listening = open_listener("127.0.0.1", self.ports[port])
         self.ports[port] = listening.getsockname()[1]
-        targets = [(str(node.public_ip), port) for node in lb.nodes]
+        targets = [(str(node.public_ip), port) for node in lb.nodes if node.public_ip]
         command = forwarder_command(
             sys.executable,
             listening.fileno(),

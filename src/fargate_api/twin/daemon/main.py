@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = state.read_launch()
         secrets = read_secret_values()
         plan = load_plan(
-            Path(spec.template),
+            [stack.input() for stack in spec.stacks],
             image_commands=spec.image_commands,
             runtime=spec.runtime,
             parameters=spec.parameters,

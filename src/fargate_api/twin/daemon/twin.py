@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from functools import partial
 from ipaddress import IPv4Address
-from pathlib import Path
 
 from fargate_api.errors import UserError
 from fargate_api.twin.autoscaling.target_tracking import Autoscaler
@@ -59,11 +58,11 @@ from fargate_api.twin.ecs.scheduler import Scheduler
 from fargate_api.twin.ecs.secrets import SecretResolver
 from fargate_api.twin.ecs.service_scheduler import DeploymentRefusedError
 from fargate_api.twin.elbv2.load_balancers import LoadBalancers
-from fargate_api.twin.elbv2.names import domain_urls
+from fargate_api.twin.elbv2.names import dns_name_of, domain_urls
 from fargate_api.twin.fis.manager import FaultManager
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.load import load_plan
-from fargate_api.twin.plan.model import TwinPlan
+from fargate_api.twin.plan.model import LoadBalancer, TwinPlan
 
 TICK = 0.5
 
@@ -270,7 +269,7 @@ class Twin:
             return TwinAnswer(id=request.id, ok=True, service=key, revisions={key: revision})
         mapping = {**self.spec.image_commands, **request.image_commands}
         new_plan = load_plan(
-            Path(request.template),
+            [stack.input() for stack in request.stacks],
             image_commands=mapping,
             runtime=self.spec.runtime,
             parameters=request.parameters,
@@ -364,13 +363,21 @@ class Twin:
 
     # ------------------------------------------------------------ state
     def status(self) -> TwinState:
-        lb = self.plan.load_balancers[0] if self.plan.load_balancers else None
+        # The balancer `url` leads to: the first internet-facing one. An internal one has
+        # no forwarder on this machine, so a twin with internal ones only has no URL.
+        balancers = self.plan.load_balancers
+        lb = next((b for b in balancers if b.internet_facing), balancers[0] if balancers else None)
         https = [
             listener for listener in (lb.listeners if lb else ()) if listener.protocol == "HTTPS"
         ]
         primary = https[0] if https else (lb.listeners[0] if lb and lb.listeners else None)
         url = None
-        if primary is not None and primary.port in self.internet.ports:
+        if (
+            lb is not None
+            and lb.internet_facing
+            and primary
+            and primary.port in self.internet.ports
+        ):
             scheme = "https" if primary.protocol == "HTTPS" else "http"
             url = f"{scheme}://127.0.0.1:{self.internet.ports[primary.port]}"
         services = []
@@ -421,11 +428,9 @@ class Twin:
         return TwinState(
             name=self.names.name,
             url=url,
-            load_balancer=LoadBalancerState(
-                public_ips=[str(n.public_ip) for n in lb.nodes] if lb else [],
-                listeners=[listener.port for listener in lb.listeners] if lb else [],
-                dns_names=self.vpc_services.load_balancer_names(),
-            ),
+            load_balancer=self._balancer_state(lb)
+            if lb
+            else LoadBalancerState(public_ips=[], listeners=[]),
             egress_ips=[str(n.public_ip) for n in self.plan.nat_gateways],
             internet_echo_url=f"http://{ECHO_HOST}:{ECHO_PORT}/"
             if self.plan.internet_gateway
@@ -490,6 +495,16 @@ class Twin:
             parts=self.supervisor.statuses(),
             faults=self.faults.active(),
             availability_zones=self.faults.availability_zones(),
+            load_balancers=[self._balancer_state(b) for b in balancers],
+        )
+
+    def _balancer_state(self, lb: LoadBalancer) -> LoadBalancerState:
+        return LoadBalancerState(
+            public_ips=[str(n.public_ip) for n in lb.nodes if n.public_ip is not None],
+            listeners=[listener.port for listener in lb.listeners],
+            dns_names=[dns_name_of(lb, self.names.tag, self.spec.region)],
+            internal=not lb.internet_facing,
+            private_ips=[str(n.private_ip) for n in lb.nodes],
         )
 
     def _containers(self, task_id: str) -> list[ContainerStatus]:

@@ -34,7 +34,7 @@ from fargate_api.twin.ecs.endpoint_contracts import (
 )
 from fargate_api.twin.ecs.service_state import TaskRecord
 from fargate_api.twin.ecs.task_runtime import ENDPOINT_ADDRESS, TWIN_ACCOUNT, RunningTask
-from fargate_api.twin.elbv2.names import internet_records, load_balancer_dns_name, vpc_records
+from fargate_api.twin.elbv2.names import dns_name_of, internet_records, vpc_records
 from fargate_api.twin.host.processes import kill_all
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.model import TaskDefinition, TwinPlan
@@ -100,10 +100,7 @@ class VpcServices:
         return internet_records(self.plan, tag=self.names.tag, region=self.region)
 
     def load_balancer_names(self) -> list[str]:
-        return [
-            load_balancer_dns_name(lb.name, self.names.tag, self.region)
-            for lb in self.plan.load_balancers
-        ]
+        return [dns_name_of(lb, self.names.tag, self.region) for lb in self.plan.load_balancers]
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:

@@ -33,12 +33,23 @@ How the ALB's behaviour is mirrored, and where it is not:
   take up to ``min(timeout connect, interval)`` before the ``timeout check`` read timeout
   starts, so a target that silently drops packets is declared failed a little later than
   by an ALB, whose timeout covers the whole check.
-* Known differences: when every target of a group is unhealthy the ALB "fails open" and
-  routes to all of them; HAProxy answers 503. Doing it here needs a second, unchecked
-  copy of each target that is switched on only once the target left the "initial" state,
-  which HAProxy cannot decide on its own. A connection refused by a target is answered
-  503 after HAProxy's retries (ALB: 502). No ``X-Amzn-Trace-Id`` header is added, and TLS
-  policies, authentication actions and access logs are not modelled.
+* Fail-open: "If a target group contains only unhealthy registered targets, the load
+  balancer routes requests to all those targets, regardless of their health status"
+  (ELB user guide, "Health checks for Application Load Balancer target groups"); with
+  one healthy target, only the healthy ones get requests. Each target is two servers of
+  its backend (haproxy_runtime.py adds both at run time): the checked one, and an
+  unchecked ``backup`` copy at the same address. HAProxy sends requests to backups only
+  while no normal server is usable (up and not draining), and ``option allbackups``
+  balances them over every backup instead of the first one: HAProxy itself decides,
+  per request, between "the healthy targets" and "all of them", with no reload. A
+  group without targets has no server at all and still answers 503, as the ALB does.
+  The copy of a target still in its initial checks stays in maintenance (the ALB gives
+  such a target no request); load_balancers.py switches it on once the target left
+  ``initial``, which HAProxy cannot tell on its own. A draining target's copy drains
+  with it. Requests served by a copy count in the backend's counters like any other.
+* Known differences: a connection refused by a target is answered 503 after HAProxy's
+  retries (ALB: 502). No ``X-Amzn-Trace-Id`` header is added, and TLS policies,
+  authentication actions and access logs are not modelled.
 """
 
 from __future__ import annotations
@@ -501,6 +512,7 @@ def _backend(target_group: TargetGroup) -> list[str]:
         f"backend {backend_name(target_group.key)}",
         "    " + _comment(f"{target_group.key} ({target_group.name}): targets come at run time"),
         "    balance roundrobin",
+        "    option allbackups",  # fail-open: every armed copy, not just the first
         "    option httpchk",
         f"    {send}",
         f"    http-check expect rstatus {quote(matcher_regex(check.matcher))}",

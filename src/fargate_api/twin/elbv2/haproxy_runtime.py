@@ -26,6 +26,17 @@ check immediately"), which would send traffic to a target that never passed a ch
 forces its health down, then makes it ready: it stays DOWN until ``rise`` consecutive
 checks pass. That forced transition counts once in ``chkdown``; a later count means the
 target had been up.
+
+Fail-open (haproxy_config.py): ``add_target`` also adds the target's unchecked
+``backup`` copy, named ``fail-open.<target id>`` (target ids may not start with that
+prefix), and leaves it in maintenance: a target in its initial checks gets no request,
+even when no target is healthy. ``arm_fail_open`` makes the copy ready once the target
+has left ``initial`` (LoadBalancers watches for that); from then on HAProxy alone sends
+it requests whenever no checked server of the group is usable. The copy drains and is
+removed with its target. Target health and per-target counters leave the copies out as
+targets of their own: a copy's requests and sessions count as its target's, and its
+target's health stays what the checks say (an unhealthy target that fail-open serves
+is still reported ``unhealthy``, as on the ALB).
 """
 
 from __future__ import annotations
@@ -61,6 +72,8 @@ _FAILED_CHECKS = frozenset(
 )
 _FORCED_DOWN_TRANSITIONS = 1  # add_target's own UP -> DOWN, see the module docstring
 NO_SUCH_SERVER = "No such server."
+FAIL_OPEN_PREFIX = "fail-open."  # + target id: the target's unchecked backup copy
+FAIL_OPEN_OPTIONS = "backup"  # no `check`: always usable once out of maintenance
 
 
 class HaproxyRuntimeError(Exception):
@@ -76,8 +89,9 @@ class HaproxyRuntimeError(Exception):
 class TargetState:
     health: TargetHealth
     reason: str  # haproxy's check status and description, e.g. "L7STS 500: Layer7 wrong..."
-    current_sessions: int
-    total_requests: int
+    current_sessions: int  # its fail-open copy's included
+    total_requests: int  # its fail-open copy's included
+    fail_open_ready: bool = False  # its copy is armed: it gets requests when none is healthy
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,16 @@ def _check_target_id(target_id: str) -> None:
             f"target id {target_id!r}: HAProxy server names allow letters, digits, '_', '.', "
             "':' and '-' (at most 100 characters)"
         )
+    if target_id.startswith(FAIL_OPEN_PREFIX):
+        raise ValueError(
+            f"target id {target_id!r}: {FAIL_OPEN_PREFIX!r} starts the names of the targets' "
+            "fail-open copies, so a target id cannot start with it"
+        )
+
+
+def fail_open_server_name(target_id: str) -> str:
+    """The server name of a target's fail-open copy (module docstring)."""
+    return FAIL_OPEN_PREFIX + target_id
 
 
 def _int(value: str) -> int:
@@ -158,6 +182,10 @@ class HaproxyRuntime:
         _check_target_id(target_id)
         return f"{backend_name(target_group_key)}/{target_id}"
 
+    def _copy(self, target_group_key: str, target_id: str) -> str:
+        _check_target_id(target_id)
+        return f"{backend_name(target_group_key)}/{fail_open_server_name(target_id)}"
+
     # ---------------------------------------------------------------- targets
 
     def add_target(
@@ -168,7 +196,8 @@ class HaproxyRuntime:
         port: int,
         health_check: HealthCheck,
     ) -> None:
-        """Registers a target; it gets traffic only after ``healthy_threshold`` passed checks.
+        """Registers a target; it gets traffic only after ``healthy_threshold`` passed checks
+        (or through its fail-open copy, once `arm_fail_open` switched that on).
 
         The health check is an argument because ``add server`` ignores the backend's
         ``default-server`` line (HAProxy 2.6), so every check setting travels with it.
@@ -181,6 +210,9 @@ class HaproxyRuntime:
             self.command(f"set server {server} state drain")  # leaves maintenance as UP...
             self.command(f"set server {server} health down")  # ...so make it DOWN, health 0
             self.command(f"set server {server} state ready")  # now rise checks must pass
+            # The fail-open copy: added in maintenance, where it stays until armed.
+            copy = self._copy(target_group_key, target_id)
+            self.command(f"add server {copy} {ip}:{port} {FAIL_OPEN_OPTIONS}")
         except HaproxyRuntimeError:
             self.remove_target(target_group_key, target_id)
             raise
@@ -190,20 +222,42 @@ class HaproxyRuntime:
         restarted; its checks keep running and take it down again if they fail."""
         self.command(f"set server {self._server(target_group_key, target_id)} health up")
 
+    def arm_fail_open(self, target_group_key: str, target_id: str) -> None:
+        """Lets the target's fail-open copy take requests whenever no target of the group
+        is usable: for a target that has left ``initial`` (the caller knows when)."""
+        self.command(f"set server {self._copy(target_group_key, target_id)} state ready")
+
     def drain_target(self, target_group_key: str, target_id: str) -> None:
-        """No new requests go to the target; requests in flight finish (deregistration)."""
+        """No new requests go to the target, nor to its fail-open copy; requests in flight
+        finish (deregistration)."""
         self.command(f"set server {self._server(target_group_key, target_id)} state drain")
+        self.command(f"set server {self._copy(target_group_key, target_id)} state drain")
 
     def remove_target(self, target_group_key: str, target_id: str) -> None:
-        """Forgets the target, cutting what still runs on it; a no-op when it is gone."""
-        server = self._server(target_group_key, target_id)
-        for step in (f"set server {server} state maint", f"shutdown sessions server {server}"):
-            try:
-                self.command(step)
-            except HaproxyRuntimeError as exc:
-                if exc.answer == NO_SUCH_SERVER:
-                    return
-                raise
+        """Forgets the target and its fail-open copy, cutting what still runs on them; a
+        no-op for what is gone. Both leave service before either is deleted, so that the
+        copy takes no request while the target's deletion waits."""
+        servers = [
+            self._server(target_group_key, target_id),
+            self._copy(target_group_key, target_id),
+        ]
+        for step in ("set server {} state maint", "shutdown sessions server {}"):
+            servers = [server for server in servers if self._unless_gone(step.format(server))]
+        for server in servers:
+            self._delete(server)
+
+    def _unless_gone(self, command: str) -> bool:
+        """Runs a command on one server: False when HAProxy has no such server."""
+        try:
+            self.command(command)
+        except HaproxyRuntimeError as exc:
+            if exc.answer == NO_SUCH_SERVER:
+                return False
+            raise
+        return True
+
+    def _delete(self, server: str) -> None:
+        """``del server``, retried while connections that just closed still hold it."""
         deadline = time.monotonic() + DELETE_TIMEOUT
         while True:
             try:
@@ -312,11 +366,19 @@ class HaproxyRuntime:
 def _target_states(
     rows: list[dict[str, str]], admin: Mapping[str, tuple[int, int]]
 ) -> dict[str, TargetState]:
-    """The targets of `show stat` rows with their ALB-style health (module docstring)."""
+    """The targets of `show stat` rows with their ALB-style health (module docstring);
+    each fail-open copy is folded into its target."""
     states: dict[str, TargetState] = {}
+    copies = {
+        row["svname"].removeprefix(FAIL_OPEN_PREFIX): row
+        for row in rows
+        if row["svname"].startswith(FAIL_OPEN_PREFIX)
+    }
     for row in rows:
         name = row["svname"]
-        if name in ("BACKEND", "FRONTEND") or name not in admin:
+        if name in ("BACKEND", "FRONTEND") or name.startswith(FAIL_OPEN_PREFIX):
+            continue
+        if name not in admin:
             continue  # a server added between the two reads shows up next time
         op_state, flags = admin[name]
         check = row.get("check_status", "").removeprefix("* ").strip()
@@ -334,10 +396,13 @@ def _target_states(
             health = "unhealthy"
         else:
             health = "initial"
+        copy = copies.get(name, {})
+        copy_flags = admin.get(fail_open_server_name(name), (_OP_STOPPED, _ADMIN_MAINT))[1]
         states[name] = TargetState(
             health=health,
             reason=reason,
-            current_sessions=_int(row.get("scur", "")),
-            total_requests=_int(row.get("req_tot", "")),
+            current_sessions=_int(row.get("scur", "")) + _int(copy.get("scur", "")),
+            total_requests=_int(row.get("req_tot", "")) + _int(copy.get("req_tot", "")),
+            fail_open_ready=bool(copy) and not copy_flags & (_ADMIN_MAINT | _ADMIN_DRAIN),
         )
     return states

@@ -1,6 +1,7 @@
 """The ALB at run time: node ENIs, one HAProxy per load balancer, target (de)registration.
 
-An ALB has a node (an ENI with a public IP) in each of its subnets. Each node is a
+An ALB has a node (an ENI; an internet-facing one's with a public IP mapped at the
+internet gateway, an internal one's with none) in each of its subnets. Each node is a
 namespace of its own, with the ALB's security groups on it; one HAProxy process runs in
 the first node's namespace and binds the other nodes' addresses through HAProxy's
 `namespace` bind option, so that a single runtime API sees every target's health, as
@@ -20,6 +21,12 @@ asked for are kept here too (`registry`, `weights`): `restart` (the daemon's sup
 after a crash; `set_az_down`, when HAProxy's node AZ fails) gives a new HAProxy all of
 it, with each target's last known health. While HAProxy is down, changes are recorded
 and replayed, reads give the last answer, and counters stay monotonic.
+
+Fail-open (haproxy_config.py): `arm_fail_open` switches on the fail-open copy of each
+registered, non-draining target that has left ``initial``; a thread calls it every
+0.2 s (fail_open.py). The registry remembers which copies are armed, so `restart` arms
+them again at once: a group whose targets are all unhealthy keeps failing open across a
+restart instead of answering 503 until their first checks fail again.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from typing import TypeVar
 from fargate_api.twin.cloudwatch.metrics import MonotonicCounters, TargetGroupSample
 from fargate_api.twin.ec2.security_groups import SecurityGroups
 from fargate_api.twin.ec2.vpc import Network
+from fargate_api.twin.elbv2.fail_open import FailOpenArming
 from fargate_api.twin.elbv2.haproxy_config import (
     MAX_WEIGHT,
     forward_map_key,
@@ -47,9 +55,11 @@ from fargate_api.twin.elbv2.haproxy_config import (
     weights_value,
 )
 from fargate_api.twin.elbv2.haproxy_runtime import (
+    NO_SUCH_SERVER,
     BackendStats,
     HaproxyRuntime,
     HaproxyRuntimeError,
+    TargetHealth,
     TargetState,
 )
 from fargate_api.twin.elbv2.names import certificate_names
@@ -57,10 +67,18 @@ from fargate_api.twin.elbv2.tls import CA_BUNDLE, TwinCa
 from fargate_api.twin.host import kernel as host
 from fargate_api.twin.host.processes import terminate
 from fargate_api.twin.naming import TwinNames
-from fargate_api.twin.plan.model import HealthCheck, LoadBalancer, TargetGroup, TwinPlan
+from fargate_api.twin.plan.model import (
+    HealthCheck,
+    LoadBalancer,
+    LoadBalancerNode,
+    TargetGroup,
+    TwinPlan,
+)
 
 START_TIMEOUT = 10.0
 CA_FOLDER = "ca"  # the twin's CA in its state folder (elbv2/tls.py), removed on down
+# A target in one of these states has left "initial": its fail-open copy may be armed.
+LEFT_INITIAL: frozenset[TargetHealth] = frozenset({"healthy", "unhealthy"})
 
 _T = TypeVar("_T")
 
@@ -111,6 +129,8 @@ class RegisteredTarget:
     ip: IPv4Address
     port: int
     draining: bool = False
+    # The balancers (lb keys) whose HAProxy has this target's fail-open copy armed.
+    fail_open: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -151,8 +171,9 @@ class LoadBalancers:
         # HAProxy's counters start at 0 again when it restarts: monotonic for CloudWatch
         # and autoscaling, which would otherwise see negative traffic.
         self.counters = MonotonicCounters()
-        self._down_ips: set[IPv4Address] = set()
+        self._down_nodes: dict[IPv4Address, LoadBalancerNode] = {}  # by private IP
         self._lock = threading.RLock()
+        self._arming = FailOpenArming(self.arm_fail_open)
 
     @property
     def has_https(self) -> bool:
@@ -177,7 +198,8 @@ class LoadBalancers:
                 netns = self.names.load_balancer_node(lb_index, node_index)
                 self.network.attach_eni(netns, self.plan.subnet(node.subnet), node.private_ip)
                 self.groups.add(netns, node.private_ip, lb.security_groups)
-                self.network.map_public_ip(node.public_ip, node.private_ip)
+                if node.public_ip is not None:
+                    self.network.map_public_ip(node.public_ip, node.private_ip)
                 namespaces.append(netns)
             self.start_haproxy(lb_index, lb, namespaces)
 
@@ -206,6 +228,7 @@ class LoadBalancers:
         )
         self.running.append(running)
         self._seen[lb.key] = _Seen()
+        self._arming.start()
         return running
 
     def _directory(self, index: int) -> Path:
@@ -276,7 +299,8 @@ class LoadBalancers:
         namespace, when its own AZ failed), from the same configuration, with the current
         forward weights, every registered target, the targets' last known health (a
         healthy one is forced up, so traffic resumes at once and checks keep judging it)
-        and their drain states. Returns what it restored, for the twin's log."""
+        and their drain states, with the fail-open copies that were armed armed again.
+        Returns what it restored, for the twin's log."""
         with self._lock:
             running = self.balancer(lb_key)
             terminate(running.process)
@@ -292,12 +316,49 @@ class LoadBalancers:
                     running.runtime.add_target(group, target_id, target.ip, target.port, check)
                     if target.draining:
                         running.runtime.drain_target(group, target_id)
-                    elif target_id in last and last[target_id].health == "healthy":
+                        restored += 1
+                        continue
+                    if target_id in last and last[target_id].health == "healthy":
                         running.runtime.force_health_up(group, target_id)
+                    if lb_key in target.fail_open:
+                        running.runtime.arm_fail_open(group, target_id)
                     restored += 1
             seen.request_total.clear()  # the new process counts from 0
         where = "" if home is None else f" in {new_home}"
         return f"with {restored} target{'s' if restored != 1 else ''}{where}"
+
+    def arm_fail_open(self) -> int:
+        """Arms the fail-open copy of every registered, non-draining target that has left
+        ``initial`` on a running HAProxy; returns how many it armed (fail_open.py calls
+        it every 0.2 s). Under the lock, so that a drain or a restart never runs between
+        the check and the arming: a draining target's copy must stay drained."""
+        armed = 0
+        with self._lock:
+            for running in self.running:
+                for group in sorted(running.target_groups):
+                    registered = self.registry.get(group, {})
+                    pending = [
+                        target_id
+                        for target_id, target in sorted(registered.items())
+                        if not target.draining and running.lb.key not in target.fail_open
+                    ]
+                    if not pending or running.exited():
+                        continue  # a dead HAProxy: `restart` arms what was armed
+                    states = running.runtime.target_states(group)
+                    for target_id in pending:
+                        state = states.get(target_id)
+                        if state is None or state.health not in LEFT_INITIAL:
+                            continue
+                        try:
+                            running.runtime.arm_fail_open(group, target_id)
+                        except HaproxyRuntimeError as exc:
+                            # `register` adds the servers outside the lock: next round.
+                            if exc.answer != NO_SUCH_SERVER:
+                                raise
+                            continue
+                        registered[target_id].fail_open.add(running.lb.key)
+                        armed += 1
+        return armed
 
     def _balancers_of(self, target_group: str) -> list[RunningBalancer]:
         return [running for running in self.running if target_group in running.target_groups]
@@ -449,36 +510,46 @@ class LoadBalancers:
     # ------------------------------------------------------------ AZ outages
     def set_az_down(self, az: str, down: bool) -> list[IPv4Address]:
         """An AZ's load balancer nodes fail (``down``) or come back. A failed node's
-        public IP is unmapped at the internet gateway; when HAProxy runs in that node's
-        namespace it is restarted, with its state, in a node of another AZ (the ALB's
-        other nodes keep serving). Coming back, the IPs are mapped again and HAProxy
-        stays where it is. Returns every public IP that is down now."""
+        public IP, if it has one (an internal balancer's nodes have none), is unmapped
+        at the internet gateway; when HAProxy runs in that node's namespace it is
+        restarted, with its state, in a node of another AZ (the ALB's other nodes keep
+        serving). Coming back, the IPs are mapped again and HAProxy stays where it is.
+        Returns every address by which a failed node is answered (`down_addresses`)."""
         with self._lock:
             for running in self.running:
                 nodes = list(zip(running.lb.nodes, running.netns, strict=True))
                 for node, _ in nodes:
                     if node.az != az:
                         continue
-                    if down and node.public_ip not in self._down_ips:
-                        self.network.unmap_public_ip(node.public_ip, node.private_ip)
-                        self._down_ips.add(node.public_ip)
-                    elif not down and node.public_ip in self._down_ips:
-                        self.network.map_public_ip(node.public_ip, node.private_ip)
-                        self._down_ips.discard(node.public_ip)
+                    if down and node.private_ip not in self._down_nodes:
+                        if node.public_ip is not None:
+                            self.network.unmap_public_ip(node.public_ip, node.private_ip)
+                        self._down_nodes[node.private_ip] = node
+                    elif not down and node.private_ip in self._down_nodes:
+                        if node.public_ip is not None:
+                            self.network.map_public_ip(node.public_ip, node.private_ip)
+                        del self._down_nodes[node.private_ip]
                 if not down:
                     continue
                 home_az = next(n.az for n, ns in nodes if ns == running.home_netns)
                 if home_az != az:
                     continue
-                others = [ns for n, ns in nodes if n.public_ip not in self._down_ips]
+                others = [ns for n, ns in nodes if n.private_ip not in self._down_nodes]
                 if others:
                     self.restart(running.lb.key, home=others[0])
-            return sorted(self._down_ips)
+            return sorted(self.down_addresses())
 
     def down_public_ips(self) -> set[IPv4Address]:
-        return set(self._down_ips)
+        """The public IPs of the failed nodes (internet-facing balancers' only)."""
+        return {n.public_ip for n in self._down_nodes.values() if n.public_ip is not None}
+
+    def down_addresses(self) -> set[IPv4Address]:
+        """The address each failed node is answered by, which the resolvers leave out:
+        its public IP, or an internal balancer's node its private one."""
+        return {n.public_ip or n.private_ip for n in self._down_nodes.values()}
 
     def stop(self) -> None:
+        self._arming.stop()
         for running in self.running:
             terminate(running.process)
         self.running = []

@@ -19,10 +19,16 @@ ECHO_NAME = "echo.internet.test"  # the internet's what-is-my-IP service, by nam
 Records = dict[str, list[IPv4Address]]
 
 
-def load_balancer_dns_name(name: str, tag: str, region: str) -> str:
-    """Shaped like an ALB's name (name-id.region.elb.amazonaws.com); answered only by
-    the twin's resolvers."""
-    return f"{name}-{tag}.{region}.elb.amazonaws.com".lower()
+def load_balancer_dns_name(name: str, tag: str, region: str, *, internal: bool = False) -> str:
+    """Shaped like an ALB's name (name-id.region.elb.amazonaws.com, an internal one's
+    with AWS's `internal-` in front); answered only by the twin's resolvers."""
+    scheme = "internal-" if internal else ""
+    return f"{scheme}{name}-{tag}.{region}.elb.amazonaws.com".lower()
+
+
+def dns_name_of(lb: LoadBalancer, tag: str, region: str) -> str:
+    """The DNS name ELB gives `lb`, by its scheme."""
+    return load_balancer_dns_name(lb.name, tag, region, internal=not lb.internet_facing)
 
 
 def domain_names(plan: TwinPlan, lb: LoadBalancer) -> list[str]:
@@ -44,14 +50,16 @@ def certificate_names(
     for name in (
         *listener.certificate_names,
         *domain_names(plan, lb),
-        load_balancer_dns_name(lb.name, tag, region),
+        dns_name_of(lb, tag, region),
     ):
         names.setdefault(name, None)
     return list(names)
 
 
 def _addresses(lb: LoadBalancer, *, public: bool) -> list[IPv4Address]:
-    return [node.public_ip if public else node.private_ip for node in lb.nodes]
+    if not public:
+        return [node.private_ip for node in lb.nodes]
+    return [node.public_ip for node in lb.nodes if node.public_ip is not None]
 
 
 def vpc_records(plan: TwinPlan, *, tag: str, region: str) -> Records:
@@ -63,7 +71,7 @@ def vpc_records(plan: TwinPlan, *, tag: str, region: str) -> Records:
     by_key = {lb.key: lb for lb in plan.load_balancers}
     for lb in plan.load_balancers:
         addresses = _addresses(lb, public=lb.internet_facing)
-        records[load_balancer_dns_name(lb.name, tag, region)] = addresses
+        records[dns_name_of(lb, tag, region)] = addresses
     for record in plan.dns_records:
         target = by_key.get(record.load_balancer or "")
         if target is not None:
@@ -84,7 +92,7 @@ def internet_records(plan: TwinPlan, *, tag: str, region: str) -> Records:
     by_key = {lb.key: lb for lb in plan.load_balancers}
     for lb in plan.load_balancers:
         if lb.internet_facing:
-            records[load_balancer_dns_name(lb.name, tag, region)] = _addresses(lb, public=True)
+            records[dns_name_of(lb, tag, region)] = _addresses(lb, public=True)
     for record in plan.dns_records:
         target = by_key.get(record.load_balancer or "")
         if target is not None:

@@ -245,9 +245,9 @@ class FaultManager:
     def _set_az_down(self, az: str, down: bool) -> list[IPv4Address]:
         """The AZ's load balancer nodes fail or come back, and the resolvers stop (or
         start again) answering their addresses, as Route 53 drops a failed node."""
-        before = self.balancers.down_public_ips()
+        before = self.balancers.down_addresses()
         self.balancers.set_az_down(az, down)
-        now_down = self.balancers.down_public_ips()
+        now_down = self.balancers.down_addresses()
         self.vpc_services.set_unreachable(now_down)
         return sorted(now_down - before) if down else sorted(before - now_down)
 

@@ -2,10 +2,15 @@
 
 The settings themselves, with the ELB API's defaults for what a template leaves out, are
 read by the reading layer (templates/load_balancing.py), the same records `check` judges.
-What is the twin's own: it builds only internet-facing ALBs with HTTP/HTTPS listeners
+What is the twin's own: it builds ALBs (not NLBs or GWLBs) with HTTP/HTTPS listeners
 and path/host rules, registers tasks by IP, and must run a concrete value where `check`
 may shrug at an unknown one, so it falls back to the default or stops with a message
 naming the resource and property.
+
+`Scheme: internal` is built like an internet-facing balancer, nodes in its own subnets,
+but its nodes get no public address: the internet gateway has nothing to translate to
+them, so they are reachable from inside the VPC only, as on AWS, whatever subnets
+(public or private) they sit in.
 
 A target group's TargetType matters only to what registers with it. Fargate tasks
 (awsvpc) register by IP, so a service binding to an `instance`, `lambda` or `alb` group
@@ -66,15 +71,7 @@ def read_load_balancers(
                 )
             )
             continue
-        if as_str(get(props, "Scheme")) == "internal":
-            notices.append(
-                Notice(
-                    key_of(resource),
-                    resource.type,
-                    "internal load balancers are not built by the twin",
-                )
-            )
-            continue
+        internet_facing = as_str(get(props, "Scheme")) != "internal"
         built = [
             _listener(index, listener, used_groups, notices)
             for listener in sorted(listeners(index, resource), key=key_of)
@@ -83,8 +80,8 @@ def read_load_balancers(
             LoadBalancer(
                 key=key_of(resource),
                 name=as_str(get(props, "Name")) or resource.logical_id,
-                internet_facing=True,
-                nodes=_nodes(index, resource, network),
+                internet_facing=internet_facing,
+                nodes=_nodes(index, resource, network, internet_facing=internet_facing),
                 security_groups=tuple(
                     key_of(index.require(g, resource, "SecurityGroups", types=(SECURITY_GROUP,)))
                     for g in as_list(get(props, "SecurityGroups"))
@@ -98,7 +95,9 @@ def read_load_balancers(
     return balancers, groups, notices
 
 
-def _nodes(index: Index, lb: Resource, network: NetworkPlan) -> tuple[LoadBalancerNode, ...]:
+def _nodes(
+    index: Index, lb: Resource, network: NetworkPlan, *, internet_facing: bool
+) -> tuple[LoadBalancerNode, ...]:
     props = lb.properties
     subnet_values = as_list(get(props, "Subnets")) or [
         get(m, "SubnetId") for m in as_list(get(props, "SubnetMappings"))
@@ -107,7 +106,9 @@ def _nodes(index: Index, lb: Resource, network: NetworkPlan) -> tuple[LoadBalanc
         raise PlanError(
             f"load balancer {lb.logical_id} names no subnets",
             where=where(lb),
-            fix="set Subnets to the public subnets",
+            fix="set Subnets to the public subnets"
+            if internet_facing
+            else "set Subnets to the subnets the load balancer serves (private ones, usually)",
         )
     nodes = []
     for value in subnet_values:
@@ -118,7 +119,7 @@ def _nodes(index: Index, lb: Resource, network: NetworkPlan) -> tuple[LoadBalanc
                 subnet=subnet.key,
                 az=subnet.az,
                 private_ip=network.allocate_private(subnet.key),
-                public_ip=network.allocate_public(),
+                public_ip=network.allocate_public() if internet_facing else None,
             )
         )
     return tuple(nodes)

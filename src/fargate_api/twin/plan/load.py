@@ -8,18 +8,20 @@ no deployment watches) are listed as notices instead of silently dropped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from fargate_api.templates import (
     DiskReader,
     ResolveOptions,
+    StackInput,
     StackSet,
     TemplateError,
-    load_stack_set,
+    load_stacks,
 )
 from fargate_api.templates.props import as_str, get
+from fargate_api.templates.stack_inputs import as_stack_inputs
 from fargate_api.templates.topology import SERVICE
 from fargate_api.twin.plan.autoscaling import read_autoscaling
 from fargate_api.twin.plan.deployments import read_alarms, read_deployment_plan
@@ -86,18 +88,22 @@ WHY_IGNORED = {
 
 
 def load_plan(
-    template: Path,
+    stacks: Path | Sequence[StackInput],
     *,
     image_commands: Mapping[str, str] | None = None,
     runtime: Runtime = "process",
     parameters: Mapping[str, str] | None = None,
 ) -> TwinPlan:
-    """Reads a parent (with nested children) or a single template and interprets it;
-    `parameters` are values for the root template's parameters (the digest of an image
-    the twin built, say), as a deploy would pass them."""
+    """Reads the top-level templates (each a parent with nested children, or a single
+    template; several linked by exports) and interprets them; `parameters` are values
+    for the top-level templates' parameters (the digest of an image the twin built,
+    say), as a deploy would pass them. An import no given stack exports is bad input:
+    the twin cannot run a value it does not have."""
     options = ResolveOptions(parameters=dict(parameters or {}))
     try:
-        stack_set = load_stack_set(template, reader=DiskReader(), options=options)
+        stack_set = load_stacks(
+            as_stack_inputs(stacks), reader=DiskReader(), options=options, missing_exports="error"
+        )
     except TemplateError as exc:
         raise PlanError(exc.what, where=exc.where, fix=exc.fix) from None
     return interpret(stack_set, image_commands=image_commands or {}, runtime=runtime)

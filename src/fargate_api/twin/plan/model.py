@@ -142,12 +142,14 @@ class Listener:
 
 @dataclass(frozen=True)
 class LoadBalancerNode:
-    """The ALB's presence in one subnet: an ENI with a private and a public address."""
+    """The ALB's presence in one subnet: an ENI with a private address, and a public one
+    when the balancer is internet-facing. An internal balancer's nodes have none, so
+    nothing outside the VPC can reach them, as on AWS."""
 
     subnet: str
     az: str
     private_ip: IPv4Address
-    public_ip: IPv4Address
+    public_ip: IPv4Address | None
 
 
 @dataclass(frozen=True)
