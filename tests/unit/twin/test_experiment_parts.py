@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from fargate_api.errors import UserError
 from fargate_api.twin.cli.experiment_command import experiment_twin_name
 from fargate_api.twin.daemon.contracts import LoadBalancerState, TwinState
-from fargate_api.twin.fis.experiment_run import endpoint_for
+from fargate_api.twin.fis.experiment_file import parse_experiment
+from fargate_api.twin.fis.experiment_run import check_fault_targets, endpoint_for
 from fargate_api.twin.fis.load_generator import (
     Endpoint,
     _a_records,
@@ -114,6 +116,21 @@ def test_the_load_goes_to_the_primary_listener() -> None:
     )
     # An HTTPS listener without a domain its certificate names: the plain one.
     assert endpoint_for(_state([443, 80])).scheme == "http"
+
+
+def test_a_twin_the_internet_cannot_load_is_refused_before_the_load() -> None:
+    spec = parse_experiment("[load]\nrate = 1\nduration = 5\n")
+    check_fault_targets(spec, _state([80]))  # internet-facing: fine
+    internal = _state([80]).model_copy(
+        update={
+            "load_balancer": LoadBalancerState(
+                public_ips=[], listeners=[80], dns_names=["internal-lb.elb.twin"], internal=True
+            )
+        }
+    )
+    for status in (internal, TwinState(name="t", phase="running")):
+        with pytest.raises(UserError, match="no internet-facing load balancer"):
+            check_fault_targets(spec, status)
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,15 @@ def endpoint_for(status: TwinState) -> Endpoint:
 
 
 def check_fault_targets(spec: ExperimentFile, status: TwinState) -> None:
-    """An AZ the twin has no subnet in is bad input, refused before any load runs."""
+    """An AZ the twin has no subnet in is bad input, refused before any load runs; so is
+    a twin whose load balancers the internet host cannot reach (internal ones only)."""
+    balancer = status.load_balancer
+    if balancer is None or balancer.internal:
+        raise UserError(
+            f"twin {status.name!r} has no internet-facing load balancer for the load to go to",
+            fix="an experiment loads the service from the twin's internet host; run it on "
+            "templates with an internet-facing ALB (Scheme: internet-facing)",
+        )
     zones = status.availability_zones
     if not zones:
         return

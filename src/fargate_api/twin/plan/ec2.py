@@ -33,6 +33,7 @@ from fargate_api.templates.network import (
 )
 from fargate_api.templates.network import SecurityGroupRule as TemplateRule
 from fargate_api.templates.props import as_str, get
+from fargate_api.templates.resolver import NESTED_STACK_TYPES
 from fargate_api.twin.ec2.addresses import next_free, public_address
 from fargate_api.twin.plan.errors import PlanError
 from fargate_api.twin.plan.model import (
@@ -173,10 +174,20 @@ def read_network(index: Index) -> NetworkPlan:
 def _the_vpc(index: Index) -> Resource:
     vpcs = index.of_type(VPC)
     if not vpcs:
+        remote = _remote_nested_stacks(index)
+        if remote:
+            raise PlanError(
+                "these templates create no VPC (AWS::EC2::VPC) that the twin can read: "
+                f"the templates of nested stacks {', '.join(remote)} are not local files "
+                "(S3 or HTTPS URLs), which the twin does not download",
+                fix="download the nested templates next to the parent and point each "
+                "TemplateURL at its relative path (as `aws cloudformation package` reads it)",
+            )
         raise PlanError(
             "these templates create no VPC (AWS::EC2::VPC)",
-            fix="give the twin the whole stack set: the parent with its VPC child, or a "
-            "single template with the VPC in it",
+            fix="give the twin the whole stack set: the parent with its VPC child, a "
+            "single template with the VPC in it, or the VPC stack beside the stacks that "
+            "import its values (-t NAME=PATH, repeated)",
         )
     if len(vpcs) > 1:
         names = ", ".join(key_of(v) for v in vpcs)
@@ -185,6 +196,16 @@ def _the_vpc(index: Index) -> Resource:
             fix="run one environment per twin (`local up --name` for several)",
         )
     return vpcs[0]
+
+
+def _remote_nested_stacks(index: Index) -> list[str]:
+    """The nested stack resources that no local template was read for."""
+    linked = {(link.parent, link.resource) for link in index.stack_set.links}
+    return [
+        key_of(r)
+        for r in index.of_type(*NESTED_STACK_TYPES)
+        if (r.stack, r.logical_id) not in linked
+    ]
 
 
 def _cidr(resource: Resource, prop: str) -> IPv4Network:
