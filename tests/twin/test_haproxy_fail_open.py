@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from ipaddress import IPv4Network
-from typing import Any, cast
 
 import pytest
 
 from fargate_api.twin.elbv2.haproxy_runtime import TargetState
 from fargate_api.twin.elbv2.load_balancers import LoadBalancers
-from fargate_api.twin.naming import TwinNames
-from fargate_api.twin.plan.model import Listener, ListenerRule, TargetGroup, TwinPlan
+from fargate_api.twin.plan.model import Listener, ListenerRule, TargetGroup
 from twin import test_haproxy_lb
 from twin.test_haproxy_lb import (
     API,
@@ -33,6 +30,7 @@ from twin.test_haproxy_lb import (
     Twin,
     balancer,
     forward,
+    load_balancers_over,
     wait_for,
 )
 from twin.test_haproxy_weights import REQUESTS, answers, assert_share
@@ -58,32 +56,8 @@ CLOSED_GROUP = TargetGroup(
 @pytest.fixture
 def balancers(twin: Twin) -> Iterator[LoadBalancers]:
     """The twin's LoadBalancers over the fixture's namespaces; its HAProxy stops first."""
-    plan = TwinPlan(
-        vpc="Vpc/Vpc",
-        vpc_cidr=IPv4Network("192.0.2.0/24"),
-        subnets=(),
-        route_tables=(),
-        internet_gateway=None,
-        nat_gateways=(),
-        security_groups=(),
-        load_balancers=(),
-        target_groups=(*GROUPS.values(), CLOSED_GROUP),
-        task_definitions=(),
-        services=(),
-        log_groups=(),
-    )
-    found = LoadBalancers(
-        names=TwinNames("failopen"),
-        plan=plan,
-        network=cast(Any, None),  # only start() uses them: not called here
-        groups=cast(Any, None),
-        work_dir=twin.directory,  # carries the test's prefix: the leak check sees HAProxy
-        time_scale=1.0,
-    )
-    try:
+    with load_balancers_over(twin, "failopen", (*GROUPS.values(), CLOSED_GROUP)) as found:
         yield found
-    finally:
-        found.stop()
 
 
 def health(balancers: LoadBalancers, group: str = WEB) -> dict[str, str]:

@@ -21,18 +21,20 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from fargate_api.twin.elbv2.haproxy_config import render_haproxy_config
 from fargate_api.twin.elbv2.haproxy_runtime import HaproxyRuntime, HaproxyRuntimeError, TargetState
+from fargate_api.twin.elbv2.load_balancers import LoadBalancers
 from fargate_api.twin.elbv2.tls import self_signed_certificate
 from fargate_api.twin.host import kernel as host
+from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.model import (
     Action,
     HealthCheck,
@@ -41,6 +43,7 @@ from fargate_api.twin.plan.model import (
     LoadBalancer,
     LoadBalancerNode,
     TargetGroup,
+    TwinPlan,
     WeightedTargetGroup,
 )
 
@@ -236,6 +239,41 @@ class Twin:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def load_balancers_over(
+    twin: Twin, name: str, target_groups: Sequence[TargetGroup]
+) -> Iterator[LoadBalancers]:
+    """The twin's own LoadBalancers over this module's namespaces and HAProxy, for
+    `target_groups` (no network or security groups: only start() uses them, never
+    called here); its HAProxy is stopped on the way out."""
+    plan = TwinPlan(
+        vpc="Vpc/Vpc",
+        vpc_cidr=IPv4Network("192.0.2.0/24"),
+        subnets=(),
+        route_tables=(),
+        internet_gateway=None,
+        nat_gateways=(),
+        security_groups=(),
+        load_balancers=(),
+        target_groups=tuple(target_groups),
+        task_definitions=(),
+        services=(),
+        log_groups=(),
+    )
+    found = LoadBalancers(
+        names=TwinNames(name),
+        plan=plan,
+        network=cast(Any, None),
+        groups=cast(Any, None),
+        work_dir=twin.directory,  # carries the test's prefix: the leak check sees HAProxy
+        time_scale=1.0,
+    )
+    try:
+        yield found
+    finally:
+        found.stop()
 
 
 @pytest.fixture

@@ -23,16 +23,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from ipaddress import IPv4Address, IPv4Network
-from typing import Any, cast
+from ipaddress import IPv4Address
 
 import pytest
 
 from fargate_api.twin.cloudwatch.metrics import MetricStore
 from fargate_api.twin.elbv2.load_balancers import LoadBalancers
 from fargate_api.twin.host import kernel as host
-from fargate_api.twin.naming import TwinNames
-from fargate_api.twin.plan.model import Listener, ListenerRule, TwinPlan
+from fargate_api.twin.plan.model import Listener, ListenerRule
 from twin import test_haproxy_lb
 from twin.test_haproxy_lb import (
     API,
@@ -44,6 +42,7 @@ from twin.test_haproxy_lb import (
     Twin,
     balancer,
     forward,
+    load_balancers_over,
     wait_for,
 )
 
@@ -99,32 +98,8 @@ http.server.ThreadingHTTPServer((ADDR, PORT), Handler).serve_forever()
 @pytest.fixture
 def balancers(twin: Twin) -> Iterator[LoadBalancers]:
     """The twin's LoadBalancers over the fixture's namespaces; its HAProxy stops first."""
-    plan = TwinPlan(
-        vpc="Vpc/Vpc",
-        vpc_cidr=IPv4Network("192.0.2.0/24"),
-        subnets=(),
-        route_tables=(),
-        internet_gateway=None,
-        nat_gateways=(),
-        security_groups=(),
-        load_balancers=(),
-        target_groups=tuple(GROUPS.values()),
-        task_definitions=(),
-        services=(),
-        log_groups=(),
-    )
-    found = LoadBalancers(
-        names=TwinNames("weights"),
-        plan=plan,
-        network=cast(Any, None),  # only start() uses them: not called here
-        groups=cast(Any, None),
-        work_dir=twin.directory,  # carries the test's prefix: the leak check sees HAProxy
-        time_scale=1.0,
-    )
-    try:
+    with load_balancers_over(twin, "weights", GROUPS.values()) as found:
         yield found
-    finally:
-        found.stop()
 
 
 def answers(twin: Twin, url: str, count: int, *, ns: str | None = None) -> dict[str, int]:

@@ -27,6 +27,7 @@ import pytest
 from fargate_api.config import parse_config
 from fargate_api.synth import synthesize
 from fargate_api.synth.render import to_yaml
+from template_edits import add_internal_load_balancer
 from twin.conftest import cleanup, registered_prefix
 from twin.twin_support import RunningTwin, cli, flaky_run, in_netns, wait_for
 
@@ -269,32 +270,9 @@ def mixed_templates(folder: Path) -> Path:
             ],
         },
     }
-    resources["InternalLoadBalancer"] = {
-        "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
-        "Properties": {
-            "Scheme": "internal",
-            "Subnets": {"Ref": "PrivateSubnetIds"},
-            "SecurityGroups": [{"Ref": "InternalSG"}],
-        },
-    }
-    resources["InternalListener"] = {
-        "Type": "AWS::ElasticLoadBalancingV2::Listener",
-        "Properties": {
-            "LoadBalancerArn": {"Ref": "InternalLoadBalancer"},
-            "Port": 8080,
-            "Protocol": "HTTP",
-            "DefaultActions": [
-                {
-                    "Type": "fixed-response",
-                    "FixedResponseConfig": {
-                        "StatusCode": "200",
-                        "ContentType": "text/plain",
-                        "MessageBody": "inside the VPC",
-                    },
-                }
-            ],
-        },
-    }
+    add_internal_load_balancer(
+        resources, security_group={"Ref": "InternalSG"}, body="inside the VPC"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     for name, doc in docs.items():
         (folder / name).write_text(to_yaml(doc), encoding="utf-8")

@@ -13,10 +13,7 @@ error that says how to fix it, never a traceback.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +27,7 @@ from corpus_support import (
     Finding,
     corpus_sets,
 )
+from functional.support import run_cli
 
 REPO = Path(__file__).resolve().parents[3]
 CLI_TIMEOUT = 180
@@ -39,19 +37,6 @@ COMMIT = re.compile(r"\b[0-9a-f]{40}\b")
 
 SETS = corpus_sets()
 IDS = [s.name for s in SETS]
-
-
-def _cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "fargate_api", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
 
 
 def _relative(folder: Path, file: str) -> str:
@@ -87,7 +72,7 @@ def test_the_corpus_has_sets_from_three_authors_each_with_its_licence_and_origin
 
 @pytest.mark.parametrize("corpus_set", SETS, ids=IDS)
 def test_check_reports_what_the_set_expects(corpus_set: CorpusSet) -> None:
-    result = _cli("check", *corpus_set.cli_check_paths(), "--format", "json")
+    result = run_cli("check", *corpus_set.cli_check_paths(), "--format", "json", cwd=REPO)
     assert "Traceback" not in result.stderr, result.stderr
     expected = corpus_set.check
     assert result.returncode == expected.exit_code, result.stderr
@@ -112,7 +97,7 @@ def test_cost_and_diagram_answer_without_a_traceback(
     image = tmp_path / "diagram.svg"
     if command == "diagram":
         args += ["-o", str(image)]
-    result = _cli(*args, cwd=tmp_path)
+    result = run_cli(*args, cwd=tmp_path)
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode in (0, 1, 2), (result.returncode, result.stderr)
     if result.returncode == 2:

@@ -34,6 +34,7 @@ from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.errors import PlanError
 from fargate_api.twin.plan.load import load_plan
 from fargate_api.twin.plan.model import LoadBalancer, TwinPlan
+from template_edits import add_internal_load_balancer
 
 Json = dict[str, Any]
 TAG = "fa1234"
@@ -66,28 +67,9 @@ def _with_second_internal(docs: dict[str, Json]) -> dict[str, Json]:
     """A second ALB beside the synth's internet-facing one: internal, in the private
     subnets, with a listener on 8080 answering a fixed response."""
     resources = docs["service.yml"]["Resources"]
-    resources["InternalLoadBalancer"] = {
-        "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
-        "Properties": {
-            "Scheme": "internal",
-            "Subnets": {"Ref": "PrivateSubnetIds"},
-            "SecurityGroups": [{"Ref": "PublicLoadBalancerSG"}],
-        },
-    }
-    resources["InternalListener"] = {
-        "Type": "AWS::ElasticLoadBalancingV2::Listener",
-        "Properties": {
-            "LoadBalancerArn": {"Ref": "InternalLoadBalancer"},
-            "Port": 8080,
-            "Protocol": "HTTP",
-            "DefaultActions": [
-                {
-                    "Type": "fixed-response",
-                    "FixedResponseConfig": {"StatusCode": "200", "MessageBody": "inside"},
-                }
-            ],
-        },
-    }
+    add_internal_load_balancer(
+        resources, security_group={"Ref": "PublicLoadBalancerSG"}, body="inside"
+    )
     return docs
 
 
