@@ -180,7 +180,7 @@ def test_az_down_unmaps_its_nodes_and_moves_haproxy_out_of_it(
     down = balancers.set_az_down(first.az, True)  # HAProxy's home AZ: moved to node 1
     assert down == [first.public_ip]
     assert moved == [(lb.key, "fa-unit-lb0n1")]
-    assert balancers.down_public_ips() == {first.public_ip}
+    assert balancers.down_addresses() == {first.public_ip}
     assert balancers.set_az_down(first.az, False) == []
     assert moved == [(lb.key, "fa-unit-lb0n1")]  # coming back, HAProxy stays where it is
     assert set(network.mapped) == {first.public_ip, second.public_ip}

@@ -539,10 +539,6 @@ class LoadBalancers:
                     self.restart(running.lb.key, home=others[0])
             return sorted(self.down_addresses())
 
-    def down_public_ips(self) -> set[IPv4Address]:
-        """The public IPs of the failed nodes (internet-facing balancers' only)."""
-        return {n.public_ip for n in self._down_nodes.values() if n.public_ip is not None}
-
     def down_addresses(self) -> set[IPv4Address]:
         """The address each failed node is answered by, which the resolvers leave out:
         its public IP, or an internal balancer's node its private one."""
