@@ -168,6 +168,7 @@ def test_status_json_keeps_the_stable_keys_first_and_tasks_reduced() -> None:
         "dns_names": [],
         "internal": False,
         "private_ips": [],
+        "vpc_url": None,
     }
 
 

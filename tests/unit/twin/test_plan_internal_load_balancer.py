@@ -17,7 +17,8 @@ from fargate_api.config import parse_config
 from fargate_api.synth import synthesize
 from fargate_api.synth.render import to_yaml
 from fargate_api.twin.cli.commands import _print_summary
-from fargate_api.twin.daemon.contracts import LoadBalancerState, TwinState
+from fargate_api.twin.daemon.contracts import LaunchSpec, LoadBalancerState, StackSource, TwinState
+from fargate_api.twin.daemon.twin import Twin
 from fargate_api.twin.ec2.addresses import PUBLIC_POOL
 from fargate_api.twin.ec2.security_groups import SecurityGroups
 from fargate_api.twin.ec2.vpc import Network
@@ -230,7 +231,6 @@ def test_an_internal_node_goes_down_and_back_with_no_public_ip_to_unmap(
     monkeypatch.setattr(balancers, "restart", restart)
     assert balancers.set_az_down(first.az, True) == [first.private_ip]
     assert moved == ["fa-unit-lb0n1"]  # HAProxy left the failed AZ's node
-    assert balancers.down_public_ips() == set()
     assert balancers.down_addresses() == {first.private_ip}  # what the resolvers drop
     assert balancers.set_az_down(second.az, True) == sorted([first.private_ip, second.private_ip])
     assert moved == ["fa-unit-lb0n1"]  # no node left to move to: it stays
@@ -258,6 +258,7 @@ INTERNAL_STATE = LoadBalancerState(
     dns_names=["internal-publicloadbalancer-fa1234.us-east-1.elb.amazonaws.com"],
     internal=True,
     private_ips=["10.0.128.4", "10.0.192.4"],
+    vpc_url="http://internal-publicloadbalancer-fa1234.us-east-1.elb.amazonaws.com",
 )
 
 
@@ -279,7 +280,9 @@ def test_status_of_a_mixed_twin_shows_the_public_url_and_the_internal_balancer(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     public = LoadBalancerState(public_ips=["198.51.100.12"], listeners=[80])
-    internal = INTERNAL_STATE.model_copy(update={"listeners": [8080]})
+    internal = INTERNAL_STATE.model_copy(
+        update={"listeners": [8080], "vpc_url": f"{INTERNAL_STATE.vpc_url}:8080"}
+    )
     _print_summary(_state(public, internal, url="http://127.0.0.1:8080"))
     printed = capsys.readouterr().out
     assert "url:        http://127.0.0.1:8080" in printed
@@ -288,3 +291,17 @@ def test_status_of_a_mixed_twin_shows_the_public_url_and_the_internal_balancer(
         "internal:   http://internal-publicloadbalancer-fa1234.us-east-1.elb.amazonaws.com:8080/"
         in (printed)
     )
+
+
+def test_the_daemon_gives_only_an_internal_balancer_a_url_inside_the_vpc(
+    mixed_plan: TwinPlan,
+) -> None:
+    twin = object.__new__(Twin)
+    twin.names = TwinNames("demo")
+    twin.spec = LaunchSpec(stacks=[StackSource(path="/t/parent.yml")], region="eu-west-1")
+    public = next(lb for lb in mixed_plan.load_balancers if lb.internet_facing)
+    internal = next(lb for lb in mixed_plan.load_balancers if not lb.internet_facing)
+    assert twin._balancer_state(public).vpc_url is None
+    state = twin._balancer_state(internal)
+    (name,) = state.dns_names
+    assert name.startswith("internal-") and state.vpc_url == f"http://{name}:8080"

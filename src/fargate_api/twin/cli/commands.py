@@ -238,16 +238,9 @@ def _print_json(status: TwinState) -> None:
 
 
 def _internal(status: TwinState) -> list[tuple[LoadBalancerState, str]]:
-    """Each internal load balancer with its URL by its DNS name and first listener: what
-    a task opens (never this machine nor the internet host, which cannot reach it)."""
-    found = []
-    for lb in status.load_balancers:
-        if lb.internal and lb.dns_names and lb.listeners:
-            port = lb.listeners[0]
-            scheme = "https" if port == 443 else "http"
-            suffix = "" if port in (80, 443) else f":{port}"
-            found.append((lb, f"{scheme}://{lb.dns_names[0]}{suffix}/"))
-    return found
+    """Each internal load balancer with its URL: what a task opens (never this machine
+    nor the internet host, which cannot reach it)."""
+    return [(lb, f"{lb.vpc_url}/") for lb in status.load_balancers if lb.vpc_url]
 
 
 def _internal_urls(status: TwinState) -> list[str]:

@@ -107,6 +107,8 @@ class LoadBalancerState(Contract):
     # the VPC (a task: `local exec TASK -- curl http://<dns name>/`) at its private IPs.
     internal: bool = False
     private_ips: list[str] = Field(default_factory=list)
+    # An internal balancer's URL by its DNS name and primary listener: what a task opens.
+    vpc_url: str | None = None
 
 
 class ServiceSummary(Contract):

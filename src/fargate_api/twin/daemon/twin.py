@@ -58,7 +58,12 @@ from fargate_api.twin.ecs.scheduler import Scheduler
 from fargate_api.twin.ecs.secrets import SecretResolver
 from fargate_api.twin.ecs.service_scheduler import DeploymentRefusedError
 from fargate_api.twin.elbv2.load_balancers import LoadBalancers
-from fargate_api.twin.elbv2.names import dns_name_of, domain_urls
+from fargate_api.twin.elbv2.names import (
+    dns_name_of,
+    domain_urls,
+    listener_url,
+    primary_listener,
+)
 from fargate_api.twin.fis.manager import FaultManager
 from fargate_api.twin.naming import TwinNames
 from fargate_api.twin.plan.load import load_plan
@@ -367,10 +372,7 @@ class Twin:
         # no forwarder on this machine, so a twin with internal ones only has no URL.
         balancers = self.plan.load_balancers
         lb = next((b for b in balancers if b.internet_facing), balancers[0] if balancers else None)
-        https = [
-            listener for listener in (lb.listeners if lb else ()) if listener.protocol == "HTTPS"
-        ]
-        primary = https[0] if https else (lb.listeners[0] if lb and lb.listeners else None)
+        primary = primary_listener(lb) if lb else None
         url = None
         if (
             lb is not None
@@ -499,12 +501,15 @@ class Twin:
         )
 
     def _balancer_state(self, lb: LoadBalancer) -> LoadBalancerState:
+        dns_name = dns_name_of(lb, self.names.tag, self.spec.region)
+        primary = primary_listener(lb)
         return LoadBalancerState(
             public_ips=[str(n.public_ip) for n in lb.nodes if n.public_ip is not None],
             listeners=[listener.port for listener in lb.listeners],
-            dns_names=[dns_name_of(lb, self.names.tag, self.spec.region)],
+            dns_names=[dns_name],
             internal=not lb.internet_facing,
             private_ips=[str(n.private_ip) for n in lb.nodes],
+            vpc_url=listener_url(primary, dns_name) if primary and not lb.internet_facing else None,
         )
 
     def _containers(self, task_id: str) -> list[ContainerStatus]:

@@ -111,6 +111,14 @@ def primary_listener(lb: LoadBalancer) -> Listener | None:
     return https[0] if https else (lb.listeners[0] if lb.listeners else None)
 
 
+def listener_url(listener: Listener, host: str) -> str:
+    """`scheme://host[:port]` of a listener, the scheme's default port left out."""
+    scheme = listener.protocol.lower()
+    default = 443 if scheme == "https" else 80
+    port = "" if listener.port == default else f":{listener.port}"
+    return f"{scheme}://{host}{port}"
+
+
 def domain_urls(plan: TwinPlan) -> list[str]:
     """The URL of every record leading to an internet-facing load balancer, through its
     primary listener (`https://api.example.com`): what a client on the twin's internet
@@ -120,8 +128,5 @@ def domain_urls(plan: TwinPlan) -> list[str]:
         listener = primary_listener(lb)
         if listener is None or not lb.internet_facing:
             continue
-        scheme = listener.protocol.lower()
-        default = 443 if scheme == "https" else 80
-        port = "" if listener.port == default else f":{listener.port}"
-        urls += [f"{scheme}://{name}{port}" for name in domain_names(plan, lb)]
+        urls += [listener_url(listener, name) for name in domain_names(plan, lb)]
     return urls
