@@ -23,7 +23,18 @@ from example_api_support import (
     task_env,
     wait_healthy,
 )
+from fargate_example_api import jsonlog
 from fastapi import FastAPI
+
+
+@pytest.fixture(autouse=True)
+def no_task_id_left_over() -> Iterator[None]:
+    """Each test starts as a fresh process would, with no task id in the log context:
+    an app a test starts sets it (app.py) and nothing clears it, so without this a
+    later test in the same worker saw another test's task id in its log lines."""
+    jsonlog.set_task_id(None)
+    yield
+    jsonlog.set_task_id(None)
 
 
 @pytest.fixture
